@@ -1,0 +1,55 @@
+"""The one place CloudWatch log groups are made: retention always set, KMS when a key is given."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import Block
+
+#: CloudWatch accepts only these retention values (days); 0 would mean "never expire".
+ALLOWED_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+
+def log_group(
+    block: Block,
+    key: str,
+    *,
+    retention_days: int,
+    kms_key_arn: pulumi.Input[str] | None,
+    name: str | None = None,
+) -> aws.cloudwatch.LogGroup:
+    """Create an encrypted log group child of ``block`` with a retention CloudWatch accepts."""
+    if retention_days not in ALLOWED_RETENTION_DAYS:
+        raise ValueError(
+            f"log retention_days={retention_days} is not a CloudWatch retention; allowed: {ALLOWED_RETENTION_DAYS}"
+        )
+    return block.child(
+        key,
+        aws.cloudwatch.LogGroup,
+        aws.cloudwatch.LogGroupArgs(retention_in_days=retention_days, kms_key_id=kms_key_arn),
+        name=name,
+    )

@@ -1,0 +1,108 @@
+"""Queue: an SQS queue with a dead-letter queue, encrypted, TLS-only."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import Block, BlockArgs
+
+
+@dataclass(kw_only=True)
+class QueueArgs(BlockArgs):
+    """Inputs of :class:`Queue`. Child keys for ``transform``: ``queue``, ``deadLetterQueue``,
+    ``policy``."""
+
+    kms_key_arn: pulumi.Input[str] | None = None
+    """Customer-managed KMS key; ``None`` uses SQS-managed encryption (SSE-SQS), still encrypted."""
+    visibility_timeout_seconds: int = 300
+    """Matches the app's longest request timeout (300 s) so a message is not redelivered mid-work."""
+    message_retention_seconds: int = 4 * 24 * 3600
+    max_receive_count: int = 5
+    """Deliveries before a message moves to the dead-letter queue."""
+    dead_letter_retention_seconds: int = 14 * 24 * 3600
+    """The SQS maximum, so failed work can be inspected for two weeks."""
+
+
+class Queue(Block):
+    """Work queue for asynchronous jobs, with a dead-letter queue and a TLS-only policy."""
+
+    queue_url: pulumi.Output[str]
+    queue_arn: pulumi.Output[str]
+    queue_name: pulumi.Output[str]
+    dead_letter_queue_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: QueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-platform:aws:Queue", name, args, opts)
+        customer_key = args.kms_key_arn is not None
+
+        def encrypted(**kwargs: object) -> aws.sqs.QueueArgs:
+            return aws.sqs.QueueArgs(
+                kms_master_key_id=args.kms_key_arn,
+                kms_data_key_reuse_period_seconds=300 if customer_key else None,
+                sqs_managed_sse_enabled=None if customer_key else True,
+                **kwargs,  # type: ignore[arg-type]
+            )
+
+        dlq = self.child(
+            "deadLetterQueue",
+            aws.sqs.Queue,
+            encrypted(message_retention_seconds=args.dead_letter_retention_seconds),
+            name="dlq",
+        )
+        queue = self.child(
+            "queue",
+            aws.sqs.Queue,
+            encrypted(
+                visibility_timeout_seconds=args.visibility_timeout_seconds,
+                message_retention_seconds=args.message_retention_seconds,
+                receive_wait_time_seconds=20,
+                redrive_policy=dlq.arn.apply(
+                    lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": args.max_receive_count})
+                ),
+            ),
+        )
+        self.child(
+            "deadLetterQueueRedriveAllow",
+            aws.sqs.RedriveAllowPolicy,
+            aws.sqs.RedriveAllowPolicyArgs(
+                queue_url=dlq.url,
+                redrive_allow_policy=queue.arn.apply(
+                    lambda arn: json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [arn]})
+                ),
+            ),
+            name="dlq-redrive-allow",
+        )
+        for key, target in (("policy", queue), ("deadLetterQueuePolicy", dlq)):
+            self.child(
+                key,
+                aws.sqs.QueuePolicy,
+                aws.sqs.QueuePolicyArgs(queue_url=target.url, policy=target.arn.apply(_deny_insecure_transport)),
+                name=f"{'dlq-' if target is dlq else ''}tls-only",
+            )
+        self.queue_url = queue.url
+        self.queue_arn = queue.arn
+        self.queue_name = queue.name
+        self.dead_letter_queue_arn = dlq.arn
+        self.register_outputs({"queueUrl": queue.url, "queueArn": queue.arn, "deadLetterQueueArn": dlq.arn})
+
+
+def _deny_insecure_transport(queue_arn: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "sqs:*",
+                    "Resource": queue_arn,
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        }
+    )
