@@ -1,0 +1,202 @@
+"""Run a Pulumi program under the mock runtime and get the resource graph the engine would see.
+
+This is the offline harness behind ``ai-platform plan`` and the project's tests, and it is
+public so that other programs' tests can get the same graph::
+
+    from components.testing import plan
+
+    graph = plan(lambda: MyComponent("x", args), stack="test")
+    assert graph.of_type("aws:sqs/queue:Queue")[0].inputs["sqsManagedSseEnabled"] is True
+
+What is recorded is the wire request of each ``RegisterResource`` call: type, name, parent,
+dependencies and inputs with camelCase wire names, secrets replaced by ``"[secret]"``.
+Mock outputs are realistic enough for programs' own logic (ids, ARNs, endpoints, zones);
+the per-cloud values live in ``components.testing.<cloud>``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from components.testing.outputs import call_result, resource_outputs
+
+SECRET_MARKER = "[secret]"
+UNKNOWN_MARKER = "[unknown]"
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+@dataclass(frozen=True)
+class GraphResource:
+    """One registered resource, as the engine receives it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    inputs: dict[str, Any]
+    dependencies: list[str]
+    custom: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "inputs": self.inputs,
+            "dependencies": self.dependencies,
+        }
+
+
+@dataclass
+class Graph:
+    """The planned resource graph of one program run."""
+
+    project: str
+    stack: str
+    resources: list[GraphResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    cloud: str | None = None
+
+    def of_type(self, type_token: str) -> list[GraphResource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def one(self, type_token: str) -> GraphResource:
+        """The single resource of ``type_token``; fails loudly when there are none or several."""
+        found = self.of_type(type_token)
+        if len(found) != 1:
+            raise AssertionError(f"expected exactly one {type_token}, found {len(found)}")
+        return found[0]
+
+    def named(self, name: str) -> GraphResource:
+        for resource in self.resources:
+            if resource.name == name:
+                return resource
+        raise KeyError(f"no resource named {name!r}")
+
+    def children(self, urn: str) -> list[GraphResource]:
+        return [r for r in self.resources if r.parent == urn]
+
+    def type_counts(self) -> Counter[str]:
+        return Counter(r.type for r in self.resources if r.type != STACK_TYPE)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "project": self.project,
+            "cloud": self.cloud,
+            "resources": [r.to_json() for r in self.resources],
+            "outputs": self.outputs,
+        }
+
+
+def wire_value(value: Any) -> Any:
+    """Turn a decoded protobuf Struct value into plain JSON with secrets and unknowns masked."""
+    if isinstance(value, dict):
+        sig = value.get(rpc._special_sig_key)
+        if sig == rpc._special_secret_sig:
+            return SECRET_MARKER
+        if sig == rpc._special_resource_sig:
+            return {"urn": value.get("urn"), "id": wire_value(value.get("id"))}
+        if sig == rpc._special_output_value_sig:
+            return SECRET_MARKER if value.get("secret") else wire_value(value.get("value", UNKNOWN_MARKER))
+        return {k: wire_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [wire_value(v) for v in value]
+    if value == rpc.UNKNOWN:
+        return UNKNOWN_MARKER
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, also keeping each registration's wire request in order."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[GraphResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        self.recorded.append(
+            GraphResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent or None,
+                inputs=wire_value(json_format.MessageToDict(request.object)),
+                dependencies=sorted(set(request.dependencies)),
+                custom=bool(request.custom),
+            )
+        )
+        return response
+
+
+class PlanMocks(pulumi_mocks.Mocks):
+    """Mock provider answers: inputs echoed back plus realistic computed outputs."""
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
+        resource_id, computed = resource_outputs(args.typ, args.name, args.inputs)
+        return resource_id, {**args.inputs, **computed}
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        return call_result(args.token, args.args), None
+
+
+def config_values(config: Mapping[str, Any]) -> dict[str, str]:
+    """Stack-file config as the CLI hands it to a program: structured values JSON-encoded."""
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+
+
+def plan(
+    program: Callable[[], Any],
+    *,
+    project: str = "ai-platform",
+    stack: str = "test",
+    config: Mapping[str, Any] | None = None,
+    secret_keys: Iterable[str] = (),
+    mocks: pulumi_mocks.Mocks | None = None,
+) -> Graph:
+    """Run ``program`` under Pulumi's mock runtime and return the graph it registered.
+
+    ``config`` holds fully-qualified keys (``"ai-platform:app"``) with plain or structured
+    values; keys in ``secret_keys`` are treated as secrets, as ``pulumi config set --secret``.
+    Exceptions raised by the program propagate unchanged.
+    """
+    settings.ROOT.set(None)
+    set_all_config(config_values(config or {}), list(secret_keys))
+    monitor = _RecordingMonitor(mocks or PlanMocks())
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    root = settings.get_root_resource()
+    _sync_await(run_pulumi_func(program))
+    exported: dict[str, Any] = dict(getattr(root, "outputs", {}) or {})
+    return Graph(
+        project=project,
+        stack=stack,
+        resources=list(monitor.recorded),
+        outputs={name: _resolve_output(value) for name, value in exported.items()},
+    )
+
+
+def _resolve_output(value: Any) -> Any:
+    output = pulumi.Output.from_input(value)
+
+    async def settle() -> Any:
+        resolved = await output.future()
+        secret = await output.is_secret()
+        return SECRET_MARKER if secret else resolved
+
+    return _sync_await(settle())
