@@ -1,0 +1,171 @@
+"""``ai-platform``: offline tools that need no Pulumi CLI and no cloud credentials.
+
+``ai-platform plan STACK`` runs the program for ``stacks/Pulumi.STACK.yaml`` under Pulumi's
+mock runtime and prints the resource tree with counts per type; ``--json`` writes the graph,
+``--diagram`` draws the architecture. Exit codes: 0 planned, 2 invalid config or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.spec import NAMESPACE, SpecError, required_secret_keys
+from components.testing import STACK_TYPE, Graph, plan
+
+EXIT_CONFIG = 2
+PLACEHOLDER = "offline-placeholder-secret-value-0123456789"
+
+
+@dataclass(frozen=True)
+class StackFile:
+    """A stack's config as the Pulumi CLI would hand it to the program."""
+
+    project: str
+    stack: str
+    config: dict[str, Any]
+    secret_keys: list[str]
+    placeholders: list[str]
+
+
+class UsageError(Exception):
+    """A problem with the command line or the project files, not with the stack config."""
+
+
+def find_project_dir(start: Path) -> Path:
+    for directory in (start, *start.parents):
+        if (directory / "Pulumi.yaml").is_file():
+            return directory
+    raise UsageError(f"no Pulumi.yaml in {start} or any parent directory; run from the project or pass --project-dir")
+
+
+def load_stack(project_dir: Path, stack: str) -> StackFile:
+    """Read Pulumi.yaml and the stack file; secure values and unset secrets become placeholders."""
+    project_file = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
+    config_dir = project_dir / project_file.get("stackConfigDir", ".")
+    path = config_dir / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        available = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in config_dir.glob("Pulumi.*.yaml"))
+        raise UsageError(f"no stack file {path}; stacks here: {', '.join(available) or 'none'}")
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise UsageError(f"{path} is not valid YAML: {error}") from None
+    raw = document.get("config") or {}
+    if not isinstance(raw, dict):
+        raise UsageError(f"{path}: `config` must be a mapping of keys to values")
+    config: dict[str, Any] = {}
+    secret_keys: list[str] = []
+    placeholders: list[str] = []
+    for key, value in raw.items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            config[key] = PLACEHOLDER
+            secret_keys.append(key)
+            placeholders.append(key)
+        else:
+            config[key] = value
+    for key in required_secret_keys(config):
+        full_key = f"{NAMESPACE}:{key}"
+        if full_key not in config:
+            config[full_key] = PLACEHOLDER
+            secret_keys.append(full_key)
+            placeholders.append(full_key)
+    return StackFile(project_file.get("name", NAMESPACE), stack, config, secret_keys, placeholders)
+
+
+def plan_stack(stack_file: StackFile) -> Graph:
+    """Run the real program for the stack under the mock runtime and return its graph."""
+    from components.program import run
+    from components.spec import PlatformSpec
+
+    spec = PlatformSpec.from_config(stack_file.config, stack_file.secret_keys)
+    graph = plan(
+        lambda: run(spec),
+        project=stack_file.project,
+        stack=stack_file.stack,
+        config=stack_file.config,
+        secret_keys=stack_file.secret_keys,
+    )
+    graph.cloud = spec.cloud
+    return graph
+
+
+def render_tree(graph: Graph) -> str:
+    """The resource tree (components and their children), then counts per type."""
+    children: dict[str | None, list[Any]] = {}
+    for resource in graph.resources:
+        children.setdefault(resource.parent, []).append(resource)
+    lines: list[str] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for resource in sorted(children.get(parent, []), key=lambda r: (r.custom, r.type, r.name)):
+            marker = "" if resource.custom else "  [component]"
+            lines.append(f"{'  ' * depth}{resource.type}  {resource.name}{marker}")
+            walk(resource.urn, depth + 1)
+
+    walk(None, 0)
+    counts = graph.type_counts()
+    lines += ["", f"{sum(counts.values())} resources, {len(counts)} types:"]
+    width = max((len(t) for t in counts), default=0)
+    lines += [f"  {count:4d}  {type_:<{width}}" for type_, count in sorted(counts.items())]
+    return "\n".join(lines)
+
+
+def _plan_command(args: argparse.Namespace) -> int:
+    project_dir = Path(args.project_dir).resolve() if args.project_dir else find_project_dir(Path.cwd())
+    stack_file = load_stack(project_dir, args.stack)
+    graph = plan_stack(stack_file)
+    print(render_tree(graph))
+    if stack_file.placeholders:
+        print(f"\noffline placeholders for secrets not set in the stack file: {', '.join(stack_file.placeholders)}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(graph.to_json(), indent=2, sort_keys=False) + "\n")
+        print(f"graph written to {args.json}")
+    if args.diagram:
+        from components.diagram import write_diagram
+
+        write_diagram(graph, Path(args.diagram))
+        print(f"diagram written to {args.diagram}")
+    outputs = {k: v for k, v in graph.outputs.items() if k in {"url", "endpoint"}}
+    for name, value in outputs.items():
+        print(f"{name}: {value}")
+    resources = [r for r in graph.resources if r.type != STACK_TYPE]
+    print(f"\nplanned {len(resources)} resources for stack {graph.stack} ({graph.cloud}) offline")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ai-platform", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    plan_parser = commands.add_parser("plan", help="run a stack's program offline and show its resource graph")
+    plan_parser.add_argument("stack", help="stack name: stacks/Pulumi.<stack>.yaml")
+    plan_parser.add_argument("--json", metavar="FILE", help="write the graph as JSON")
+    plan_parser.add_argument("--diagram", metavar="FILE", help="draw the architecture (.svg or .png; needs Graphviz)")
+    plan_parser.add_argument(
+        "--project-dir", metavar="DIR", help="the directory holding Pulumi.yaml (default: search up)"
+    )
+    plan_parser.set_defaults(handler=_plan_command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except SpecError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

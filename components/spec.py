@@ -1,0 +1,625 @@
+"""The stack spec: the only place stack configuration (namespace ``ai-platform:``) is parsed.
+
+``load_spec()`` reads the running program's config; ``PlatformSpec.from_config(values)``
+takes a ``{"ai-platform:app": {...}, ...}`` mapping (as in a stack file). Both fail with a
+:class:`SpecError` listing every problem at once, each naming the key path as written in
+the stack file, the value given and what is allowed, before any resource is registered.
+
+Defaults depend on the environment (see ``ENVIRONMENT_DEFAULTS``) and come from the seed
+documents where they give numbers (DESIGN.md: "Seed numbers to use as defaults").
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "ai-platform"
+Cloud = Literal["aws", "gcp", "azure", "kubernetes"]
+Environment = Literal["dev", "prod"]
+#: the clouds this release can deploy; the spec accepts all four so stack files stay stable
+AVAILABLE_CLOUDS = ("aws",)
+
+#: the settings whose defaults differ between dev (cheap, no HA) and prod (HA, protected)
+ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {
+        "zones": 2,
+        "nat_gateways": "single",  # one NAT gateway: ~32 USD/month + data instead of one per zone
+        "waf_mode": "count",
+        "high_availability": False,
+        "deletion_protection": False,
+        "backup_retention_days": 1,
+        "log_retention_days": 30,
+        "min_replicas": 1,
+    },
+    "prod": {
+        "zones": 3,
+        "nat_gateways": "perZone",  # ~32 USD/month per zone + data, so one zone's outage keeps egress
+        "waf_mode": "block",
+        "high_availability": True,
+        "deletion_protection": True,
+        "backup_retention_days": 14,
+        "log_retention_days": 365,
+        "min_replicas": 2,
+    },
+}
+
+#: names of the insecure choices a stack can make, each only through ``ai-platform:insecure``
+INSECURE_OPT_OUTS = ("disableWaf", "disableDeletionProtection")
+
+_TAG_KEY = re.compile(r"^[A-Za-z0-9 _.:/=+\-@]{1,128}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")
+_DIGEST_REF = re.compile(r"^[a-z0-9.\-:/_]+@sha256:[0-9a-f]{64}$")
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_CONFIG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+_SECRET_LIKE = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL", re.IGNORECASE)
+
+
+class _Section(BaseModel):
+    """Stack-file sections: camelCase keys as written, unknown keys rejected."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
+    )
+
+
+def _cidr(value: str) -> str:
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as error:
+        raise ValueError(f"must be an IPv4 CIDR block such as 10.0.0.0/16 ({error})") from None
+    return str(network)
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+class ImageSpec(_Section):
+    """Either build the bundled app (``build: app``) or deploy a digest-pinned image."""
+
+    build: str | None = None
+    """Docker build context, relative to the project root (the bundled app is ``app``)."""
+    digest: str | None = None
+    """A pinned reference ``registry/repo@sha256:<64 hex>``; tags are not accepted."""
+
+    @field_validator("digest")
+    @classmethod
+    def _pinned(cls, value: str | None) -> str | None:
+        if value is not None and not _DIGEST_REF.match(value):
+            raise ValueError("must be an image reference pinned by digest: <registry>/<repo>@sha256:<64 hex digits>")
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ImageSpec:
+        if (self.build is None) == (self.digest is None):
+            raise ValueError("set exactly one of `build` (a context directory, e.g. app) or `digest`")
+        return self
+
+
+class ScalingSpec(_Section):
+    cpu_percent: int = Field(default=70, ge=10, le=95)
+    """Target average CPU (Container Apps seed: 70 %)."""
+    concurrent_requests: int = Field(default=80, ge=1, le=1000)
+    """In-flight requests per replica (Cloud Run seed: 80; Container Apps seed: 50)."""
+    requests_per_minute: int = Field(default=600, ge=1, le=100_000)
+    """Requests per replica per minute (AWS scales on ALB requests per target)."""
+
+
+class AppSpec(_Section):
+    image: ImageSpec = ImageSpec(build="app")
+    cpu: float = Field(default=1.0, gt=0, le=16)
+    """vCPUs per replica (Kubernetes seed limit: 1000m)."""
+    memory_mib: int = Field(default=2048, ge=256, le=122_880)
+    """MiB per replica (Kubernetes seed limit: 2 Gi)."""
+    port: int = Field(default=8000, ge=1024, le=65535)
+    min_replicas: int | None = Field(default=None, ge=1, le=1000)
+    """Default: dev 1, prod 2 (at least two for HA)."""
+    max_replicas: int = Field(default=20, ge=1, le=1000)
+    scaling: ScalingSpec = ScalingSpec()
+    timeout_seconds: int = Field(default=300, ge=1, le=3600)
+    """Longest request, streaming included (Cloud Run seed: 300 s)."""
+    health_path: str = "/health"
+    ready_path: str = "/ready"
+    environment: dict[str, str] = Field(default_factory=dict)
+    """Plain, non-secret environment variables."""
+    secrets: dict[str, str] = Field(default_factory=dict)
+    """Environment variable -> secret config key (set with ``pulumi config set --secret``)."""
+
+    @field_validator("environment")
+    @classmethod
+    def _plain_env(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not _ENV_NAME.match(name):
+                raise ValueError(f"{name!r} is not an environment variable name (A-Z, 0-9, _)")
+            if _SECRET_LIKE.search(name):
+                raise ValueError(f"{name!r} looks like a secret: move it to app.secrets and set it with --secret")
+        return value
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_refs(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, key in value.items():
+            if not _ENV_NAME.match(name):
+                raise ValueError(f"{name!r} is not an environment variable name (A-Z, 0-9, _)")
+            if not _CONFIG_KEY.match(key):
+                raise ValueError(f"{key!r} (for {name}) is not a config key name")
+        return value
+
+    @field_validator("health_path", "ready_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must be an absolute URL path starting with /")
+        return value
+
+
+class NetworkSpec(_Section):
+    cidr: Cidr = "10.0.0.0/16"
+    zones: Literal[2, 3] | None = None
+    """Availability zones. Default: dev 2, prod 3."""
+    nat_gateways: Literal["single", "perZone"] | None = None
+    """Default: dev single, prod perZone."""
+
+    @field_validator("cidr")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        prefix = ipaddress.IPv4Network(value).prefixlen
+        if not 16 <= prefix <= 22:
+            raise ValueError(f"prefix /{prefix} is not allowed: use /16 to /22 so every subnet fits")
+        if not ipaddress.IPv4Network(value).is_private:
+            raise ValueError("must be a private (RFC 1918) range")
+        return value
+
+
+class WafSpec(_Section):
+    mode: Literal["block", "count"] | None = None
+    """Default: dev count (observe), prod block."""
+
+
+class GatewaySpec(_Section):
+    domain: str
+    """The API's public host name, e.g. api.example.com."""
+    waf: WafSpec = WafSpec()
+    rate_limit_per_ip: int = Field(default=1000, ge=10, le=2_000_000_000)
+    """Requests per IP per 5 minutes before the WAF/edge throttles."""
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=104_857_600)
+    """Largest request body accepted at the edge (1 MiB: a 10,000-character prompt is ~40 KB)."""
+    ip_allowlist: list[Cidr] = Field(default_factory=list)
+    """When set, only these CIDRs may call the API."""
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        if not _DOMAIN.match(value):
+            raise ValueError("must be a lower-case DNS name such as api.example.com")
+        return value
+
+
+class CacheSpec(_Section):
+    enabled: bool = True
+    high_availability: bool | None = None
+    """Replica in a second zone with automatic failover. Default: dev off, prod on."""
+    auth_token_key: str = "redisAuthToken"
+    """Secret config key holding the Redis AUTH token."""
+
+
+class VectorStoreSpec(_Section):
+    enabled: bool = True
+    high_availability: bool | None = None
+    """A reader in a second zone. Default: dev off, prod on."""
+    backup_retention_days: int | None = Field(default=None, ge=1, le=35)
+    """Default: dev 1, prod 14."""
+    deletion_protection: bool | None = None
+    """Default: dev off, prod on (turning it off in prod is an insecure opt-out)."""
+
+
+class QueueSpec(_Section):
+    enabled: bool = True
+    max_receive_count: int = Field(default=5, ge=1, le=1000)
+
+
+class AlertsSpec(_Section):
+    latency_p95_seconds: float = Field(default=4.0, gt=0, le=300)
+    """Seed: end-to-end latency alert above 4 s (target below 2.5 s)."""
+    availability_percent: float = Field(default=99.5, gt=50, lt=100)
+    """Seed: alert below 99.5 % availability, i.e. 5xx above 0.5 % of requests."""
+    cpu_percent: int = Field(default=85, ge=10, le=100)
+    redis_memory_percent: int = Field(default=80, ge=10, le=100)
+
+    @property
+    def error_rate_percent(self) -> float:
+        return round(100.0 - self.availability_percent, 6)
+
+
+class ObservabilitySpec(_Section):
+    log_retention_days: int | None = Field(default=None, ge=1, le=3653)
+    """Default: dev 30, prod 365."""
+    alert_emails: list[str] = Field(default_factory=list)
+    alerts: AlertsSpec = AlertsSpec()
+
+    @field_validator("alert_emails")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        bad = [email for email in value if not _EMAIL.match(email)]
+        if bad:
+            raise ValueError(f"not e-mail addresses: {bad}")
+        return value
+
+
+class BudgetSpec(_Section):
+    monthly_amount: float = Field(gt=0, le=10_000_000)
+    currency: Literal["USD"] = "USD"
+    thresholds: list[int] = Field(default_factory=lambda: [50, 80, 100], min_length=1)
+    """Percent of the monthly amount (actual spend) that notify; 100 % forecast always notifies."""
+
+    @field_validator("thresholds")
+    @classmethod
+    def _percentages(cls, value: list[int]) -> list[int]:
+        if any(not 1 <= v <= 1000 for v in value) or len(set(value)) != len(value):
+            raise ValueError("must be distinct percentages between 1 and 1000")
+        return sorted(value)
+
+
+class AwsSpec(_Section):
+    certificate_arn: str | None = None
+    """An existing ACM certificate for gateway.domain; else one is DNS-validated in hostedZoneId."""
+    hosted_zone_id: str | None = None
+    """Route 53 zone of gateway.domain: validates the certificate and gets the alias record."""
+    cache_node_type: str = "cache.t4g.small"
+    vector_min_capacity: float = Field(default=0.5, ge=0, le=256)
+    vector_max_capacity: float = Field(default=8, ge=1, le=256)
+    bedrock: bool = False
+    """Let the app call Amazon Bedrock (InvokeModel) with its task role."""
+
+    @field_validator("certificate_arn")
+    @classmethod
+    def _certificate(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$", value):
+            raise ValueError("must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")
+        return value
+
+    @model_validator(mode="after")
+    def _capacity(self) -> AwsSpec:
+        if self.vector_min_capacity > self.vector_max_capacity:
+            raise ValueError(
+                f"vectorMinCapacity ({self.vector_min_capacity}) must not exceed "
+                f"vectorMaxCapacity ({self.vector_max_capacity})"
+            )
+        return self
+
+
+class InsecureSpec(_Section):
+    """Named opt-outs from the secure defaults; each one is recorded on the platform resource."""
+
+    disable_waf: bool = False
+    disable_deletion_protection: bool = False
+
+
+def _tag_keys(value: dict[str, str]) -> dict[str, str]:
+    missing = [key for key in ("owner", "cost-center") if not value.get(key)]
+    if missing:
+        raise ValueError(f"required tags missing or empty: {missing} (owner and cost-center are required)")
+    bad = [key for key in value if not _TAG_KEY.match(key) or key.lower().startswith("aws:")]
+    if bad:
+        raise ValueError(f"invalid tag keys {bad}: 1-128 of letters, digits, spaces and _.:/=+-@, not starting aws:")
+    too_long = [key for key, tag in value.items() if len(tag) > 256]
+    if too_long:
+        raise ValueError(f"tag values longer than 256 characters: {too_long}")
+    return value
+
+
+class PlatformSpec(_Section):
+    """Everything a stack says, validated, with environment defaults resolved."""
+
+    cloud: Cloud
+    environment: Environment
+    tags: Annotated[dict[str, str], AfterValidator(_tag_keys)]
+    app: AppSpec = AppSpec()
+    network: NetworkSpec = NetworkSpec()
+    gateway: GatewaySpec
+    cache: CacheSpec = CacheSpec()
+    vector_store: VectorStoreSpec = VectorStoreSpec()
+    queue: QueueSpec = QueueSpec()
+    observability: ObservabilitySpec = ObservabilitySpec()
+    budget: BudgetSpec
+    aws: AwsSpec | None = None
+    insecure: InsecureSpec = InsecureSpec()
+    region: str | None = None
+    """The provider region (``aws:region``), read from the provider's namespace."""
+
+    # --- resolved values: the environment's defaults where the stack is silent -------------
+    def _default(self, key: str) -> Any:
+        return ENVIRONMENT_DEFAULTS[self.environment][key]
+
+    @property
+    def min_replicas(self) -> int:
+        return self.app.min_replicas if self.app.min_replicas is not None else self._default("min_replicas")
+
+    @property
+    def zones(self) -> int:
+        return self.network.zones or self._default("zones")
+
+    @property
+    def nat_gateways(self) -> str:
+        return self.network.nat_gateways or self._default("nat_gateways")
+
+    @property
+    def waf_enabled(self) -> bool:
+        return not self.insecure.disable_waf
+
+    @property
+    def waf_mode(self) -> str:
+        return self.gateway.waf.mode or self._default("waf_mode")
+
+    @property
+    def cache_high_availability(self) -> bool:
+        ha = self.cache.high_availability
+        return ha if ha is not None else self._default("high_availability")
+
+    @property
+    def vector_high_availability(self) -> bool:
+        ha = self.vector_store.high_availability
+        return ha if ha is not None else self._default("high_availability")
+
+    @property
+    def deletion_protection(self) -> bool:
+        if self.vector_store.deletion_protection is not None:
+            return self.vector_store.deletion_protection
+        return self._default("deletion_protection") and not self.insecure.disable_deletion_protection
+
+    @property
+    def backup_retention_days(self) -> int:
+        days = self.vector_store.backup_retention_days
+        return days if days is not None else self._default("backup_retention_days")
+
+    @property
+    def log_retention_days(self) -> int:
+        days = self.observability.log_retention_days
+        return days if days is not None else self._default("log_retention_days")
+
+    @property
+    def opt_outs(self) -> list[str]:
+        """The insecure opt-outs in force, by name, for the policy pack to see."""
+        return [name for name in INSECURE_OPT_OUTS if getattr(self.insecure, to_snake(name))]
+
+    @property
+    def secret_config_keys(self) -> list[str]:
+        """Every secret config key the stack needs (``pulumi config set --secret``)."""
+        keys = list(dict.fromkeys(self.app.secrets.values()))
+        if self.cache.enabled:
+            keys.append(self.cache.auth_token_key)
+        return keys
+
+    @classmethod
+    def from_config(cls, values: Mapping[str, Any], secret_keys: Iterable[str] | None = None) -> PlatformSpec:
+        """Validate ``{"ai-platform:<key>": value}``; ``secret_keys`` (when known) are checked too."""
+        return _parse(values, None if secret_keys is None else set(secret_keys))
+
+
+def to_snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    message: str
+    value: Any
+
+    def __str__(self) -> str:
+        shown = json.dumps(self.value, default=str) if self.value is not _MISSING else "(not set)"
+        return f"{self.key} = {shown}: {self.message}"
+
+
+class SpecError(ValueError):
+    """Invalid stack config: every problem, each naming its key, value and what is allowed."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"invalid stack config ({len(problems)} problem(s)):\n{lines}")
+
+
+_MISSING = object()
+_PROVIDER_KEYS = {"aws": "aws:region"}
+
+
+def _parse(values: Mapping[str, Any], secret_keys: set[str] | None) -> PlatformSpec:
+    problems: list[Problem] = []
+    raw: dict[str, Any] = {}
+    prefix = f"{NAMESPACE}:"
+    secret_names = set(required_secret_keys(values))
+    for full_key, value in values.items():
+        if not full_key.startswith(prefix):
+            continue
+        key = full_key[len(prefix) :]
+        if key in _aliases():
+            raw[key] = _decode(value)
+        elif key in secret_names or (secret_keys is not None and full_key in secret_keys):
+            continue
+        else:
+            allowed = sorted(_aliases())
+            problems.append(Problem(full_key, f"not a known setting; known: {', '.join(allowed)}", value))
+    cloud = raw.get("cloud")
+    if isinstance(cloud, str) and cloud in _PROVIDER_KEYS:
+        raw["region"] = values.get(_PROVIDER_KEYS[cloud])
+    spec: PlatformSpec | None = None
+    try:
+        spec = PlatformSpec.model_validate(raw)
+    except ValidationError as error:
+        problems.extend(_problems(error, raw))
+    if spec is not None:
+        problems.extend(_cross_problems(spec, values))
+        problems.extend(_secret_problems(spec, values, secret_keys))
+    if problems:
+        raise SpecError(problems)
+    assert spec is not None
+    return spec
+
+
+def _aliases() -> set[str]:
+    return {field.alias or name for name, field in PlatformSpec.model_fields.items() if name != "region"}
+
+
+def required_secret_keys(values: Mapping[str, Any]) -> list[str]:
+    """Secret config keys a stack's config refers to (app.secrets, cache.authTokenKey), before
+    validation: the offline plan uses it to fill placeholders for secrets not in the file."""
+    keys: set[str] = set()
+    app = _decode(values.get(f"{NAMESPACE}:app", {}))
+    if isinstance(app, dict) and isinstance(app.get("secrets"), dict):
+        keys.update(str(v) for v in app["secrets"].values())
+    cache = _decode(values.get(f"{NAMESPACE}:cache", {}))
+    cache = cache if isinstance(cache, dict) else {}
+    if cache.get("enabled", True) not in (False, "false"):
+        keys.add(str(cache.get("authTokenKey", CacheSpec.model_fields["auth_token_key"].default)))
+    return sorted(keys)
+
+
+def _decode(value: Any) -> Any:
+    """Config from the CLI arrives as strings with structured values JSON-encoded."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _cross_problems(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Problem]:
+    """Rules that span settings, each reported at the key to change."""
+    problems: list[Problem] = []
+
+    def add(key: str, value: Any, message: str) -> None:
+        problems.append(Problem(f"{NAMESPACE}:{key}" if ":" not in key else key, message, value))
+
+    app = spec.app
+    if app.min_replicas is not None and app.min_replicas > app.max_replicas:
+        add("app.minReplicas", app.min_replicas, f"must not exceed app.maxReplicas ({app.max_replicas})")
+    if spec.cloud not in AVAILABLE_CLOUDS:
+        add("cloud", spec.cloud, f"not available in this release yet; available: {', '.join(AVAILABLE_CLOUDS)}")
+    if spec.environment == "prod":
+        if not spec.observability.alert_emails:
+            add("observability.alertEmails", [], "prod stacks need at least one address for alerts")
+        if app.min_replicas is not None and app.min_replicas < 2:
+            add("app.minReplicas", app.min_replicas, "must be at least 2 in prod for HA")
+        if spec.vector_store.deletion_protection is False and not spec.insecure.disable_deletion_protection:
+            add(
+                "vectorStore.deletionProtection",
+                False,
+                "turning it off in prod needs the opt-out insecure.disableDeletionProtection: true",
+            )
+    if spec.cloud == "aws":
+        if spec.region is None:
+            add("aws:region", _MISSING, "must be set for cloud aws (pulumi config set aws:region us-east-1)")
+        aws = spec.aws or AwsSpec()
+        if aws.certificate_arn is None and aws.hosted_zone_id is None:
+            add(
+                "aws",
+                values.get(f"{NAMESPACE}:aws", _MISSING),
+                "set certificateArn (an ACM certificate for gateway.domain) or hostedZoneId "
+                "(a Route 53 zone to issue a DNS-validated one)",
+            )
+    return problems
+
+
+def _secret_problems(spec: PlatformSpec, values: Mapping[str, Any], secret_keys: set[str] | None) -> list[Problem]:
+    problems = []
+    for key in spec.secret_config_keys:
+        full_key = f"{NAMESPACE}:{key}"
+        if full_key not in values:
+            problems.append(
+                Problem(
+                    full_key, f"required secret is not set: pulumi config set --secret {full_key} <value>", _MISSING
+                )
+            )
+        elif secret_keys is not None and full_key not in secret_keys:
+            problems.append(
+                Problem(
+                    full_key,
+                    f"is stored in plain text; store it encrypted: pulumi config set --secret {full_key} <value>",
+                    "[plain text, not shown]",
+                )
+            )
+    return problems
+
+
+def _problems(error: ValidationError, raw: Mapping[str, Any]) -> list[Problem]:
+    problems = []
+    for item in error.errors(include_url=False):
+        location = list(item["loc"])
+        key = _key_path(location)
+        value = _lookup(raw, location)
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "not a known setting" + _known_fields_hint(location[:-1])
+        elif item["type"] == "missing":
+            message = "required" + _known_fields_hint(location[:-1], field=str(location[-1]))
+        problems.append(Problem(key, message, value))
+    return problems
+
+
+def _key_path(location: list[Any]) -> str:
+    if not location:
+        return f"{NAMESPACE}:(root)"
+    path = f"{NAMESPACE}:{location[0]}"
+    for part in location[1:]:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _lookup(raw: Any, location: list[Any]) -> Any:
+    for part in location:
+        if (isinstance(raw, dict) and part in raw) or (
+            isinstance(raw, list) and isinstance(part, int) and part < len(raw)
+        ):
+            raw = raw[part]
+        else:
+            return _MISSING
+    return raw
+
+
+def _known_fields_hint(parent: list[Any], field: str | None = None) -> str:
+    model: Any = PlatformSpec
+    for part in parent:
+        if isinstance(part, int):
+            continue
+        info = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
+        annotation = getattr(info, "annotation", None)
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if model is None:
+            return ""
+    if field is not None:
+        info = next((f for n, f in model.model_fields.items() if (f.alias or n) == field), None)
+        return f" ({info.description})" if info is not None and info.description else ""
+    names = sorted(f.alias or n for n, f in model.model_fields.items() if n != "region")
+    return f"; known: {', '.join(names)}"
+
+
+def load_spec() -> PlatformSpec:
+    """Parse the running Pulumi program's config (``PULUMI_CONFIG`` from the CLI or the mocks)."""
+    from pulumi.runtime import config as runtime_config
+
+    values = dict(runtime_config.CONFIG.get()) or runtime_config.get_config_env()
+    secret_keys = runtime_config._SECRET_KEYS.get() or set(runtime_config.get_config_secret_keys_env())
+    return PlatformSpec.from_config(values, secret_keys)
