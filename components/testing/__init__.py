@@ -48,6 +48,7 @@ class GraphResource:
     inputs: dict[str, Any]
     dependencies: list[str]
     custom: bool
+    protect: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -140,6 +141,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 inputs=wire_value(json_format.MessageToDict(request.object)),
                 dependencies=sorted(set(request.dependencies)),
                 custom=bool(request.custom),
+                protect=bool(getattr(request, "protect", False)),
             )
         )
         return response
