@@ -59,8 +59,11 @@ class Block(pulumi.ComponentResource):
         name: str,
         common: BlockArgs,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        props: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(type_token, name, None, opts)
+        """``props`` are recorded as the component's inputs, where policies can read them."""
+        super().__init__(type_token, name, dict(props) if props else None, opts)
         self._block_name = name
         self._tags = dict(common.tags)
         self._transforms = dict(common.transform)

@@ -159,11 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except SpecError as error:
+    except (SpecError, UsageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except ValueError as error:  # a building block rejected a value the spec let through
+        print(f"error: invalid configuration: {error}", file=sys.stderr)
         return EXIT_CONFIG
 
 
