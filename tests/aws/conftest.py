@@ -45,6 +45,20 @@ class Graph:
         return found[0]
 
 
+_SECRET_SIG = "4dabf18193072939515e22adb298388d"
+
+
+def _redact(value: Any) -> Any:
+    """Replace secret-wrapped wire values with "[secret]", as the shared harness does."""
+    if isinstance(value, dict):
+        if value.get(_SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
+            return "[secret]"
+        return {k: _redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    return value
+
+
 def _arn(service: str, resource: str, region: str = REGION) -> str:
     return f"arn:aws:{service}:{region}:{ACCOUNT}:{resource}"
 
@@ -55,7 +69,7 @@ class RecordingMocks(Mocks):
         self.graph = Graph()
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
-        self.graph.resources.append(Record(args.typ, args.name, dict(args.inputs)))
+        self.graph.resources.append(Record(args.typ, args.name, _redact(dict(args.inputs))))
         name = args.name
         out: dict[str, Any] = dict(args.inputs)
         rid = f"{name}-id"
@@ -116,6 +130,7 @@ class RecordingMocks(Mocks):
         elif typ == "aws:ecs/service:Service":
             out["name"] = name
         elif typ == "aws:ecr/repository:Repository":
+            name = str(args.inputs.get("name", name))
             out["name"] = name
             out["arn"] = _arn("ecr", f"repository/{name}", self.region)
             out["registryId"] = ACCOUNT
