@@ -64,7 +64,8 @@ class ContainerServiceArgs(BlockArgs):
     vpc_cidr_block: pulumi.Input[str] | None = None
     """CIDR the tasks may reach on any port (data stores); ``None`` looks it up from ``vpc_id``."""
     cpu: int = 1024
-    """Fargate CPU units (1 vCPU): the app is I/O bound (LLM calls), one vCPU serves many streams."""
+    """Fargate CPU units (1 vCPU): the app is I/O bound (LLM calls), one vCPU serves many streams.
+    1 vCPU + 2 GiB costs ~36 USD/month per always-on task (us-east-1, x86)."""
     memory: int = 2048
     """MiB; must be a valid Fargate combination with ``cpu`` (2 GiB as the seeds' k8s limit)."""
     cpu_architecture: Literal["X86_64", "ARM64"] = "X86_64"
@@ -101,7 +102,8 @@ class ContainerServiceArgs(BlockArgs):
     """Grace between SIGTERM and SIGKILL so streams can finish (Fargate maximum: 120)."""
     health_check_grace_period_seconds: int = 60
     container_insights: Literal["enabled", "enhanced"] = "enabled"
-    """``enhanced`` adds task/container-level metrics at extra CloudWatch cost."""
+    """Container Insights metrics (a few USD/month per service as custom metrics + log ingestion);
+    ``enhanced`` adds task/container-level metrics at extra CloudWatch cost."""
 
 
 def _validate(args: ContainerServiceArgs) -> None:
@@ -133,6 +135,8 @@ def _validate(args: ContainerServiceArgs) -> None:
         raise ValueError(f"ContainerServiceArgs.user={args.user!r}: give a non-root numeric 'uid:gid'")
     if not 2 <= args.stop_timeout_seconds <= 120:
         raise ValueError(f"ContainerServiceArgs.stop_timeout_seconds={args.stop_timeout_seconds}: Fargate allows 2-120")
+    if isinstance(args.subnet_ids, (list, tuple)) and not args.subnet_ids:
+        raise ValueError("ContainerServiceArgs.subnet_ids is empty: give the private subnets")
     if not args.health_check_path.startswith("/"):
         raise ValueError(f"ContainerServiceArgs.health_check_path={args.health_check_path!r}: must start with '/'")
     if isinstance(args.image, str):

@@ -58,6 +58,13 @@ MAX_ALLOWLIST_ENTRIES = 25
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+$")
 _ACCESS_LOG_PREFIX = "alb"
+#: ALB policies that negotiate TLS 1.2 or newer only (TLS13-1-0/1-1 and the 2016 policy allow TLS 1.0/1.1).
+_TLS12_PLUS_POLICY = re.compile(r"^ELBSecurityPolicy-(TLS13-1-[23]-|FS-1-2-|TLS-1-2-)[A-Za-z0-9-]+$")
+_DEFAULT_MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesCommonRuleSet",
+)
 
 
 @dataclass(kw_only=True)
@@ -166,13 +173,19 @@ def _validate(args: GatewayArgs) -> tuple[list[str], list[str]]:
         )
     if args.access_log_retention_days < 1:
         raise ValueError(f"GatewayArgs.access_log_retention_days={args.access_log_retention_days}: must be >= 1")
-    if not args.ssl_policy.startswith("ELBSecurityPolicy-TLS13-") and not args.ssl_policy.startswith(
-        "ELBSecurityPolicy-FS-1-2"
-    ):
+    if not _TLS12_PLUS_POLICY.match(args.ssl_policy):
         raise ValueError(
             f"GatewayArgs.ssl_policy={args.ssl_policy!r}: use a TLS 1.2+ policy "
-            "(ELBSecurityPolicy-TLS13-* or ELBSecurityPolicy-FS-1-2-*)"
+            "(ELBSecurityPolicy-TLS13-1-2-*, -TLS13-1-3-*, -FS-1-2-* or -TLS-1-2-*)"
         )
+    if isinstance(args.subnet_ids, (list, tuple)) and len(args.subnet_ids) < 2:
+        raise ValueError(f"GatewayArgs.subnet_ids={args.subnet_ids!r}: an ALB needs subnets in at least two AZs")
+    for group in args.extra_managed_rule_groups:
+        if not re.fullmatch(r"AWSManagedRules[A-Za-z0-9_]+", group) or group in _DEFAULT_MANAGED_RULE_GROUPS:
+            raise ValueError(
+                f"GatewayArgs.extra_managed_rule_groups: {group!r} is not an additional AWS managed rule group name "
+                f"(AWSManagedRules..., not one of the defaults {_DEFAULT_MANAGED_RULE_GROUPS})"
+            )
     if args.ip_address_type not in ("ipv4", "dualstack"):
         raise ValueError(f"GatewayArgs.ip_address_type={args.ip_address_type!r}: allowed are 'ipv4' and 'dualstack'")
     if len(args.ip_allowlist) > MAX_ALLOWLIST_ENTRIES:
@@ -226,6 +239,7 @@ class Gateway(Block):
         bucket, bucket_ready = self._access_log_bucket(args, region, account_id)
         sg = self._security_group(args, vpc_cidr, allow_v4, allow_v6)
 
+        # ALB: ~16 USD/month + ~5.8 USD per LCU-month (us-east-1)
         lb = self.child(
             "loadBalancer",
             aws.lb.LoadBalancer,
@@ -624,14 +638,11 @@ class Gateway(Block):
             )
         )
 
+        # the common rule set caps bodies at 8 KB (SizeRestrictions_BODY): counted when the API allows more
+        counted_common = ("SizeRestrictions_BODY",) if args.max_body_size_bytes > WAF_ALB_BODY_INSPECTION_LIMIT else ()
         managed = [
-            ("AWSManagedRulesAmazonIpReputationList", ()),
-            ("AWSManagedRulesKnownBadInputsRuleSet", ()),
-            (
-                "AWSManagedRulesCommonRuleSet",
-                ("SizeRestrictions_BODY",) if args.max_body_size_bytes > WAF_ALB_BODY_INSPECTION_LIMIT else (),
-            ),
-            *((group, ()) for group in args.extra_managed_rule_groups),
+            (group, counted_common if group == "AWSManagedRulesCommonRuleSet" else ())
+            for group in (*_DEFAULT_MANAGED_RULE_GROUPS, *args.extra_managed_rule_groups)
         ]
         for i, (group, counted_rules) in enumerate(managed):
             rules.append(
@@ -662,6 +673,7 @@ class Gateway(Block):
                 )
             )
 
+        # WAF: 5 USD/month per web ACL + 1 USD per rule/rule group + 0.60 USD per million requests
         return self.child(
             "webAcl",
             wafv2.WebAcl,

@@ -160,6 +160,7 @@ def test_every_fargate_size_is_accepted(plan):
     ("kwargs", "message"),
     [
         ({"cpu": 300}, "Fargate accepts"),
+        ({"subnet_ids": []}, "subnet_ids is empty"),
         ({"cpu": 256, "memory": 4096}, "memory=4096 is not valid with cpu=256"),
         ({"cpu": 8192, "memory": 17408}, "memory=17408 is not valid with cpu=8192"),
         ({"environment": {"OPENAI_API_KEY": "sk-123"}}, "looks like a secret .* `secrets`"),

@@ -157,6 +157,19 @@ def test_waf_rules_block_mode(plan):
     ].startswith("arn:aws:wafv2:")
 
 
+def test_extra_managed_rule_group_and_stricter_tls_policy(plan):
+    graph = plan(
+        build(
+            extra_managed_rule_groups=["AWSManagedRulesSQLiRuleSet"], ssl_policy="ELBSecurityPolicy-TLS13-1-3-2021-06"
+        )
+    )
+    sqli = rules_by_name(graph)["AWSManagedRulesSQLiRuleSet"]
+    assert sqli["statement"]["managedRuleGroupStatement"]["name"] == "AWSManagedRulesSQLiRuleSet"
+    assert sqli["overrideAction"] == {"none": {}}
+    https = next(r.inputs for r in graph.of_type(LISTENER) if r.inputs["port"] == 443)
+    assert https["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-3-2021-06"
+
+
 def test_waf_count_mode_and_small_body_limit(plan):
     graph = plan(build(waf_mode="count", max_body_size_bytes=4096))
     rules = rules_by_name(graph)
@@ -212,6 +225,11 @@ def test_dns_validated_certificate_and_alias(plan):
         ({"ip_allowlist": [f"10.0.{i}.0/24" for i in range(26)]}, "at most 25"),
         ({"waf_mode": "off"}, "allowed values are 'block' and 'count'"),
         ({"ssl_policy": "ELBSecurityPolicy-2016-08"}, "TLS 1.2\\+ policy"),
+        ({"ssl_policy": "ELBSecurityPolicy-TLS13-1-1-2021-06"}, "TLS 1.2\\+ policy"),
+        ({"ssl_policy": "ELBSecurityPolicy-TLS13-1-0-2021-06"}, "TLS 1.2\\+ policy"),
+        ({"subnet_ids": ["subnet-a"]}, "at least two AZs"),
+        ({"extra_managed_rule_groups": ["AWSManagedRulesCommonRuleSet"]}, "not one of the defaults"),
+        ({"extra_managed_rule_groups": ["MyRules"]}, "is not an additional AWS managed rule group"),
         ({"health_check_path": "ready"}, "must start with '/'"),
         ({"idle_timeout_seconds": 0}, "ALB accepts 1-4000"),
     ],
