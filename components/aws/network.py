@@ -28,9 +28,9 @@ class NetworkArgs(BlockArgs):
     """Inputs of :class:`Network`.
 
     Child keys for ``transform``: ``vpc``, ``defaultSecurityGroup``, ``internetGateway``,
-    ``publicRouteTable``, ``publicRoute``, ``publicSubnet{i}``, ``publicRouteTableAssociation{i}``,
-    ``natEip{i}``, ``natGateway{i}``, ``privateSubnet{i}``, ``privateRouteTable{i}``,
-    ``privateRoute{i}``, ``privateRouteTableAssociation{i}``, ``s3Endpoint``,
+    ``publicRouteTable``, ``publicRoute``, ``publicSubnet<i>``, ``publicRouteTableAssociation<i>``,
+    ``natEip<i>``, ``natGateway<i>``, ``privateSubnet<i>``, ``privateRouteTable<i>``,
+    ``privateRoute<i>``, ``privateRouteTableAssociation<i>``, ``s3Endpoint``,
     ``endpointSecurityGroup``, ``endpointIngress``, ``endpoint-<service>`` (e.g. ``endpoint-ecr.api``),
     ``flowLogGroup``, ``flowLogRole``, ``flowLogRolePolicy``, ``flowLog``.
     """

@@ -7,6 +7,7 @@ blocks use and return realistic ids/ARNs for the outputs the blocks read.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 import pulumi
 import pytest
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
+
+from components.base import Block
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -186,3 +189,31 @@ def _plan(program: Callable[[], None], *, region: str = REGION, preview: bool = 
 @pytest.fixture
 def plan() -> Plan:
     return _plan
+
+
+@dataclass
+class ChildKeys:
+    """The ``transform`` keys a block passed to ``Block.child`` during a plan."""
+
+    used: list[str] = field(default_factory=list)
+
+    def undocumented(self, args_type: type) -> list[str]:
+        """Keys not listed in the args class docstring (``<i>``/``<service>`` are placeholders)."""
+        documented = re.findall(r"``([^`]+)``", args_type.__doc__ or "")
+        patterns = [
+            re.compile("^" + re.escape(k).replace("<i>", r"\d+").replace("<service>", ".+") + "$") for k in documented
+        ]
+        return sorted({k for k in self.used if not any(p.match(k) for p in patterns)})
+
+
+@pytest.fixture
+def child_keys(monkeypatch: pytest.MonkeyPatch) -> ChildKeys:
+    keys = ChildKeys()
+    original = Block.child
+
+    def recording(self: Block, key: str, *args: Any, **kwargs: Any) -> Any:
+        keys.used.append(key)
+        return original(self, key, *args, **kwargs)
+
+    monkeypatch.setattr(Block, "child", recording)
+    return keys

@@ -190,3 +190,18 @@ def test_secret_not_in_secret_arns_is_rejected(plan):
     other = "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-XyZ123"
     with pytest.raises(ValueError, match=r"\['TOKEN_A'\] reference secrets missing from secret_arns"):
         plan(build(secrets={"TOKEN_A": other}, secret_arns=[SECRET]))
+
+
+def test_every_child_key_is_documented(plan, child_keys):
+    plan(build(task_policy_statements=[{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": QUEUE}]))
+    assert {"service", "taskRolePolicy", "scaleOnRequests", "logGroup"} <= set(child_keys.used)
+    assert child_keys.undocumented(ContainerServiceArgs) == []
+
+
+def test_task_policy_statements_may_hold_outputs(plan):
+    import pulumi
+
+    queue = pulumi.Output.from_input(QUEUE)
+    graph = plan(build(task_policy_statements=[{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue}]))
+    policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", "app-task-policy").inputs["policy"])
+    assert policy["Statement"][0]["Resource"] == QUEUE

@@ -245,3 +245,16 @@ def test_content_length_regex_is_exactly_greater_than(limit, value):
     assert bool(pattern.fullmatch(str(value))) == (value > limit)
     assert bool(pattern.fullmatch("00" + str(value))) == (value > limit)
     assert len(pattern.pattern) <= 512  # WAF regex_string limit
+
+
+def test_every_child_key_is_documented(plan, child_keys):
+    plan(
+        build(
+            certificate_arn=None,
+            hosted_zone_id="Z1",
+            ip_address_type="dualstack",
+            ip_allowlist=["10.0.0.0/8", "fd00::/8"],
+        )
+    )
+    assert {"webAcl", "certificateValidation", "aliasAaaa", "allowlistIpv6", "ingressHttps1"} <= set(child_keys.used)
+    assert child_keys.undocumented(GatewayArgs) == []

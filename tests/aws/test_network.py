@@ -145,3 +145,17 @@ def test_subnet_plan_never_overlaps_and_fits(prefix, base, zones):
     assert len(nets) == 2 * zones
     assert all(n.subnet_of(vpc) and n.prefixlen <= 28 for n in nets)
     assert all(not a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
+
+
+def test_every_child_key_is_documented(plan, child_keys):
+    plan(build(nat_gateways="per_az", availability_zone_count=3))
+    assert "natGateway2" in child_keys.used and "endpoint-ecr.api" in child_keys.used
+    assert child_keys.undocumented(NetworkArgs) == []
+
+
+def test_transform_escape_hatch_reaches_the_vpc(plan):
+    def enable_ipv6(args, opts):
+        args.assign_generated_ipv6_cidr_block = True
+
+    graph = plan(build(transform={"vpc": enable_ipv6}))
+    assert graph.one(VPC).inputs["assignGeneratedIpv6CidrBlock"] is True

@@ -114,3 +114,9 @@ def test_relative_context_resolves_against_the_project_root(plan):
 def test_validation_errors(plan, kwargs, message):
     with pytest.raises(ValueError, match=message):
         plan(build(**kwargs))
+
+
+def test_every_child_key_is_documented(plan, app_dir, child_keys):
+    plan(build(context=str(app_dir), dockerfile=str(app_dir / "Dockerfile")))
+    assert set(child_keys.used) == {"repository", "lifecyclePolicy", "image"}
+    assert child_keys.undocumented(RegistryArgs) == []
