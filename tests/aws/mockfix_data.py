@@ -8,6 +8,7 @@ It offers the same shape as the shared harness (``plan(program) -> Graph``, reco
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,6 +27,7 @@ class Record:
     name: str
     inputs: dict[str, object]
     outputs: dict[str, object] = field(default_factory=dict)
+    id: str = ""
 
     def policy(self, key: str = "policy") -> dict[str, object]:
         """The JSON policy document in input ``key``, parsed."""
@@ -77,11 +79,11 @@ def _outputs(typ: str, name: str, inputs: dict[str, object]) -> tuple[str, dict[
         rid = _arn("secretsmanager", f"secret:{name}-AbCdEf")
         out.update(arn=rid, name=name)
     elif typ == "aws:ec2/securityGroup:SecurityGroup":
-        rid = f"sg-{abs(hash(name)) % 10**17:017x}"
+        rid = f"sg-{zlib.crc32(name.encode()):08x}"
         out.update(arn=_arn("ec2", f"security-group/{rid}"))
     elif typ == "aws:elasticache/replicationGroup:ReplicationGroup":
         rid = f"{name}-abc1234"
-        count = int(str(inputs.get("numCacheClusters", 1)))
+        count = int(float(str(inputs.get("numCacheClusters", 1))))
         out.update(
             arn=_arn("elasticache", f"replicationgroup:{rid}"),
             replicationGroupId=rid,
@@ -127,7 +129,7 @@ class _Mocks(pulumi.runtime.Mocks):
         inputs = {k: _redact(v) for k, v in args.inputs.items()}
         plain = {k: v for k, v in args.inputs.items()}
         rid, outputs = _outputs(args.typ, args.name, plain)
-        self.records.append(Record(args.typ, args.name, inputs, outputs))
+        self.records.append(Record(args.typ, args.name, inputs, outputs, rid))
         return rid, outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
