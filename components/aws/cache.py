@@ -35,6 +35,51 @@ MAINTENANCE_WINDOW = re.compile(
 DAILY_WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 
 
+class DataStoreBlock(Block):
+    """A block whose data store sits behind its own security group, which has no egress and admits
+    only the given source security groups on the store's port (shared by Cache and VectorStore)."""
+
+    security_group_id: pulumi.Output[str]
+
+    def _private_security_group(
+        self, vpc_id: pulumi.Input[str], port: int, what: str, allowed: Sequence[pulumi.Input[str]]
+    ) -> aws.ec2.SecurityGroup:
+        """Child key ``securityGroup``; ingress rules ``ingress:allowed<i>`` for ``allowed``."""
+        self._port = port
+        self._what = what
+        sg = self.child(
+            "securityGroup",
+            aws.ec2.SecurityGroup,
+            aws.ec2.SecurityGroupArgs(
+                vpc_id=vpc_id,
+                description=f"{what} {self._block_name}: ingress on {port} from allowed security groups only",
+                # No egress rules: the provider removes AWS's default allow-all egress; a data store needs none.
+                revoke_rules_on_delete=True,
+            ),
+            name="sg",
+        )
+        self.security_group_id = sg.id
+        for index, source in enumerate(allowed):
+            self.allow_from(f"allowed{index}", source)
+        return sg
+
+    def allow_from(self, key: str, source_security_group_id: pulumi.Input[str]) -> None:
+        """Admit ``source_security_group_id`` on the store's port (child key ``ingress:<key>``)."""
+        self.child(
+            f"ingress:{key}",
+            aws.vpc.SecurityGroupIngressRule,
+            aws.vpc.SecurityGroupIngressRuleArgs(
+                security_group_id=self.security_group_id,
+                referenced_security_group_id=source_security_group_id,
+                ip_protocol="tcp",
+                from_port=self._port,
+                to_port=self._port,
+                description=f"{self._what} from {key}",
+            ),
+            name=f"ingress-{key}",
+        )
+
+
 @dataclass(kw_only=True)
 class CacheArgs(BlockArgs):
     """Inputs of :class:`Cache`."""
@@ -78,7 +123,7 @@ class CacheArgs(BlockArgs):
     """Apply modifications now rather than in the maintenance window. Default False: no surprise failovers."""
 
 
-class Cache(Block):
+class Cache(DataStoreBlock):
     """ElastiCache Redis (OSS) replication group with TLS, at-rest KMS, AUTH and log delivery.
 
     Transform keys: ``securityGroup``, ``subnetGroup``, ``parameterGroup``, ``slowLog``,
@@ -97,20 +142,7 @@ class Cache(Block):
     def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:aws:Cache", name, args, opts)
         failover = _validate(name, args)
-        self._port = args.port
-
-        sg = self.child(
-            "securityGroup",
-            aws.ec2.SecurityGroup,
-            aws.ec2.SecurityGroupArgs(
-                vpc_id=args.vpc_id,
-                description=f"Redis {name}: ingress on {args.port} from allowed security groups only",
-                # No egress rules: the provider removes AWS's default allow-all egress; Redis needs none.
-                revoke_rules_on_delete=True,
-            ),
-            name="sg",
-        )
-        self.security_group_id = sg.id
+        sg = self._private_security_group(args.vpc_id, args.port, "Redis (TLS)", args.allowed_security_group_ids)
         subnet_group = self.child(
             "subnetGroup",
             aws.elasticache.SubnetGroup,
@@ -171,9 +203,6 @@ class Cache(Block):
             ),
             name="redis",
         )
-        for index, source in enumerate(args.allowed_security_group_ids):
-            self.allow_from(f"allowed{index}", source)
-
         self.primary_endpoint_address = group.primary_endpoint_address
         self.reader_endpoint_address = group.reader_endpoint_address
         self.port = group.port.apply(lambda p: p if p is not None else args.port)
@@ -192,34 +221,6 @@ class Cache(Block):
                 "memberClusterIds": self.member_cluster_ids,
             }
         )
-
-    def allow_from(self, key: str, source_security_group_id: pulumi.Input[str]) -> None:
-        """Admit ``source_security_group_id`` on the Redis port (TLS is enforced by the server)."""
-        ingress_from(self, key, self.security_group_id, source_security_group_id, self._port, "Redis (TLS)")
-
-
-def ingress_from(
-    block: Block,
-    key: str,
-    security_group_id: pulumi.Input[str],
-    source_security_group_id: pulumi.Input[str],
-    port: int,
-    what: str,
-) -> aws.vpc.SecurityGroupIngressRule:
-    """One TCP ingress rule on ``port`` from a source security group (child key ``ingress:<key>``)."""
-    return block.child(
-        f"ingress:{key}",
-        aws.vpc.SecurityGroupIngressRule,
-        aws.vpc.SecurityGroupIngressRuleArgs(
-            security_group_id=security_group_id,
-            referenced_security_group_id=source_security_group_id,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            description=f"{what} from {key}",
-        ),
-        name=f"ingress-{key}",
-    )
 
 
 def validate_window(owner: str, field_name: str, value: str, pattern: re.Pattern[str], example: str) -> None:

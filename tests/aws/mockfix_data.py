@@ -107,6 +107,9 @@ def _outputs(typ: str, name: str, inputs: dict[str, object]) -> tuple[str, dict[
                 }
             ],
         )
+    elif typ == "aws:rds/clusterInstance:ClusterInstance":
+        rid = f"{name}-abc1234"
+        out.update(arn=_arn("rds", f"db:{rid}"), identifier=rid)
     elif typ == "aws:sns/topic:Topic":
         rid = _arn("sns", f"{name}-abc1234")
         out.update(arn=rid, name=f"{name}-abc1234")
