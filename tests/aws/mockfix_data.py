@@ -11,6 +11,7 @@ import json
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 from pulumi.runtime import rpc
@@ -25,11 +26,12 @@ SECRET = "[secret]"
 class Record:
     type: str
     name: str
-    inputs: dict[str, object]
-    outputs: dict[str, object] = field(default_factory=dict)
+    inputs: dict[str, Any]
+    """Wire-format (camelCase) inputs: decoded JSON, hence ``Any``."""
+    outputs: dict[str, Any] = field(default_factory=dict)
     id: str = ""
 
-    def policy(self, key: str = "policy") -> dict[str, object]:
+    def policy(self, key: str = "policy") -> dict[str, Any]:
         """The JSON policy document in input ``key``, parsed."""
         value = self.inputs[key]
         assert isinstance(value, str), f"{self.name}.{key} is not a JSON string: {value!r}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pulumi
 import pytest
@@ -34,7 +35,7 @@ def _build(store: dict[str, object] | None = None, overrides: dict[str, object] 
     return plan(program, stack="dev")
 
 
-def _statements(graph: Graph) -> dict[str, dict[str, object]]:
+def _statements(graph: Graph) -> dict[str, dict[str, Any]]:
     policy = graph.one(KEY).policy()
     statements = policy["Statement"]
     assert isinstance(statements, list)
@@ -82,7 +83,7 @@ def test_key_use_is_only_through_the_platform_services_of_this_account_and_regio
         }
     }
     grants = _statements(_build())["PlatformServicesCreateGrants"]
-    assert grants["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}  # type: ignore[index]
+    assert grants["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
 
 
 def test_logs_principal_is_regional_and_scoped_to_this_accounts_log_groups() -> None:

@@ -82,7 +82,7 @@ def test_prod_settings_protect_the_cluster_and_take_a_final_snapshot() -> None:
 def test_parameter_group_forces_tls_and_logs_connections_and_slow_statements() -> None:
     group = _build(_args()).one("aws:rds/clusterParameterGroup:ClusterParameterGroup").inputs
     assert group["family"] == "aurora-postgresql16"
-    params = {p["name"]: p["value"] for p in group["parameters"]}  # type: ignore[union-attr]
+    params = {p["name"]: p["value"] for p in group["parameters"]}
     assert params == {
         "rds.force_ssl": "1",
         "ssl_min_protocol_version": "TLSv1.2",
