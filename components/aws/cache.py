@@ -231,11 +231,11 @@ def validate_window(owner: str, field_name: str, value: str, pattern: re.Pattern
 def _validate(name: str, args: CacheArgs) -> bool:
     """Check the args against ElastiCache's rules; return whether automatic failover is on."""
     # The replication group id is auto-named "<name>-redis-<7 chars>": at most 40 characters,
-    # a letter first, then letters, digits and single hyphens.
-    if len(name) > 26 or not re.match(r"^[A-Za-z](-?[A-Za-z0-9])*$", name):
+    # lowercase (the provider rejects upper case), a letter first, then letters, digits and single hyphens.
+    if len(name) > 26 or not re.match(r"^[a-z](-?[a-z0-9])*$", name):
         raise ValueError(
-            f"Cache name={name!r} is invalid: at most 26 characters, a letter first, then letters, digits and "
-            "single hyphens (it becomes the ElastiCache replication group id)"
+            f"Cache name={name!r} is invalid: at most 26 characters, lowercase letters, digits and single hyphens, "
+            "a letter first (it becomes the ElastiCache replication group id)"
         )
     if isinstance(args.auth_token, str):
         token = args.auth_token

@@ -192,8 +192,8 @@ class VectorStore(DataStoreBlock):
                 parameters=[
                     aws.rds.ClusterParameterGroupParameterArgs(name=p, value=v, apply_method="immediate")
                     for p, v in (
+                        # TLS only; Aurora PostgreSQL 16's ssl_min_protocol_version default is already TLSv1.2.
                         ("rds.force_ssl", "1"),
-                        ("ssl_min_protocol_version", "TLSv1.2"),
                         ("log_connections", "1"),
                         ("log_disconnections", "1"),
                         ("log_min_duration_statement", str(args.slow_statement_ms)),
@@ -330,11 +330,12 @@ def _snapshot_id(raw: str) -> str:
 def _validate(name: str, args: VectorStoreArgs) -> str:
     """Check the args against Aurora's rules; return the engine major version."""
     # Identifiers are auto-named "<name>-instance-<i>-<7 chars>": at most 63 characters,
+    # lowercase (the provider rejects upper case in identifiers and parameter group names),
     # a letter first, then letters, digits and single hyphens.
-    if len(name) > 42 or not re.match(r"^[A-Za-z](-?[A-Za-z0-9])*$", name):
+    if len(name) > 42 or not re.match(r"^[a-z](-?[a-z0-9])*$", name):
         raise ValueError(
-            f"VectorStore name={name!r} is invalid: at most 42 characters, a letter first, then letters, digits "
-            "and single hyphens (it prefixes the RDS cluster and instance identifiers)"
+            f"VectorStore name={name!r} is invalid: at most 42 characters, lowercase letters, digits and single "
+            "hyphens, a letter first (it prefixes the RDS cluster, instance and parameter group names)"
         )
     match = _ENGINE_VERSION.match(args.engine_version)
     if not match or (match.group(1) == "16" and int(match.group(2)) < 4):

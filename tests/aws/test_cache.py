@@ -180,7 +180,7 @@ def test_auth_token_error_does_not_echo_the_token() -> None:
     assert "secret-value-with" not in str(error.value)
 
 
-@pytest.mark.parametrize("name", ["Cache_1", "c" * 27, "cache--x", "1cache"])
+@pytest.mark.parametrize("name", ["Cache", "cache_1", "c" * 27, "cache--x", "1cache", "cache-"])
 def test_names_that_cannot_become_a_replication_group_id_are_rejected(name: str) -> None:
     with pytest.raises(ValueError, match=r"Cache name=.* is invalid: at most 26 characters"):
         _build(_args(), name=name)

@@ -85,7 +85,6 @@ def test_parameter_group_forces_tls_and_logs_connections_and_slow_statements() -
     params = {p["name"]: p["value"] for p in group["parameters"]}
     assert params == {
         "rds.force_ssl": "1",
-        "ssl_min_protocol_version": "TLSv1.2",
         "log_connections": "1",
         "log_disconnections": "1",
         "log_min_duration_statement": "1000",
@@ -199,9 +198,10 @@ def test_master_username_admin_and_postgres_are_allowed_as_rds_allows_them() -> 
         assert _build(_args(master_username=user)).one(CLUSTER).inputs["masterUsername"] == user
 
 
-def test_names_that_cannot_prefix_rds_identifiers_are_rejected() -> None:
-    with pytest.raises(ValueError, match=r"VectorStore name='vec_tors' is invalid"):
-        _build(_args(), name="vec_tors")
+@pytest.mark.parametrize("name", ["Vectors", "vec_tors", "v" * 43, "vectors-", "9vectors"])
+def test_names_that_cannot_prefix_rds_identifiers_are_rejected(name: str) -> None:
+    with pytest.raises(ValueError, match=r"VectorStore name=.* is invalid: at most 42 characters, lowercase"):
+        _build(_args(), name=name)
 
 
 def test_engine_17_uses_the_17_parameter_family() -> None:
