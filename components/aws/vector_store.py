@@ -97,9 +97,10 @@ PG_RESERVED_WORDS = frozenset(
         "with",
     ]
 )
-#: Roles RDS creates for itself (the master user cannot take these names; ``pg_*`` is reserved too).
+#: Names Aurora PostgreSQL refuses for the master user: its own roles, and ``admin`` ("a reserved word
+#: used by the engine"; ``postgres`` is allowed). ``pg_*`` is reserved by PostgreSQL itself.
 RDS_RESERVED_ROLES = frozenset(
-    {"rdsadmin", "rdsrepladmin", "rdstopmgr", "rds_superuser", "rds_replication", "rds_password", "rds_iam"}
+    {"admin", "rdsadmin", "rdsrepladmin", "rdstopmgr", "rds_superuser", "rds_replication", "rds_password", "rds_iam"}
 )
 #: Databases every Aurora PostgreSQL cluster already has.
 EXISTING_DATABASES = frozenset({"postgres", "template0", "template1", "rdsadmin"})
@@ -244,8 +245,8 @@ class VectorStore(DataStoreBlock):
             name="cluster",
         )
         self.instance_identifiers = []
+        zones = list(args.availability_zones)
         for index in range(args.instance_count):
-            zones = list(args.availability_zones)
             instance = self.child(
                 f"instance{index}",
                 aws.rds.ClusterInstance,

@@ -176,6 +176,8 @@ def test_connect_statement_rejects_a_reserved_user() -> None:
         ({"instance_count": 0}, r"VectorStoreArgs.instance_count=0 is invalid: allowed 1..16"),
         ({"subnet_ids": ["subnet-a"]}, r"VectorStoreArgs.subnet_ids has 1 subnet\(s\): RDS needs private subnets"),
         ({"master_username": "rdsadmin"}, r"VectorStoreArgs.master_username='rdsadmin' is invalid"),
+        ({"master_username": "admin"}, r"master_username='admin' is invalid: .*not one of \['admin', 'rds_iam'"),
+        ({"master_username": "a" * 64}, r"master_username='a{64}' is invalid: 1-63 letters"),
         ({"master_username": "user"}, r"master_username='user' is invalid"),
         ({"master_username": "pg_admin"}, r"master_username='pg_admin' is invalid"),
         ({"master_username": "1admin"}, r"master_username='1admin' is invalid"),
@@ -193,9 +195,8 @@ def test_invalid_args_are_rejected(overrides: dict[str, object], message: str) -
         _build(_args(**overrides))
 
 
-def test_master_username_admin_and_postgres_are_allowed_as_rds_allows_them() -> None:
-    for user in ("admin", "postgres"):
-        assert _build(_args(master_username=user)).one(CLUSTER).inputs["masterUsername"] == user
+def test_master_username_postgres_is_allowed_as_aurora_allows_it() -> None:
+    assert _build(_args(master_username="postgres")).one(CLUSTER).inputs["masterUsername"] == "postgres"
 
 
 @pytest.mark.parametrize("name", ["Vectors", "vec_tors", "v" * 43, "vectors-", "9vectors"])
