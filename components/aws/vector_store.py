@@ -118,7 +118,9 @@ class VectorStoreArgs(BlockArgs):
     kms_key_arn: pulumi.Input[str]
     """Customer-managed key for storage, the master-user secret and Performance Insights."""
     engine_version: str = "16.6"
-    """Aurora PostgreSQL 16.6: Serverless v2, pgvector 0.8 (HNSW, iterative index scans). 16.4+ or 17.x accepted."""
+    """Aurora PostgreSQL 16.6 (Serverless v2; pgvector with HNSW indexes, enabled per database with
+    ``CREATE EXTENSION vector``). 16.4+ or 17.x accepted; check the pgvector version of a minor in the
+    Aurora release notes before pinning it."""
     min_capacity: float = 0.5
     """Minimum ACUs. Default 0.5 (~44 USD/month per instance at 0.12 USD/ACU-hour, idle floor). 0 enables
     auto-pause (16.3+), but resuming takes ~15 s, which breaks the 2.5 s latency target, so it is not the default."""
@@ -342,7 +344,7 @@ def _validate(name: str, args: VectorStoreArgs) -> str:
     if not match or (match.group(1) == "16" and int(match.group(2)) < 4):
         raise ValueError(
             f"VectorStoreArgs.engine_version={args.engine_version!r} is invalid: Aurora PostgreSQL 16.4+ or 17.x "
-            "(Serverless v2 with pgvector 0.7+)"
+            "(Serverless v2 with pgvector and HNSW)"
         )
     if not (0 <= args.min_capacity <= args.max_capacity <= 256) or args.max_capacity < 1:
         raise ValueError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 import pytest
 
 from components.aws.cache import Cache, CacheArgs
@@ -190,3 +191,17 @@ def test_snapshots_can_be_disabled() -> None:
     rg = _build(_args(snapshot_retention_days=0)).one(RG).inputs
     assert rg["snapshotRetentionLimit"] == 0
     assert "snapshotWindow" not in rg
+
+
+def test_transform_keys_reach_the_documented_children() -> None:
+    def bigger(args: object, opts: pulumi.ResourceOptions) -> None:
+        assert isinstance(args, aws.elasticache.ReplicationGroupArgs)
+        args.node_type = "cache.r7g.large"
+
+    def note(args: object, opts: pulumi.ResourceOptions) -> None:
+        assert isinstance(args, aws.vpc.SecurityGroupIngressRuleArgs)
+        args.description = "patched"
+
+    graph = _build(_args(transform={"replicationGroup": bigger, "ingress:service": note}))
+    assert graph.one(RG).inputs["nodeType"] == "cache.r7g.large"
+    assert graph.named("cache-ingress-service").inputs["description"] == "patched"

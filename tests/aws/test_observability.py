@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 import pytest
 
 from components.aws.observability import Observability, ObservabilityArgs
@@ -264,3 +265,17 @@ def test_outputs() -> None:
 def test_invalid_args_are_rejected(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _build(_args(**overrides))
+
+
+def test_transform_keys_reach_the_documented_children() -> None:
+    def quieter(args: object, opts: pulumi.ResourceOptions) -> None:
+        assert isinstance(args, aws.cloudwatch.MetricAlarmArgs)
+        args.threshold = 95
+
+    def yearly(args: object, opts: pulumi.ResourceOptions) -> None:
+        assert isinstance(args, aws.budgets.BudgetArgs)
+        args.time_unit = "ANNUALLY"
+
+    graph = _build(_args(transform={"alarm:cpu": quieter, "budget": yearly}))
+    assert _alarms(graph)["cpu"]["threshold"] == 95
+    assert graph.one("aws:budgets/budget:Budget").inputs["timeUnit"] == "ANNUALLY"
