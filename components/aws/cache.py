@@ -223,9 +223,53 @@ class Cache(DataStoreBlock):
         )
 
 
-def validate_window(owner: str, field_name: str, value: str, pattern: re.Pattern[str], example: str) -> None:
-    if not pattern.match(value):
-        raise ValueError(f"{owner}.{field_name}={value!r} is invalid: expected UTC like {example!r}")
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEK = 7 * 1440
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def validate_windows(
+    owner: str,
+    weekly: tuple[str, str],
+    daily: tuple[str, str] | None,
+    *,
+    min_weekly_minutes: int,
+    min_daily_minutes: int,
+) -> None:
+    """Check a weekly maintenance window (``ddd:hh:mm-ddd:hh:mm``) and a daily backup window
+    (``hh:mm-hh:mm``, UTC) as ElastiCache and RDS do: format, minimum length, no overlap."""
+    weekly_field, weekly_value = weekly
+    if not MAINTENANCE_WINDOW.match(weekly_value):
+        raise ValueError(f"{owner}.{weekly_field}={weekly_value!r} is invalid: expected UTC like 'sun:04:00-sun:05:00'")
+    start_text, end_text = weekly_value.split("-")
+    start = _DAYS.index(start_text[:3]) * 1440 + _minutes(start_text[4:])
+    end = _DAYS.index(end_text[:3]) * 1440 + _minutes(end_text[4:])
+    length = (end - start) % _WEEK
+    if length < min_weekly_minutes:
+        raise ValueError(
+            f"{owner}.{weekly_field}={weekly_value!r} is invalid: at least {min_weekly_minutes} minutes long"
+        )
+    if daily is None:
+        return
+    daily_field, daily_value = daily
+    if not DAILY_WINDOW.match(daily_value):
+        raise ValueError(f"{owner}.{daily_field}={daily_value!r} is invalid: expected UTC like '02:00-03:00'")
+    daily_start, daily_end = (_minutes(t) for t in daily_value.split("-"))
+    daily_length = (daily_end - daily_start) % 1440
+    if daily_length < min_daily_minutes:
+        raise ValueError(f"{owner}.{daily_field}={daily_value!r} is invalid: at least {min_daily_minutes} minutes long")
+    for day in range(7):
+        offset = (day * 1440 + daily_start - start) % _WEEK
+        # The two intervals overlap when either starts inside the other.
+        if offset < length or (_WEEK - offset) % _WEEK < daily_length:
+            raise ValueError(
+                f"{owner}.{daily_field}={daily_value!r} overlaps {weekly_field}={weekly_value!r}: "
+                "choose disjoint windows"
+            )
 
 
 def _validate(name: str, args: CacheArgs) -> bool:
@@ -279,8 +323,12 @@ def _validate(name: str, args: CacheArgs) -> bool:
         )
     if not 1 <= args.port <= 65535:
         raise ValueError(f"CacheArgs.port={args.port} is invalid: allowed 1..65535")
-    validate_window(
-        "CacheArgs", "maintenance_window", args.maintenance_window, MAINTENANCE_WINDOW, "sun:04:00-sun:05:00"
+    # ElastiCache: maintenance window and snapshot window at least 60 minutes each, disjoint.
+    validate_windows(
+        "CacheArgs",
+        ("maintenance_window", args.maintenance_window),
+        ("snapshot_window", args.snapshot_window) if args.snapshot_retention_days > 0 else None,
+        min_weekly_minutes=60,
+        min_daily_minutes=60,
     )
-    validate_window("CacheArgs", "snapshot_window", args.snapshot_window, DAILY_WINDOW, "02:00-03:00")
     return failover

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.cache import DAILY_WINDOW, MAINTENANCE_WINDOW, DataStoreBlock, validate_window
+from components.aws.cache import DataStoreBlock, validate_windows
 from components.aws.secrets import AwsContext, Statement, aws_context
 from components.base import BlockArgs
 
@@ -390,14 +390,12 @@ def _validate(name: str, args: VectorStoreArgs) -> str:
         raise ValueError(f"VectorStoreArgs.port={args.port} is invalid: allowed 1150..65535")
     if args.slow_statement_ms < -1:
         raise ValueError(f"VectorStoreArgs.slow_statement_ms={args.slow_statement_ms} is invalid: -1 or more")
-    validate_window(
+    # RDS: maintenance window and backup window at least 30 minutes each, disjoint.
+    validate_windows(
         "VectorStoreArgs",
-        "preferred_maintenance_window",
-        args.preferred_maintenance_window,
-        MAINTENANCE_WINDOW,
-        "sun:04:00-sun:05:00",
-    )
-    validate_window(
-        "VectorStoreArgs", "preferred_backup_window", args.preferred_backup_window, DAILY_WINDOW, "02:00-03:00"
+        ("preferred_maintenance_window", args.preferred_maintenance_window),
+        ("preferred_backup_window", args.preferred_backup_window),
+        min_weekly_minutes=30,
+        min_daily_minutes=30,
     )
     return match.group(1)

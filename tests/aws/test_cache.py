@@ -167,6 +167,17 @@ def test_slow_and_engine_logs_go_to_encrypted_log_groups_with_retention() -> Non
         ({"maxmemory_policy": "lru"}, r"CacheArgs.maxmemory_policy='lru' is invalid"),
         ({"maintenance_window": "sunday 4am"}, r"CacheArgs.maintenance_window='sunday 4am' is invalid"),
         ({"snapshot_window": "2-3"}, r"CacheArgs.snapshot_window='2-3' is invalid"),
+        (
+            {"maintenance_window": "sun:04:00-sun:04:30"},
+            r"maintenance_window='sun:04:00-sun:04:30' is invalid: at least 60",
+        ),
+        ({"snapshot_window": "02:00-02:30"}, r"snapshot_window='02:00-02:30' is invalid: at least 60 minutes"),
+        ({"snapshot_window": "04:30-05:30"}, r"snapshot_window='04:30-05:30' overlaps maintenance_window="),
+        ({"snapshot_window": "03:30-04:30"}, r"snapshot_window='03:30-04:30' overlaps"),
+        (
+            {"snapshot_window": "23:30-00:30", "maintenance_window": "sat:23:00-sun:01:00"},
+            r"snapshot_window='23:30-00:30' overlaps",
+        ),
         ({"log_retention_days": 2}, r"log retention_days=2 is not a CloudWatch retention"),
     ],
 )
@@ -185,6 +196,11 @@ def test_auth_token_error_does_not_echo_the_token() -> None:
 def test_names_that_cannot_become_a_replication_group_id_are_rejected(name: str) -> None:
     with pytest.raises(ValueError, match=r"Cache name=.* is invalid: at most 26 characters"):
         _build(_args(), name=name)
+
+
+def test_windows_may_touch_and_wrap_around_the_week() -> None:
+    rg = _build(_args(snapshot_window="03:00-04:00", maintenance_window="sun:23:30-mon:00:30")).one(RG).inputs
+    assert rg["maintenanceWindow"] == "sun:23:30-mon:00:30"
 
 
 def test_snapshots_can_be_disabled() -> None:

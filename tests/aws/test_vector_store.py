@@ -188,6 +188,8 @@ def test_connect_statement_rejects_a_reserved_user() -> None:
         ({"port": 80}, r"VectorStoreArgs.port=80 is invalid"),
         ({"preferred_backup_window": "2am"}, r"preferred_backup_window='2am' is invalid"),
         ({"preferred_maintenance_window": "sun-04"}, r"preferred_maintenance_window='sun-04' is invalid"),
+        ({"preferred_backup_window": "02:00-02:15"}, r"preferred_backup_window='02:00-02:15' is invalid: at least 30"),
+        ({"preferred_backup_window": "04:15-04:45"}, r"preferred_backup_window='04:15-04:45' overlaps"),
     ],
 )
 def test_invalid_args_are_rejected(overrides: dict[str, object], message: str) -> None:
