@@ -78,8 +78,9 @@ class ObservabilityArgs(BlockArgs):
     budget_tag_key: str | None = "stack"
     """Cost filter: only costs of resources tagged ``<key>=<tags[key]>`` (the tag must be in ``tags`` and
     activated as a cost allocation tag in Billing). ``None`` budgets the whole account."""
-    log_group_keys: Sequence[str] = ("app",)
-    """Log groups to create (encrypted, with retention), e.g. ``app`` for the container logs."""
+    log_group_keys: Sequence[str] = ()
+    """Extra log groups to create (encrypted, with retention), e.g. ``("worker",)`` for a process that
+    has no block of its own. Default none: each block makes its own (the container service its app logs)."""
     log_retention_days: int = 30
     """Retention of those log groups (a CloudWatch retention value). Default 30 days."""
 

@@ -221,6 +221,10 @@ def test_dashboard_shows_latency_percentiles_errors_cpu_memory_and_redis() -> No
     assert traffic[-1][0]["expression"] == "100 * (FILL(elb5xx, 0) + FILL(target5xx, 0)) / requests"
 
 
+def test_no_log_groups_by_default() -> None:
+    assert _build(_args()).of_type("aws:cloudwatch/logGroup:LogGroup") == []
+
+
 def test_log_groups_are_encrypted_with_retention() -> None:
     store: dict[str, object] = {}
     graph = _build(_args(log_group_keys=["app", "worker"], log_retention_days=90), store)
@@ -259,7 +263,7 @@ def test_outputs() -> None:
         ({"budget_thresholds_percent": [-5.0]}, r"each threshold > 0"),
         ({"budget_tag_key": "team"}, r"budget_tag_key='team' is not among the block's tags \['project', 'stack'\]"),
         ({"log_group_keys": ["app", "app"]}, r"log_group_keys has duplicates"),
-        ({"log_retention_days": 10}, r"log retention_days=10 is not a CloudWatch retention"),
+        ({"log_group_keys": ["app"], "log_retention_days": 10}, r"log retention_days=10 is not a CloudWatch retention"),
     ],
 )
 def test_invalid_args_are_rejected(overrides: dict[str, object], message: str) -> None:
