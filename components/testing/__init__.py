@@ -155,7 +155,7 @@ class PlanMocks(pulumi_mocks.Mocks):
         return resource_id, {**args.inputs, **computed}
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
-        return call_result(args.token, args.args), None
+        return call_result(args.token, args.args), []
 
 
 def config_values(config: Mapping[str, Any]) -> dict[str, str]:
