@@ -13,6 +13,7 @@ Run: python tests/app/fake_upstream.py --port 9000
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import socket
@@ -30,7 +31,7 @@ class State:
         self.scripts: dict[str, deque[str]] = defaultdict(deque)
         self.requests: list[dict[str, Any]] = []
         self.jwks: dict[str, Any] = {"keys": []}
-        self.traces = 0
+        self.traces: list[str] = []
 
 
 STATE = State()
@@ -94,12 +95,20 @@ def sse(data: dict[str, Any] | str, event: str | None = None) -> bytes:
 async def openai_reply(conn: Connection, body: dict[str, Any], model: str, b: dict[str, str]) -> None:
     words = words_for(b)
     prompt_tokens = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4 + 1
-    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(words), "total_tokens": prompt_tokens + len(words)}
+    usage = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": len(words),
+        "total_tokens": prompt_tokens + len(words),
+    }
     if not body.get("stream"):
         answer = {
-            "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": " ".join(words)},
-                         "finish_reason": "stop"}],
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": " ".join(words)}, "finish_reason": "stop"}
+            ],
             "usage": usage,
         }
         await conn.respond(200, json.dumps(answer).encode())
@@ -132,16 +141,29 @@ async def anthropic_reply(conn: Connection, body: dict[str, Any], b: dict[str, s
     input_tokens = text_len // 4 + 1
     if not body.get("stream"):
         answer = {
-            "id": "msg_fake", "type": "message", "role": "assistant", "model": body.get("model"),
-            "content": [{"type": "text", "text": " ".join(words)}], "stop_reason": "end_turn",
+            "id": "msg_fake",
+            "type": "message",
+            "role": "assistant",
+            "model": body.get("model"),
+            "content": [{"type": "text", "text": " ".join(words)}],
+            "stop_reason": "end_turn",
             "usage": {"input_tokens": input_tokens, "output_tokens": len(words)},
         }
         await conn.respond(200, json.dumps(answer).encode())
         return
     await conn.start_stream()
-    start = {"type": "message_start", "message": {
-        "id": "msg_fake", "type": "message", "role": "assistant", "content": [], "model": body.get("model"),
-        "stop_reason": None, "usage": {"input_tokens": input_tokens, "output_tokens": 1}}}
+    start = {
+        "type": "message_start",
+        "message": {
+            "id": "msg_fake",
+            "type": "message",
+            "role": "assistant",
+            "content": [],
+            "model": body.get("model"),
+            "stop_reason": None,
+            "usage": {"input_tokens": input_tokens, "output_tokens": 1},
+        },
+    }
     await conn.chunk(sse(start, "message_start"))
     block = {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
     await conn.chunk(sse(block, "content_block_start"))
@@ -155,12 +177,18 @@ async def anthropic_reply(conn: Connection, body: dict[str, Any], b: dict[str, s
             await conn.chunk(sse(error, "error"))
             await conn.end_stream()
             return
-        delta = {"type": "content_block_delta", "index": 0,
-                 "delta": {"type": "text_delta", "text": word if i == 0 else " " + word}}
+        delta = {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "text_delta", "text": word if i == 0 else " " + word},
+        }
         await conn.chunk(sse(delta, "content_block_delta"))
     await conn.chunk(sse({"type": "content_block_stop", "index": 0}, "content_block_stop"))
-    end = {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-           "usage": {"output_tokens": len(words)}}
+    end = {
+        "type": "message_delta",
+        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+        "usage": {"output_tokens": len(words)},
+    }
     await conn.chunk(sse(end, "message_delta"))
     await conn.chunk(sse({"type": "message_stop"}, "message_stop"))
     await conn.end_stream()
@@ -173,7 +201,7 @@ async def control(conn: Connection, method: str, path: str, body: bytes) -> None
     elif path == "/_control/reset":
         STATE.scripts.clear()
         STATE.requests.clear()
-        STATE.traces = 0
+        STATE.traces.clear()
     elif path == "/_control/jwks":
         STATE.jwks = data
     elif path == "/_control/requests":
@@ -191,15 +219,19 @@ async def handle_request(conn: Connection, method: str, path: str, headers: dict
         await conn.respond(200, json.dumps(STATE.jwks).encode())
         return
     if route == "/v1/traces":
-        STATE.traces += 1
+        STATE.traces.append(base64.b64encode(body).decode())
         await conn.respond(200, b"", {"content-type": "application/x-protobuf"})
         return
     if route == "/msi/token":  # Azure App Service / Container Apps managed identity endpoint
         if headers.get("x-identity-header") != "fake-identity-header":
             await conn.respond(401, b'{"error": "bad identity header"}')
             return
-        token = {"access_token": "entra-token-1", "expires_on": str(int(time.time()) + 3600),
-                 "resource": "https://cognitiveservices.azure.com", "token_type": "Bearer"}
+        token = {
+            "access_token": "entra-token-1",
+            "expires_on": str(int(time.time()) + 3600),
+            "resource": "https://cognitiveservices.azure.com",
+            "token_type": "Bearer",
+        }
         await conn.respond(200, json.dumps(token).encode())
         return
     if route == "/v1/models":
@@ -219,10 +251,16 @@ async def handle_request(conn: Connection, method: str, path: str, headers: dict
     script = STATE.scripts.get(model)
     spec = script.popleft() if script else model
     b = parse_behaviour(spec)
-    STATE.requests.append({
-        "t": time.time(), "kind": kind, "model": model, "behaviour": spec, "body": parsed,
-        "headers": {k: v for k, v in headers.items() if k in RECORDED_HEADERS},
-    })
+    STATE.requests.append(
+        {
+            "t": time.time(),
+            "kind": kind,
+            "model": model,
+            "behaviour": spec,
+            "body": parsed,
+            "headers": {k: v for k, v in headers.items() if k in RECORDED_HEADERS},
+        }
+    )
     if "delay" in b:
         await asyncio.sleep(float(b["delay"]))
     if "reset" in b:
@@ -230,7 +268,9 @@ async def handle_request(conn: Connection, method: str, path: str, headers: dict
         return
     if "status" in b:
         extra = {"retry-after": b["retry_after"]} if "retry_after" in b else {}
-        await conn.respond(int(b["status"]), json.dumps({"error": {"message": f"injected {b['status']}"}}).encode(), extra)
+        await conn.respond(
+            int(b["status"]), json.dumps({"error": {"message": f"injected {b['status']}"}}).encode(), extra
+        )
         return
     if kind == "anthropic":
         await anthropic_reply(conn, parsed, b)

@@ -6,7 +6,7 @@ import httpx
 import openai
 import pytest
 
-from tests.app.conftest import API_KEY, AppProcess, Upstream, sse_events
+from tests.app.support import API_KEY, AppProcess, Upstream, sse_events
 
 
 def test_generate_returns_text_and_usage(client: httpx.Client) -> None:
@@ -121,7 +121,9 @@ def test_openai_client_non_streaming(app_server: AppProcess) -> None:
 def test_openai_client_streaming_with_usage(app_server: AppProcess) -> None:
     oa = openai.OpenAI(base_url=f"{app_server.url}/v1", api_key=API_KEY)
     stream = oa.chat.completions.create(
-        model="plain", messages=[{"role": "user", "content": "hi"}], stream=True,
+        model="plain",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
         stream_options={"include_usage": True},
     )
     chunks = list(stream)
@@ -133,8 +135,9 @@ def test_openai_client_streaming_with_usage(app_server: AppProcess) -> None:
 
 
 def test_openai_stream_without_usage_request_has_no_usage_chunk(client: httpx.Client) -> None:
-    r = client.post("/v1/chat/completions", json={"model": "plain", "stream": True,
-                                                  "messages": [{"role": "user", "content": "hi"}]})
+    r = client.post(
+        "/v1/chat/completions", json={"model": "plain", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    )
     events = [json.loads(d) for _, d in sse_events(r.text) if d != "[DONE]"]
     assert all(e["choices"] for e in events)
     assert r.text.rstrip().endswith("data: [DONE]")
@@ -146,7 +149,9 @@ def test_models_lists_aliases_and_auto(client: httpx.Client) -> None:
 
 
 def test_chat_rejects_n_above_one(client: httpx.Client) -> None:
-    r = client.post("/v1/chat/completions", json={"model": "plain", "n": 2, "messages": [{"role": "user", "content": "x"}]})
+    r = client.post(
+        "/v1/chat/completions", json={"model": "plain", "n": 2, "messages": [{"role": "user", "content": "x"}]}
+    )
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "n"]
 
@@ -173,8 +178,13 @@ def test_health_ready_metrics(client: httpx.Client) -> None:
     assert ready.json()["checks"]["redis"] == "ok"
     client.post("/generate", json={"prompt": "hi"})
     metrics = client.get("/metrics").text
-    for name in ("ai_http_request_duration_seconds_bucket", "ai_tokens_total", "ai_upstream_request_duration_seconds",
-                 "ai_circuit_state", "ai_cost_usd_total"):
+    for name in (
+        "ai_http_request_duration_seconds_bucket",
+        "ai_tokens_total",
+        "ai_upstream_request_duration_seconds",
+        "ai_circuit_state",
+        "ai_cost_usd_total",
+    ):
         assert name in metrics, name
 
 
@@ -188,8 +198,10 @@ def test_ready_is_503_when_redis_is_unreachable(start_app) -> None:
 
 
 def test_ready_is_503_when_no_provider_is_usable(start_app, upstream: Upstream) -> None:
-    routing = {"providers": {"o": {"type": "openai", "base_url": f"{upstream.url}/v1", "api_key_env": "NOT_SET_KEY"}},
-               "models": {"m": [{"provider": "o", "model": "m"}]}}
+    routing = {
+        "providers": {"o": {"type": "openai", "base_url": f"{upstream.url}/v1", "api_key_env": "NOT_SET_KEY"}},
+        "models": {"m": [{"provider": "o", "model": "m"}]},
+    }
     app = start_app(routing=routing)
     with app.client() as c:
         r = c.get("/ready")

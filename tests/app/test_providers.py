@@ -4,7 +4,7 @@ import json
 
 import httpx
 
-from tests.app.conftest import StartApp, Upstream, sse_events
+from tests.app.support import StartApp, Upstream, sse_events
 
 
 def test_anthropic_request_translation_and_answer(client: httpx.Client, upstream: Upstream) -> None:
@@ -15,8 +15,9 @@ def test_anthropic_request_translation_and_answer(client: httpx.Client, upstream
         {"role": "assistant", "content": "ok"},
         {"role": "user", "content": "go"},
     ]
-    r = client.post("/v1/chat/completions", json={"model": "claude", "messages": messages, "temperature": 1.7,
-                                                  "stop": "END"})
+    r = client.post(
+        "/v1/chat/completions", json={"model": "claude", "messages": messages, "temperature": 1.7, "stop": "END"}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["choices"][0]["message"]["content"] == "The quick brown fox jumps over the"
@@ -38,10 +39,15 @@ def test_anthropic_request_translation_and_answer(client: httpx.Client, upstream
 
 
 def test_anthropic_stream_translation_with_usage(client: httpx.Client) -> None:
-    r = client.post("/v1/chat/completions", json={
-        "model": "claude", "stream": True, "stream_options": {"include_usage": True},
-        "messages": [{"role": "user", "content": "x" * 40}],
-    })
+    r = client.post(
+        "/v1/chat/completions",
+        json={
+            "model": "claude",
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "messages": [{"role": "user", "content": "x" * 40}],
+        },
+    )
     assert r.status_code == 200
     events = sse_events(r.text)
     assert events[-1][1] == "[DONE]"
