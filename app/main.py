@@ -85,7 +85,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(openai_compat.router)
     app.include_router(ops.router)
     app.add_middleware(RequestContextMiddleware)
+    _document_models(app, [*routing.models, *(["auto", *routing.tiers] if routing.tiers else [])])
     return app
+
+
+def _document_models(app: FastAPI, names: list[str]) -> None:
+    """Put the configured model names into the OpenAPI schema as an enum, so it says what is accepted."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for component in ("GenerateRequest", "SummarizeRequest", "ChatCompletionRequest"):
+                prop = schema["components"]["schemas"][component]["properties"]["model"]
+                options = prop.get("anyOf", [prop])
+                for option in options:
+                    if option.get("type") == "string":
+                        option["enum"] = sorted(set(names))
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def __getattr__(name: str) -> FastAPI:

@@ -2,18 +2,33 @@
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from app.providers.base import ChatRequest
 
 
+def _whole_number(value: object) -> object:
+    """JSON Schema counts 3.0 as an integer; accept it as 3 and nothing looser."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_whole_number)]
+TokenCount = Annotated[
+    int, Field(ge=1, le=128_000), BeforeValidator(_whole_number)
+]  # this order keeps the bounds in the schema
+
+
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Strict: no silent coercion (e.g. `false` is not a number), unknown fields rejected."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class GenerateRequest(_Body):
     prompt: str = Field(min_length=1, max_length=10_000, description="The prompt, 1 to 10,000 characters.")
-    max_tokens: int = Field(1000, ge=1, le=4000)
+    max_tokens: Annotated[int, Field(ge=1, le=4000), BeforeValidator(_whole_number)] = 1000
     temperature: float = Field(0.7, ge=0, le=2)
     stream: bool = False
     model: str | None = Field(
@@ -62,12 +77,13 @@ class SummarizeResponse(BaseModel):
 
 
 class TextPart(BaseModel):
+    model_config = ConfigDict(strict=True)
     type: Literal["text"]
     text: str
 
 
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[TextPart] | None = None
     name: str | None = None
@@ -79,24 +95,25 @@ class ChatMessage(BaseModel):
 
 
 class StreamOptions(BaseModel):
+    model_config = ConfigDict(strict=True)
     include_usage: bool = False
 
 
 class ChatCompletionRequest(BaseModel):
     """The OpenAI Chat Completions request; unknown fields are ignored, unsupported ones rejected."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     model: str = Field(min_length=1, max_length=200)
     messages: list[ChatMessage] = Field(min_length=1, max_length=1000)
-    max_tokens: int | None = Field(None, ge=1, le=128_000)
-    max_completion_tokens: int | None = Field(None, ge=1, le=128_000)
+    max_tokens: TokenCount | None = None
+    max_completion_tokens: TokenCount | None = None
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, ge=0, le=1)
     n: Literal[1] = 1
     stop: str | Annotated[list[str], Field(max_length=4)] | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
-    seed: int | None = None
+    seed: Int | None = None
     presence_penalty: float | None = Field(None, ge=-2, le=2)
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
     user: str | None = Field(None, max_length=256)

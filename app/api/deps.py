@@ -32,6 +32,7 @@ PrincipalDep = Annotated[Principal, Depends(principal)]
 ClientIP = Annotated[str, Depends(client_ip)]
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not valid JSON, or the upstream rejected the request"},
     401: {"description": "Missing or invalid credentials"},
     413: {"description": "Body larger than APP_MAX_BODY_BYTES"},
     429: {"description": "A rate limit or budget was exceeded; see Retry-After"},

@@ -30,7 +30,17 @@ from tests.app.support import (
 def redis_server() -> Iterator[RedisServer]:
     port = free_port()
     proc = subprocess.Popen(
-        [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        [
+            redis_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -50,21 +60,32 @@ def redis_server() -> Iterator[RedisServer]:
 @pytest.fixture(scope="session")
 def upstream() -> Iterator[Upstream]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(HERE / "fake_upstream.py"), "--port", str(port)])
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "fake_upstream.py"), "--port", str(port)]
+    )
     server = Upstream(port, proc)
-    wait_until(lambda: httpx.get(f"{server.url}/v1/models").status_code == 200, 10, "fake upstream", proc)
+    wait_until(
+        lambda: httpx.get(f"{server.url}/v1/models").status_code == 200,
+        10,
+        "fake upstream",
+        proc,
+    )
     yield server
     proc.terminate()
     proc.wait(10)
 
 
 @pytest.fixture(scope="session")
-def start_app(upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartApp]:
+def start_app(
+    upstream: Upstream, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StartApp]:
     """Start `python -m app` with the base env plus overrides; every process is stopped at the end."""
     started: list[AppProcess] = []
 
     def start(
-        env: dict[str, str] | None = None, routing: dict[str, Any] | None = None, wait: bool = True
+        env: dict[str, str] | None = None,
+        routing: dict[str, Any] | None = None,
+        wait: bool = True,
     ) -> AppProcess:
         port = free_port()
         work = tmp_path_factory.mktemp("app")
@@ -72,7 +93,13 @@ def start_app(upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> I
         routing_file.write_text(yaml.safe_dump(routing or routing_table(upstream.url)))
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
         full_env.update(BASE_ENV)
-        full_env.update({"APP_PORT": str(port), "APP_HOST": "127.0.0.1", "APP_ROUTING_FILE": str(routing_file)})
+        full_env.update(
+            {
+                "APP_PORT": str(port),
+                "APP_HOST": "127.0.0.1",
+                "APP_ROUTING_FILE": str(routing_file),
+            }
+        )
         full_env.update(env or {})
         full_env["PYTHONPATH"] = str(REPO)
         log_path = work / "app.log"
@@ -86,7 +113,12 @@ def start_app(upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> I
         app = AppProcess(port, proc, log_path)
         started.append(app)
         if wait:
-            wait_until(lambda: httpx.get(f"{app.url}/health").status_code == 200, 20, "app", proc)
+            wait_until(
+                lambda: httpx.get(f"{app.url}/health").status_code == 200,
+                20,
+                "app",
+                proc,
+            )
         return app
 
     yield start

@@ -22,8 +22,28 @@ import time
 from collections import defaultdict, deque
 from typing import Any
 
-WORDS = ["The", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog", "again", "and", "again"]
-RECORDED_HEADERS = ("x-request-id", "traceparent", "authorization", "api-key", "x-api-key", "anthropic-version")
+WORDS = [
+    "The",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "the",
+    "lazy",
+    "dog",
+    "again",
+    "and",
+    "again",
+]
+RECORDED_HEADERS = (
+    "x-request-id",
+    "traceparent",
+    "authorization",
+    "api-key",
+    "x-api-key",
+    "anthropic-version",
+)
 
 
 class State:
@@ -43,23 +63,39 @@ def parse_behaviour(spec: str) -> dict[str, str]:
         key, sep, value = part.partition("=")
         if sep:
             out[key.strip()] = value.strip()
-        elif part.strip() in ("reset", "malformed", "anthropic_error", "no_done", "bullets"):
+        elif part.strip() in (
+            "reset",
+            "malformed",
+            "anthropic_error",
+            "no_done",
+            "bullets",
+        ):
             out[part.strip()] = "1"
     return out
 
 
 class Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         self.reader, self.writer = reader, writer
 
     def reset(self) -> None:
         sock = self.writer.get_extra_info("socket")
         if sock is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+            )
         self.writer.transport.abort()
 
-    async def respond(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        head = [f"HTTP/1.1 {status} X", f"content-length: {len(body)}", "content-type: application/json"]
+    async def respond(
+        self, status: int, body: bytes, headers: dict[str, str] | None = None
+    ) -> None:
+        head = [
+            f"HTTP/1.1 {status} X",
+            f"content-length: {len(body)}",
+            "content-type: application/json",
+        ]
         head += [f"{k}: {v}" for k, v in (headers or {}).items()]
         self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
         await self.writer.drain()
@@ -83,18 +119,27 @@ def words_for(behaviour: dict[str, str]) -> list[str]:
     count = int(behaviour.get("chunks", "5"))
     words = [WORDS[i % len(WORDS)] for i in range(count)]
     if "bullets" in behaviour:
-        words = [("\n- " if i % 4 == 0 and i else "- " if i == 0 else "") + w for i, w in enumerate(words)]
+        words = [
+            ("\n- " if i % 4 == 0 and i else "- " if i == 0 else "") + w
+            for i, w in enumerate(words)
+        ]
     return words
 
 
 def sse(data: dict[str, Any] | str, event: str | None = None) -> bytes:
     payload = data if isinstance(data, str) else json.dumps(data)
-    return (f"event: {event}\n" if event else "").encode() + f"data: {payload}\n\n".encode()
+    return (
+        f"event: {event}\n" if event else ""
+    ).encode() + f"data: {payload}\n\n".encode()
 
 
-async def openai_reply(conn: Connection, body: dict[str, Any], model: str, b: dict[str, str]) -> None:
+async def openai_reply(
+    conn: Connection, body: dict[str, Any], model: str, b: dict[str, str]
+) -> None:
     words = words_for(b)
-    prompt_tokens = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4 + 1
+    prompt_tokens = (
+        sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4 + 1
+    )
     usage = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": len(words),
@@ -107,14 +152,23 @@ async def openai_reply(conn: Connection, body: dict[str, Any], model: str, b: di
             "created": int(time.time()),
             "model": model,
             "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": " ".join(words)}, "finish_reason": "stop"}
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": " ".join(words)},
+                    "finish_reason": "stop",
+                }
             ],
             "usage": usage,
         }
         await conn.respond(200, json.dumps(answer).encode())
         return
     await conn.start_stream()
-    base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+    base = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+    }
     delay = float(b.get("chunk_delay", "0"))
     for i, word in enumerate(words):
         if "cut_after" in b and i == int(b["cut_after"]):
@@ -124,10 +178,21 @@ async def openai_reply(conn: Connection, body: dict[str, Any], model: str, b: di
             await conn.chunk(b"data: {not json\n\n")
             continue
         text = word if i == 0 else " " + word
-        await conn.chunk(sse({**base, "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}))
+        await conn.chunk(
+            sse(
+                {
+                    **base,
+                    "choices": [
+                        {"index": 0, "delta": {"content": text}, "finish_reason": None}
+                    ],
+                }
+            )
+        )
         if delay:
             await asyncio.sleep(delay)
-    await conn.chunk(sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
+    await conn.chunk(
+        sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    )
     if (body.get("stream_options") or {}).get("include_usage"):
         await conn.chunk(sse({**base, "choices": [], "usage": usage}))
     if "no_done" not in b:
@@ -135,9 +200,13 @@ async def openai_reply(conn: Connection, body: dict[str, Any], model: str, b: di
     await conn.end_stream()
 
 
-async def anthropic_reply(conn: Connection, body: dict[str, Any], b: dict[str, str]) -> None:
+async def anthropic_reply(
+    conn: Connection, body: dict[str, Any], b: dict[str, str]
+) -> None:
     words = words_for(b)
-    text_len = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) + len(body.get("system", ""))
+    text_len = sum(
+        len(str(m.get("content", ""))) for m in body.get("messages", [])
+    ) + len(body.get("system", ""))
     input_tokens = text_len // 4 + 1
     if not body.get("stream"):
         answer = {
@@ -165,7 +234,11 @@ async def anthropic_reply(conn: Connection, body: dict[str, Any], b: dict[str, s
         },
     }
     await conn.chunk(sse(start, "message_start"))
-    block = {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
+    block = {
+        "type": "content_block_start",
+        "index": 0,
+        "content_block": {"type": "text", "text": ""},
+    }
     await conn.chunk(sse(block, "content_block_start"))
     await conn.chunk(sse({"type": "ping"}, "ping"))
     for i, word in enumerate(words):
@@ -173,7 +246,10 @@ async def anthropic_reply(conn: Connection, body: dict[str, Any], b: dict[str, s
             conn.reset()
             return
         if "anthropic_error" in b and i == 2:
-            error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+            error = {
+                "type": "error",
+                "error": {"type": "overloaded_error", "message": "Overloaded"},
+            }
             await conn.chunk(sse(error, "error"))
             await conn.end_stream()
             return
@@ -183,7 +259,9 @@ async def anthropic_reply(conn: Connection, body: dict[str, Any], b: dict[str, s
             "delta": {"type": "text_delta", "text": word if i == 0 else " " + word},
         }
         await conn.chunk(sse(delta, "content_block_delta"))
-    await conn.chunk(sse({"type": "content_block_stop", "index": 0}, "content_block_stop"))
+    await conn.chunk(
+        sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
+    )
     end = {
         "type": "message_delta",
         "delta": {"stop_reason": "end_turn", "stop_sequence": None},
@@ -205,12 +283,17 @@ async def control(conn: Connection, method: str, path: str, body: bytes) -> None
     elif path == "/_control/jwks":
         STATE.jwks = data
     elif path == "/_control/requests":
-        await conn.respond(200, json.dumps({"requests": STATE.requests, "traces": STATE.traces}).encode())
+        await conn.respond(
+            200,
+            json.dumps({"requests": STATE.requests, "traces": STATE.traces}).encode(),
+        )
         return
     await conn.respond(200, b"{}")
 
 
-async def handle_request(conn: Connection, method: str, path: str, headers: dict[str, str], body: bytes) -> None:
+async def handle_request(
+    conn: Connection, method: str, path: str, headers: dict[str, str], body: bytes
+) -> None:
     route = path.split("?", 1)[0]
     if route.startswith("/_control/"):
         await control(conn, method, route, body)
@@ -222,7 +305,9 @@ async def handle_request(conn: Connection, method: str, path: str, headers: dict
         STATE.traces.append(base64.b64encode(body).decode())
         await conn.respond(200, b"", {"content-type": "application/x-protobuf"})
         return
-    if route == "/msi/token":  # Azure App Service / Container Apps managed identity endpoint
+    if (
+        route == "/msi/token"
+    ):  # Azure App Service / Container Apps managed identity endpoint
         if headers.get("x-identity-header") != "fake-identity-header":
             await conn.respond(401, b'{"error": "bad identity header"}')
             return
@@ -235,7 +320,12 @@ async def handle_request(conn: Connection, method: str, path: str, headers: dict
         await conn.respond(200, json.dumps(token).encode())
         return
     if route == "/v1/models":
-        await conn.respond(200, json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}).encode())
+        await conn.respond(
+            200,
+            json.dumps(
+                {"object": "list", "data": [{"id": "fake", "object": "model"}]}
+            ).encode(),
+        )
         return
     parsed = json.loads(body or b"{}")
     if route.startswith("/openai/deployments/"):
@@ -269,7 +359,9 @@ async def handle_request(conn: Connection, method: str, path: str, headers: dict
     if "status" in b:
         extra = {"retry-after": b["retry_after"]} if "retry_after" in b else {}
         await conn.respond(
-            int(b["status"]), json.dumps({"error": {"message": f"injected {b['status']}"}}).encode(), extra
+            int(b["status"]),
+            json.dumps({"error": {"message": f"injected {b['status']}"}}).encode(),
+            extra,
         )
         return
     if kind == "anthropic":
@@ -278,7 +370,9 @@ async def handle_request(conn: Connection, method: str, path: str, headers: dict
         await openai_reply(conn, parsed, model, b)
 
 
-async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def serve_connection(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
     conn = Connection(reader, writer)
     try:
         while True:
@@ -295,7 +389,10 @@ async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamW
                     headers[k.strip().lower()] = v.strip()
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             await handle_request(conn, method, path, headers, body)
-            if writer.transport.is_closing() or headers.get("connection", "").lower() == "close":
+            if (
+                writer.transport.is_closing()
+                or headers.get("connection", "").lower() == "close"
+            ):
                 return
     except (ConnectionError, asyncio.IncompleteReadError):
         return
@@ -305,7 +402,9 @@ async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamW
 
 
 async def main(port: int) -> None:
-    server = await asyncio.start_server(serve_connection, "127.0.0.1", port, backlog=1024)
+    server = await asyncio.start_server(
+        serve_connection, "127.0.0.1", port, backlog=1024
+    )
     print(f"fake upstream listening on 127.0.0.1:{port}", flush=True)
     async with server:
         await server.serve_forever()

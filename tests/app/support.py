@@ -33,7 +33,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str, proc: subprocess.Popen | None = None) -> None:
+def wait_until(
+    check: Callable[[], bool],
+    timeout: float,
+    what: str,
+    proc: subprocess.Popen | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -52,7 +57,9 @@ def redis_binary() -> str:
         "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None
     )
     if found is None:
-        pytest.fail("redis-server not found on PATH or in /usr/bin: install it (apt-get install -y redis-server)")
+        pytest.fail(
+            "redis-server not found on PATH or in /usr/bin: install it (apt-get install -y redis-server)"
+        )
     return found
 
 
@@ -67,7 +74,12 @@ class RedisServer:
 
     def flush(self) -> None:
         subprocess.run(
-            [redis_binary().replace("redis-server", "redis-cli"), "-p", str(self.port), "flushall"],
+            [
+                redis_binary().replace("redis-server", "redis-cli"),
+                "-p",
+                str(self.port),
+                "flushall",
+            ],
             check=True,
             capture_output=True,
         )
@@ -83,7 +95,9 @@ class Upstream:
         return f"http://127.0.0.1:{self.port}"
 
     def script(self, model: str, steps: list[str]) -> None:
-        httpx.post(f"{self.url}/_control/script", json={"model": model, "steps": steps}).raise_for_status()
+        httpx.post(
+            f"{self.url}/_control/script", json={"model": model, "steps": steps}
+        ).raise_for_status()
 
     def requests(self, model: str | None = None) -> list[dict[str, Any]]:
         seen = httpx.get(f"{self.url}/_control/requests").json()["requests"]
@@ -91,7 +105,10 @@ class Upstream:
 
     def traces(self) -> list[bytes]:
         """Raw OTLP/HTTP export bodies (protobuf) received on /v1/traces."""
-        return [base64.b64decode(t) for t in httpx.get(f"{self.url}/_control/requests").json()["traces"]]
+        return [
+            base64.b64decode(t)
+            for t in httpx.get(f"{self.url}/_control/requests").json()["traces"]
+        ]
 
     def reset(self) -> None:
         httpx.post(f"{self.url}/_control/reset").raise_for_status()
@@ -105,14 +122,18 @@ class AppProcess:
     port: int
     proc: subprocess.Popen
     log_path: Path
-    headers: dict[str, str] = field(default_factory=lambda: {"authorization": f"Bearer {API_KEY}"})
+    headers: dict[str, str] = field(
+        default_factory=lambda: {"authorization": f"Bearer {API_KEY}"}
+    )
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers=self.headers, timeout=30, **kwargs)
+        return httpx.Client(
+            base_url=self.url, headers=self.headers, timeout=30, **kwargs
+        )
 
     def logs(self) -> list[dict[str, Any]]:
         out = []
@@ -159,16 +180,35 @@ def routing_table(upstream_url: str) -> dict[str, Any]:
     }
     return {
         "providers": {
-            "primary": {"type": "openai_compatible", "base_url": v1, "api_key_env": "FAKE_PRIMARY_KEY"},
+            "primary": {
+                "type": "openai_compatible",
+                "base_url": v1,
+                "api_key_env": "FAKE_PRIMARY_KEY",
+            },
             "backup": {"type": "openai_compatible", "base_url": v1},
-            "claude": {"type": "anthropic", "base_url": v1, "api_key_env": "FAKE_ANTHROPIC_KEY"},
-            "azure": {"type": "azure_openai", "endpoint": upstream_url, "api_key_env": "FAKE_AZURE_KEY"},
+            "claude": {
+                "type": "anthropic",
+                "base_url": v1,
+                "api_key_env": "FAKE_ANTHROPIC_KEY",
+            },
+            "azure": {
+                "type": "azure_openai",
+                "endpoint": upstream_url,
+                "api_key_env": "FAKE_AZURE_KEY",
+            },
         },
         "models": {
-            alias: [{"provider": t.split("/", 1)[0], "model": t.split("/", 1)[1]} for t in targets]
+            alias: [
+                {"provider": t.split("/", 1)[0], "model": t.split("/", 1)[1]}
+                for t in targets
+            ]
             for alias, targets in pairs.items()
         },
-        "tiers": {"small": "tier-small", "medium": "tier-medium", "large": "tier-large"},
+        "tiers": {
+            "small": "tier-small",
+            "medium": "tier-medium",
+            "large": "tier-large",
+        },
         "default_model": "plain",
         "prices": {"plain": {"input": 1000.0, "output": 2000.0}},
     }

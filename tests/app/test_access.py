@@ -25,7 +25,13 @@ def signing_key(upstream: Upstream) -> rsa.RSAPrivateKey:
 
 
 def token(key: rsa.RSAPrivateKey, **overrides: object) -> str:
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "user-1", "exp": int(time.time()) + 300, **overrides}
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "user-1",
+        "exp": int(time.time()) + 300,
+        **overrides,
+    }
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
 
 
@@ -49,11 +55,20 @@ def test_jwt_is_checked_for_signature_issuer_audience_and_expiry(
     }
     with httpx.Client(base_url=app.url) as c:
         for name, (tok, expected) in cases.items():
-            r = c.post("/generate", json={"prompt": "hi"}, headers={"authorization": f"Bearer {tok}"})
+            r = c.post(
+                "/generate",
+                json={"prompt": "hi"},
+                headers={"authorization": f"Bearer {tok}"},
+            )
             assert r.status_code == expected, (name, r.text)
         # API keys still work next to JWTs
         assert (
-            c.post("/generate", json={"prompt": "hi"}, headers={"x-api-key": "test-key-0123456789"}).status_code == 200
+            c.post(
+                "/generate",
+                json={"prompt": "hi"},
+                headers={"x-api-key": "test-key-0123456789"},
+            ).status_code
+            == 200
         )
 
 
@@ -63,42 +78,83 @@ def test_api_keys_file_holds_digests(start_app: StartApp, tmp_path: Path) -> Non
     app = start_app({"APP_API_KEYS_SHA256": "", "APP_API_KEYS_FILE": str(keys)})
     with httpx.Client(base_url=app.url) as c:
         assert (
-            c.post("/generate", json={"prompt": "hi"}, headers={"x-api-key": "file-key-abcdef123"}).status_code == 200
+            c.post(
+                "/generate",
+                json={"prompt": "hi"},
+                headers={"x-api-key": "file-key-abcdef123"},
+            ).status_code
+            == 200
         )
         assert (
-            c.post("/generate", json={"prompt": "hi"}, headers={"x-api-key": "test-key-0123456789"}).status_code == 401
+            c.post(
+                "/generate",
+                json={"prompt": "hi"},
+                headers={"x-api-key": "test-key-0123456789"},
+            ).status_code
+            == 401
         )
 
 
 def run_app(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    base = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "APP_DEV_PROVIDER": "true"}
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(REPO),
+        "APP_DEV_PROVIDER": "true",
+    }
     return subprocess.run(
-        [sys.executable, "-m", "app"], cwd=REPO, env={**base, **env}, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "app"],
+        cwd=REPO,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"APP_PORT": "eighty"}, "APP_PORT (got 'eighty'): Input should be a valid integer"),
         (
-            {"APP_AUTH_REQUIRED": "false", "APP_TEMPERATURE": "1", "APP_MAX_RETRIES": "99"},
+            {"APP_PORT": "eighty"},
+            "APP_PORT (got 'eighty'): Input should be a valid integer",
+        ),
+        (
+            {
+                "APP_AUTH_REQUIRED": "false",
+                "APP_TEMPERATURE": "1",
+                "APP_MAX_RETRIES": "99",
+            },
             "APP_MAX_RETRIES (got '99'): Input should be less than or equal to 10",
         ),
         ({}, "no credentials are configured: set APP_API_KEYS_SHA256"),
-        ({"APP_API_KEYS_SHA256": "plaintext-key"}, "APP_API_KEYS_SHA256: entry 1 is not 'name:sha256hex'"),
         (
-            {"APP_AUTH_REQUIRED": "false", "APP_ROUTING": "models: {m: [{provider: nope, model: x}]}"},
+            {"APP_API_KEYS_SHA256": "plaintext-key"},
+            "APP_API_KEYS_SHA256: entry 1 is not 'name:sha256hex'",
+        ),
+        (
+            {
+                "APP_AUTH_REQUIRED": "false",
+                "APP_ROUTING": "models: {m: [{provider: nope, model: x}]}",
+            },
             "provider 'nope' is not one of",
         ),
-        ({"APP_AUTH_REQUIRED": "false", "APP_JWT_ISSUER": "x"}, "JWT needs all of APP_JWT_JWKS_URL"),
         (
-            {"APP_AUTH_REQUIRED": "false", "APP_DEV_PROVIDER": "false", "APP_ROUTING": "providers: {d: {type: dev}}"},
+            {"APP_AUTH_REQUIRED": "false", "APP_JWT_ISSUER": "x"},
+            "JWT needs all of APP_JWT_JWKS_URL",
+        ),
+        (
+            {
+                "APP_AUTH_REQUIRED": "false",
+                "APP_DEV_PROVIDER": "false",
+                "APP_ROUTING": "providers: {d: {type: dev}}",
+            },
             "a 'dev' provider needs APP_DEV_PROVIDER=true",
         ),
     ],
 )
-def test_bad_settings_fail_at_start_naming_the_variable(env: dict[str, str], message: str) -> None:
+def test_bad_settings_fail_at_start_naming_the_variable(
+    env: dict[str, str], message: str
+) -> None:
     result = run_app(env)
     assert result.returncode == 2
     assert message in result.stderr, result.stderr

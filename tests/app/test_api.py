@@ -10,11 +10,17 @@ from tests.app.support import API_KEY, AppProcess, Upstream, sse_events
 
 
 def test_generate_returns_text_and_usage(client: httpx.Client) -> None:
-    r = client.post("/generate", json={"prompt": "Say hello", "max_tokens": 50, "model": "plain"})
+    r = client.post(
+        "/generate", json={"prompt": "Say hello", "max_tokens": 50, "model": "plain"}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["text"] == "The quick brown fox jumps"
-    assert body["usage"] == {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}
+    assert body["usage"] == {
+        "prompt_tokens": 3,
+        "completion_tokens": 5,
+        "total_tokens": 8,
+    }
     assert body["finish_reason"] == "stop"
     assert r.headers["x-upstream-provider"] == "primary"
 
@@ -31,9 +37,21 @@ def test_generate_uses_default_model(client: httpx.Client) -> None:
         ({"prompt": ""}, "prompt", "at least 1 character"),
         ({"prompt": "x" * 10_001}, "prompt", "at most 10000 characters"),
         ({"prompt": "hi", "max_tokens": 0}, "max_tokens", "greater than or equal to 1"),
-        ({"prompt": "hi", "max_tokens": 4001}, "max_tokens", "less than or equal to 4000"),
-        ({"prompt": "hi", "temperature": 2.5}, "temperature", "less than or equal to 2"),
-        ({"prompt": "hi", "temperature": -0.1}, "temperature", "greater than or equal to 0"),
+        (
+            {"prompt": "hi", "max_tokens": 4001},
+            "max_tokens",
+            "less than or equal to 4000",
+        ),
+        (
+            {"prompt": "hi", "temperature": 2.5},
+            "temperature",
+            "less than or equal to 2",
+        ),
+        (
+            {"prompt": "hi", "temperature": -0.1},
+            "temperature",
+            "greater than or equal to 0",
+        ),
         ({"prompt": "hi", "stream": "maybe"}, "stream", "valid boolean"),
         ({"prompt": "hi", "colour": "red"}, "colour", "Extra inputs are not permitted"),
         ({"prompt": "hi", "model": "nope"}, "model", "unknown model 'nope'; allowed:"),
@@ -49,7 +67,9 @@ def test_generate_rejects_bad_input_naming_the_field(
 
 
 def test_generate_streams_sse_ending_with_done(client: httpx.Client) -> None:
-    r = client.post("/generate", json={"prompt": "hi", "stream": True, "model": "plain"})
+    r = client.post(
+        "/generate", json={"prompt": "hi", "stream": True, "model": "plain"}
+    )
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/event-stream")
     events = sse_events(r.text)
@@ -61,16 +81,24 @@ def test_generate_streams_sse_ending_with_done(client: httpx.Client) -> None:
     assert final["usage"]["completion_tokens"] == 5
 
 
-def test_summarize_returns_three_bullets(client: httpx.Client, upstream: Upstream) -> None:
+def test_summarize_returns_three_bullets(
+    client: httpx.Client, upstream: Upstream
+) -> None:
     upstream.script("plain", ["chunks=12;bullets"])
     r = client.post("/summarize", json={"text": "A long text about foxes and dogs."})
     assert r.status_code == 200, r.text
-    assert r.json()["bullets"] == ["The quick brown fox", "jumps over the lazy", "dog again and again"]
+    assert r.json()["bullets"] == [
+        "The quick brown fox",
+        "jumps over the lazy",
+        "dog again and again",
+    ]
     sent = upstream.requests("plain")[-1]["body"]["messages"][0]["content"]
     assert "three bullet points" in sent and "A long text about foxes" in sent
 
 
-def test_summarize_is_502_when_the_model_gives_no_three_points(client: httpx.Client, upstream: Upstream) -> None:
+def test_summarize_is_502_when_the_model_gives_no_three_points(
+    client: httpx.Client, upstream: Upstream
+) -> None:
     upstream.script("plain", ["chunks=4"])
     r = client.post("/summarize", json={"text": "Some text."})
     assert r.status_code == 502
@@ -93,25 +121,41 @@ def test_body_over_limit_is_413(start_app, redis_server) -> None:
 def test_missing_or_wrong_key_is_401(app_server: AppProcess) -> None:
     with httpx.Client(base_url=app_server.url) as c:
         assert c.post("/generate", json={"prompt": "hi"}).status_code == 401
-        r = c.post("/generate", json={"prompt": "hi"}, headers={"authorization": "Bearer wrong-key-123456"})
+        r = c.post(
+            "/generate",
+            json={"prompt": "hi"},
+            headers={"authorization": "Bearer wrong-key-123456"},
+        )
         assert r.status_code == 401
         assert r.headers["www-authenticate"] == "Bearer"
         r = c.post("/generate", json={"prompt": "hi"}, headers={"x-api-key": API_KEY})
         assert r.status_code == 200
 
 
-def test_request_id_is_taken_passed_upstream_and_returned(client: httpx.Client, upstream: Upstream) -> None:
-    r = client.post("/generate", json={"prompt": "hi", "model": "plain"}, headers={"x-request-id": "req-abc.123"})
+def test_request_id_is_taken_passed_upstream_and_returned(
+    client: httpx.Client, upstream: Upstream
+) -> None:
+    r = client.post(
+        "/generate",
+        json={"prompt": "hi", "model": "plain"},
+        headers={"x-request-id": "req-abc.123"},
+    )
     assert r.headers["x-request-id"] == "req-abc.123"
     assert upstream.requests("plain")[-1]["headers"]["x-request-id"] == "req-abc.123"
-    made = client.get("/health", headers={"x-request-id": "bad id with spaces"}).headers["x-request-id"]
+    made = client.get(
+        "/health", headers={"x-request-id": "bad id with spaces"}
+    ).headers["x-request-id"]
     assert made != "bad id with spaces" and len(made) == 32
 
 
 def test_openai_client_non_streaming(app_server: AppProcess) -> None:
     oa = openai.OpenAI(base_url=f"{app_server.url}/v1", api_key=API_KEY)
     completion = oa.chat.completions.create(
-        model="plain", messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]
+        model="plain",
+        messages=[
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "hi"},
+        ],
     )
     assert completion.choices[0].message.content == "The quick brown fox jumps"
     assert completion.usage is not None and completion.usage.completion_tokens == 5
@@ -134,9 +178,16 @@ def test_openai_client_streaming_with_usage(app_server: AppProcess) -> None:
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
 
 
-def test_openai_stream_without_usage_request_has_no_usage_chunk(client: httpx.Client) -> None:
+def test_openai_stream_without_usage_request_has_no_usage_chunk(
+    client: httpx.Client,
+) -> None:
     r = client.post(
-        "/v1/chat/completions", json={"model": "plain", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+        "/v1/chat/completions",
+        json={
+            "model": "plain",
+            "stream": True,
+            "messages": [{"role": "user", "content": "hi"}],
+        },
     )
     events = [json.loads(d) for _, d in sse_events(r.text) if d != "[DONE]"]
     assert all(e["choices"] for e in events)
@@ -150,7 +201,8 @@ def test_models_lists_aliases_and_auto(client: httpx.Client) -> None:
 
 def test_chat_rejects_n_above_one(client: httpx.Client) -> None:
     r = client.post(
-        "/v1/chat/completions", json={"model": "plain", "n": 2, "messages": [{"role": "user", "content": "x"}]}
+        "/v1/chat/completions",
+        json={"model": "plain", "n": 2, "messages": [{"role": "user", "content": "x"}]},
     )
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "n"]
@@ -162,11 +214,21 @@ def test_chat_rejects_n_above_one(client: httpx.Client) -> None:
         ([{"role": "user", "content": "short question"}], 100, "small-model"),
         ([{"role": "user", "content": "x" * 4000}], 100, "medium-model"),
         ([{"role": "user", "content": "x" * 13_000}], 100, "large-model"),
-        ([{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}] * 4, 50, "large-model"),
+        (
+            [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
+            * 4,
+            50,
+            "large-model",
+        ),
     ],
 )
-def test_auto_picks_tier_by_documented_rule(client: httpx.Client, messages, max_tokens, expected) -> None:
-    r = client.post("/v1/chat/completions", json={"model": "auto", "messages": messages, "max_tokens": max_tokens})
+def test_auto_picks_tier_by_documented_rule(
+    client: httpx.Client, messages, max_tokens, expected
+) -> None:
+    r = client.post(
+        "/v1/chat/completions",
+        json={"model": "auto", "messages": messages, "max_tokens": max_tokens},
+    )
     assert r.status_code == 200, r.text
     assert r.headers["x-upstream-model"] == expected
 
@@ -199,7 +261,13 @@ def test_ready_is_503_when_redis_is_unreachable(start_app) -> None:
 
 def test_ready_is_503_when_no_provider_is_usable(start_app, upstream: Upstream) -> None:
     routing = {
-        "providers": {"o": {"type": "openai", "base_url": f"{upstream.url}/v1", "api_key_env": "NOT_SET_KEY"}},
+        "providers": {
+            "o": {
+                "type": "openai",
+                "base_url": f"{upstream.url}/v1",
+                "api_key_env": "NOT_SET_KEY",
+            }
+        },
         "models": {"m": [{"provider": "o", "model": "m"}]},
     }
     app = start_app(routing=routing)
