@@ -1,0 +1,1 @@
+"""AI API gateway: the container every stack deploys (see app/README.md)."""

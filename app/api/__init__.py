@@ -1,0 +1,1 @@
+"""HTTP routes: native (/generate, /summarize), OpenAI-compatible (/v1), and operations."""

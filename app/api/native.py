@@ -1,0 +1,92 @@
+"""POST /generate and POST /summarize: the service's own API."""
+
+import re
+import uuid
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import Response
+
+from app.api.deps import (
+    ERROR_RESPONSES,
+    JSON_OR_SSE,
+    ClientIP,
+    Frames,
+    GatewayDep,
+    PrincipalDep,
+    event_stream,
+    json_response,
+    sse,
+    usage_dict,
+)
+from app.providers.base import Usage
+from app.schemas import GenerateRequest, GenerateResponse, SummarizeRequest, SummarizeResponse, UsageOut
+from app.service import Result
+
+router = APIRouter(tags=["native"])
+
+_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+(.*\S)\s*$")
+
+
+def _usage(result: Result) -> UsageOut:
+    return UsageOut(**usage_dict(result.usage.prompt_tokens, result.usage.completion_tokens))
+
+
+class GenerateFrames(Frames):
+    """`data: {"text": ...}` chunks, a final finish/usage chunk, then [DONE]; errors as `event: error`."""
+
+    def text(self, text: str) -> bytes:
+        return sse({"text": text})
+
+    def error(self, message: str) -> bytes:
+        return sse({"error": {"message": message, "type": "upstream_error"}}, "error")
+
+    def end(self, finish: str, usage: Usage | None) -> list[bytes]:
+        final: dict[str, object] = {"finish_reason": finish}
+        if usage is not None:
+            final["usage"] = usage_dict(usage.prompt_tokens, usage.completion_tokens)
+        return [sse(final)]
+
+
+@router.post(
+    "/generate",
+    response_model=GenerateResponse,
+    responses=JSON_OR_SSE,
+)
+async def generate(body: GenerateRequest, gw: GatewayDep, who: PrincipalDep, ip: ClientIP) -> Response:
+    """Generate text. With `stream: true` the answer is SSE `data:` chunks ending with `data: [DONE]`."""
+    call = await gw.admit(who, ip, body.model, body.to_chat(), "model")
+    if body.stream:
+        start = await gw.open_stream(call)
+        return event_stream(gw, call, start, GenerateFrames())
+    result = await gw.complete(call)
+    out = GenerateResponse(
+        id=f"gen-{uuid.uuid4().hex}",
+        model=call.alias,
+        text=result.text,
+        finish_reason=result.finish_reason,
+        usage=_usage(result),
+        cached=result.cached,
+    )
+    return json_response(out, call, result)
+
+
+def bullets(text: str) -> list[str]:
+    """Three bullet points from a model's answer: marked lines first, else its first non-empty lines."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    marked = [m.group(1) for line in lines if (m := _BULLET.match(line))]
+    chosen = marked if len(marked) >= 3 else lines
+    return chosen[:3]
+
+
+@router.post("/summarize", response_model=SummarizeResponse, responses=ERROR_RESPONSES)
+async def summarize(body: SummarizeRequest, gw: GatewayDep, who: PrincipalDep, ip: ClientIP) -> Response:
+    """Summarize `text` as exactly three bullet points."""
+    call = await gw.admit(who, ip, body.model, body.to_chat(), "model")
+    result = await gw.complete(call)
+    points = bullets(result.text)
+    if len(points) < 3:
+        raise HTTPException(502, f"the model answered with {len(points)} bullet points instead of 3")
+    out = SummarizeResponse(
+        id=f"sum-{uuid.uuid4().hex}", model=call.alias, bullets=points, usage=_usage(result), cached=result.cached
+    )
+    return json_response(out, call, result)

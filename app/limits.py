@@ -1,0 +1,252 @@
+"""Requests- and tokens-per-minute limits per key and per IP, and daily cost budgets per key.
+
+With Redis, one Lua script checks and reserves every limit atomically, so the limits hold across
+replicas; windows slide over per-second buckets using Redis's clock. Without Redis an in-process
+store with the same algorithm is used (one replica only). Token reservations are estimates made
+before the call and corrected to the real usage afterwards (`settle`).
+"""
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+
+from app.observability import RATE_LIMITED
+from app.settings import Settings
+
+WINDOW_S = 60
+DAY_S = 86_400
+
+ADMIT_LUA = """
+local now = tonumber(redis.call('TIME')[1])
+local window = tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
+local budget = tonumber(ARGV[3])
+local oldest = now - window + 1
+local used = {}
+for i = 1, n do
+  local limit = tonumber(ARGV[2 + 2 * i])
+  local cost = tonumber(ARGV[3 + 2 * i])
+  local fields = redis.call('HGETALL', KEYS[i])
+  local total, stale, live = 0, {}, {}
+  for j = 1, #fields, 2 do
+    local sec = tonumber(fields[j])
+    if sec < oldest then
+      stale[#stale + 1] = fields[j]
+    else
+      total = total + tonumber(fields[j + 1])
+      live[#live + 1] = {sec, tonumber(fields[j + 1])}
+    end
+  end
+  if #stale > 0 then redis.call('HDEL', KEYS[i], unpack(stale)) end
+  used[i] = total
+  if limit > 0 and total + cost > limit then
+    if cost > limit then return {0, i, -1, total, now} end
+    table.sort(live, function(a, b) return a[1] < b[1] end)
+    local need, freed, wait = total + cost - limit, 0, window
+    for _, bucket in ipairs(live) do
+      freed = freed + bucket[2]
+      if freed >= need then wait = bucket[1] + window - now break end
+    end
+    return {0, i, wait, total, now}
+  end
+end
+if budget > 0 then
+  local spent = tonumber(redis.call('GET', KEYS[n + 1]) or '0')
+  if spent * 1000000 >= budget then return {0, n + 1, 86400 - now % 86400, spent * 1000000, now} end
+end
+for i = 1, n do
+  local cost = tonumber(ARGV[3 + 2 * i])
+  if cost > 0 then
+    redis.call('HINCRBY', KEYS[i], now, cost)
+    redis.call('EXPIRE', KEYS[i], window + 5)
+  end
+end
+local out = {1, 0, 0, 0, now}
+for i = 1, n do out[#out + 1] = used[i] end
+return out
+"""
+
+SETTLE_LUA = """
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  local delta = tonumber(ARGV[3 + i])
+  if delta ~= 0 and redis.call('HEXISTS', KEYS[i], ARGV[2]) == 1 then
+    redis.call('HINCRBY', KEYS[i], ARGV[2], delta)
+  end
+end
+local cost = tonumber(ARGV[3])
+if cost > 0 and #KEYS > n then
+  redis.call('INCRBYFLOAT', KEYS[n + 1], ARGV[3])
+  redis.call('EXPIRE', KEYS[n + 1], 172800)
+end
+return 1
+"""
+
+
+@dataclass(slots=True)
+class Limit:
+    scope: str  # "key" or "ip"
+    kind: str  # "requests" or "tokens"
+    key: str
+    limit: int
+    cost: int
+
+
+@dataclass(slots=True)
+class Decision:
+    allowed: bool
+    limits: list[Limit]
+    used: list[int] = field(default_factory=list)
+    retry_after: int = 0
+    failed: str = ""  # e.g. "key requests", "ip tokens", "key budget"
+    bucket: int = 0
+    budget_key: str | None = None
+    reserved_tokens: int = 0
+
+    def headers(self) -> dict[str, str]:
+        """X-RateLimit-* headers for the tightest limit of each kind (OpenAI's names plus plain ones)."""
+        out: dict[str, str] = {}
+        for kind in ("requests", "tokens"):
+            rows = [
+                (lim, u) for lim, u in zip(self.limits, self.used, strict=False) if lim.kind == kind and lim.limit > 0
+            ]
+            if not rows:
+                continue
+            lim, u = min(rows, key=lambda r: r[0].limit - r[1] - r[0].cost)
+            remaining = max(0, lim.limit - u - (lim.cost if self.allowed else 0))
+            out[f"x-ratelimit-limit-{kind}"] = str(lim.limit)
+            out[f"x-ratelimit-remaining-{kind}"] = str(remaining)
+            if kind == "requests":
+                out["x-ratelimit-limit"] = str(lim.limit)
+                out["x-ratelimit-remaining"] = str(remaining)
+        out["x-ratelimit-reset"] = str(self.retry_after if not self.allowed else WINDOW_S)
+        if not self.allowed:
+            out["retry-after"] = str(max(1, self.retry_after))
+        return out
+
+
+class Store(Protocol):
+    async def admit(self, limits: list[Limit], budget_key: str | None, budget_micro_usd: int) -> list[int]: ...
+    async def settle(
+        self, limits: list[Limit], bucket: int, deltas: list[int], budget_key: str | None, cost: float
+    ) -> None: ...
+
+
+class RedisStore:
+    def __init__(self, redis: Redis) -> None:
+        self._admit: Any = redis.register_script(ADMIT_LUA)
+        self._settle: Any = redis.register_script(SETTLE_LUA)
+
+    async def admit(self, limits: list[Limit], budget_key: str | None, budget_micro_usd: int) -> list[int]:
+        keys = [lim.key for lim in limits] + ([budget_key] if budget_key else [])
+        args: list[int] = [WINDOW_S, len(limits), budget_micro_usd if budget_key else 0]
+        for lim in limits:
+            args += [lim.limit, lim.cost]
+        return [int(float(x)) for x in await self._admit(keys=keys, args=args)]
+
+    async def settle(
+        self, limits: list[Limit], bucket: int, deltas: list[int], budget_key: str | None, cost: float
+    ) -> None:
+        keys = [lim.key for lim in limits] + ([budget_key] if budget_key else [])
+        await self._settle(keys=keys, args=[len(limits), bucket, repr(cost), *deltas])
+
+
+class MemoryStore:
+    """The same sliding-window algorithm in process memory (single replica, no Redis)."""
+
+    def __init__(self) -> None:
+        self.windows: dict[str, dict[int, int]] = {}
+        self.spent: dict[str, float] = {}
+
+    async def admit(self, limits: list[Limit], budget_key: str | None, budget_micro_usd: int) -> list[int]:
+        now = int(time.time())
+        oldest = now - WINDOW_S + 1
+        used: list[int] = []
+        for index, lim in enumerate(limits, start=1):
+            buckets = self.windows.setdefault(lim.key, {})
+            for sec in [s for s in buckets if s < oldest]:
+                del buckets[sec]
+            total = sum(buckets.values())
+            used.append(total)
+            if lim.limit > 0 and total + lim.cost > lim.limit:
+                if lim.cost > lim.limit:
+                    return [0, index, -1, total, now]
+                need, freed, wait = total + lim.cost - lim.limit, 0, WINDOW_S
+                for sec in sorted(buckets):
+                    freed += buckets[sec]
+                    if freed >= need:
+                        wait = sec + WINDOW_S - now
+                        break
+                return [0, index, wait, total, now]
+        if budget_key and budget_micro_usd > 0:
+            spent = self.spent.get(budget_key, 0.0) * 1_000_000
+            if spent >= budget_micro_usd:
+                return [0, len(limits) + 1, DAY_S - now % DAY_S, int(spent), now]
+        for lim in limits:
+            if lim.cost > 0:
+                buckets = self.windows[lim.key]
+                buckets[now] = buckets.get(now, 0) + lim.cost
+        return [1, 0, 0, 0, now, *used]
+
+    async def settle(
+        self, limits: list[Limit], bucket: int, deltas: list[int], budget_key: str | None, cost: float
+    ) -> None:
+        for lim, delta in zip(limits, deltas, strict=True):
+            buckets = self.windows.get(lim.key, {})
+            if delta and bucket in buckets:
+                buckets[bucket] += delta
+        if budget_key and cost > 0:
+            self.spent[budget_key] = self.spent.get(budget_key, 0.0) + cost
+
+
+class Limiter:
+    """Builds the limits that apply to a caller and asks the store to admit them atomically."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+
+    def _limits(self, key_id: str | None, ip: str, tokens: int) -> list[Limit]:
+        s = self.settings
+        rows = [("ip", ip, s.rpm_per_ip, s.tpm_per_ip)]
+        if key_id is not None:
+            rows.insert(0, ("key", key_id, s.rpm_per_key, s.tpm_per_key))
+        limits: list[Limit] = []
+        for scope, ident, rpm, tpm in rows:
+            if rpm:
+                limits.append(Limit(scope, "requests", f"rl:{scope}:{ident}:rpm", rpm, 1))
+            if tpm:
+                limits.append(Limit(scope, "tokens", f"rl:{scope}:{ident}:tpm", tpm, tokens))
+        return limits
+
+    async def admit(self, key_id: str | None, ip: str, tokens: int) -> Decision:
+        limits = self._limits(key_id, ip, tokens)
+        budget = self.settings.daily_budget_usd_per_key
+        budget_key = f"budget:{key_id}:{int(time.time()) // DAY_S}" if key_id is not None and budget > 0 else None
+        result = await self.store.admit(limits, budget_key, round(budget * 1_000_000))
+        allowed, index, wait, now = result[0] == 1, result[1], result[2], result[4]
+        decision = Decision(allowed, limits, result[5:], bucket=now, budget_key=budget_key, reserved_tokens=tokens)
+        if allowed:
+            return decision
+        decision.used = [0] * len(limits)
+        decision.retry_after = WINDOW_S if wait < 0 else max(1, math.ceil(wait))
+        if index <= len(limits):
+            lim = limits[index - 1]
+            decision.used[index - 1] = result[3]
+            decision.failed = f"{lim.scope} {lim.kind}"
+            if wait < 0:
+                decision.failed += f": this request needs {lim.cost} but the limit is {lim.limit} a minute"
+            RATE_LIMITED.labels(lim.scope, lim.kind).inc()
+        else:
+            decision.failed = f"key daily budget of {budget} USD"
+            RATE_LIMITED.labels("key", "budget").inc()
+        return decision
+
+    async def settle(self, decision: Decision, actual_tokens: int, cost: float) -> None:
+        """Replace the token estimate by the real usage and charge the budget."""
+        deltas = [actual_tokens - lim.cost if lim.kind == "tokens" else 0 for lim in decision.limits]
+        if any(deltas) or (decision.budget_key and cost > 0):
+            await self.store.settle(decision.limits, decision.bucket, deltas, decision.budget_key, cost)

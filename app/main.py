@@ -1,0 +1,117 @@
+"""The FastAPI application factory; `uvicorn app.main:app` serves it."""
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from app.api import native, openai_compat, ops
+from app.auth import Authenticator
+from app.cache import ResponseCache
+from app.limits import Limiter, MemoryStore, RedisStore, Store
+from app.middleware import RequestContextMiddleware
+from app.observability import setup_logging, setup_tracing, shutdown_tracing
+from app.resilience import Executor
+from app.routing import Router, build_provider, load_routing
+from app.service import Gateway
+from app.settings import Settings, get_settings
+
+log = logging.getLogger("app")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Validate everything that can be validated before serving, then wire the app."""
+    settings = settings or get_settings()
+    setup_logging(settings)
+    setup_tracing(settings)
+    routing = load_routing(settings)
+    authenticator = Authenticator(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
+            limits=httpx.Limits(
+                max_connections=settings.max_connections,
+                max_keepalive_connections=settings.max_keepalive_connections,
+            ),
+            follow_redirects=False,
+        )
+        providers = {name: build_provider(name, config, client) for name, config in routing.providers.items()}
+        router = Router(routing, providers, settings)
+        checks: dict[str, Callable[[], Awaitable[Any]]] = {}
+        redis: Redis | None = None
+        store: Store = MemoryStore()
+        cache: ResponseCache | None = None
+        if settings.redis_url is not None:
+            redis = Redis.from_url(
+                settings.redis_url.get_secret_value(),
+                socket_timeout=2,
+                socket_connect_timeout=2,
+                health_check_interval=30,
+                max_connections=settings.max_connections,
+            )
+            store = RedisStore(redis)
+            checks["redis"] = redis.ping
+            if settings.cache_ttl_s > 0:
+                cache = ResponseCache(redis, settings.cache_ttl_s)
+        app.state.gateway = Gateway(router, Executor(settings), Limiter(settings, store), cache)
+        app.state.authenticator = authenticator
+        app.state.dependency_checks = checks
+        log.info("ready to serve", extra={"providers": sorted(providers), "models": router.model_names()})
+        try:
+            yield
+        finally:
+            # uvicorn has already drained in-flight requests and streams (APP_GRACEFUL_SHUTDOWN_S)
+            for provider in providers.values():
+                await provider.aclose()
+            await client.aclose()
+            if redis is not None:
+                await redis.aclose()
+            shutdown_tracing()
+
+    app = FastAPI(
+        title="AI API gateway",
+        version="1.0.0",
+        description="Generation, summaries and an OpenAI-compatible API in front of several LLM providers.",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.include_router(native.router)
+    app.include_router(openai_compat.router)
+    app.include_router(ops.router)
+    app.add_middleware(RequestContextMiddleware)
+    _document_models(app, [*routing.models, *(["auto", *routing.tiers] if routing.tiers else [])])
+    return app
+
+
+def _document_models(app: FastAPI, names: list[str]) -> None:
+    """Put the configured model names into the OpenAPI schema as an enum, so it says what is accepted."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for component in ("GenerateRequest", "SummarizeRequest", "ChatCompletionRequest"):
+                prop = schema["components"]["schemas"][component]["properties"]["model"]
+                options = prop.get("anyOf", [prop])
+                for option in options:
+                    if option.get("type") == "string":
+                        option["enum"] = sorted(set(names))
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def __getattr__(name: str) -> FastAPI:
+    """`app.main:app` is built on first access, so importing the module never reads the environment."""
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

@@ -1,0 +1,1 @@
+"""Upstream LLM providers, each translating to and from the OpenAI chat shape."""

@@ -1,0 +1,132 @@
+"""Every runtime setting, read from APP_* environment variables and validated at start-up.
+
+Errors name the environment variable, the value given and what is allowed, so a
+misconfigured deployment fails fast with a message an operator can act on.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "APP_"
+
+
+class SettingsError(RuntimeError):
+    """Raised when the environment does not describe a valid configuration."""
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; field `foo` is read from env var `APP_FOO`."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    # Server
+    host: str = "0.0.0.0"  # noqa: S104 - a container must listen on all interfaces
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    forwarded_allow_ips: str = "127.0.0.1"
+    graceful_shutdown_s: int = Field(30, ge=0, le=3600)
+    max_body_bytes: int = Field(1_048_576, ge=1024, le=64 * 1_048_576)
+
+    # Providers and routing
+    routing_file: Path | None = None
+    routing: str | None = None
+    dev_provider: bool = False
+
+    # Upstream HTTP
+    connect_timeout_s: float = Field(5.0, gt=0, le=120)
+    read_timeout_s: float = Field(60.0, gt=0, le=900)
+    request_timeout_s: float = Field(120.0, gt=0, le=3600)
+    max_connections: int = Field(200, ge=1, le=10_000)
+    max_keepalive_connections: int = Field(50, ge=0, le=10_000)
+
+    # Retries and circuit breaking
+    max_retries: int = Field(2, ge=0, le=10)
+    backoff_base_s: float = Field(0.25, ge=0, le=60)
+    backoff_max_s: float = Field(8.0, ge=0, le=300)
+    max_retry_wait_s: float = Field(10.0, ge=0, le=300)
+    breaker_failure_threshold: int = Field(5, ge=1, le=1000)
+    breaker_reset_s: float = Field(30.0, gt=0, le=3600)
+
+    # Auto (cascade) routing rule thresholds, in estimated tokens (4 characters a token)
+    auto_small_max_tokens: int = Field(500, ge=0)
+    auto_large_min_tokens: int = Field(3000, ge=1)
+    auto_large_min_messages: int = Field(8, ge=1)
+
+    # Access
+    auth_required: bool = True
+    api_keys_sha256: SecretStr | None = None
+    api_keys_file: Path | None = None
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_algorithms: str = "RS256,ES256"
+
+    # Limits (0 disables a limit)
+    redis_url: SecretStr | None = None
+    rpm_per_key: int = Field(600, ge=0)
+    tpm_per_key: int = Field(200_000, ge=0)
+    rpm_per_ip: int = Field(600, ge=0)
+    tpm_per_ip: int = Field(200_000, ge=0)
+    daily_budget_usd_per_key: float = Field(0.0, ge=0)
+
+    # Cache
+    cache_ttl_s: int = Field(300, ge=0, le=30 * 86400)
+
+    # Observability
+    service_name: str = "ai-api"
+    otlp_endpoint: str | None = None
+    log_prompts: bool = False
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> "Settings":
+        if self.routing_file is not None and self.routing is not None:
+            raise ValueError("set only one of APP_ROUTING_FILE and APP_ROUTING")
+        if self.routing_file is not None and not self.routing_file.is_file():
+            raise ValueError(f"APP_ROUTING_FILE={self.routing_file}: no such file")
+        if self.api_keys_file is not None and not self.api_keys_file.is_file():
+            raise ValueError(f"APP_API_KEYS_FILE={self.api_keys_file}: no such file")
+        jwt = (self.jwt_jwks_url, self.jwt_issuer, self.jwt_audience)
+        if any(jwt) and not all(jwt):
+            raise ValueError("JWT needs all of APP_JWT_JWKS_URL, APP_JWT_ISSUER and APP_JWT_AUDIENCE")
+        if self.auth_required and not (self.api_keys_sha256 or self.api_keys_file or self.jwt_jwks_url):
+            raise ValueError(
+                "authentication is required but no credentials are configured: set APP_API_KEYS_SHA256 "
+                "or APP_API_KEYS_FILE or the APP_JWT_* variables, or APP_AUTH_REQUIRED=false for a "
+                "trusted network only"
+            )
+        if self.auto_small_max_tokens >= self.auto_large_min_tokens:
+            raise ValueError("APP_AUTO_SMALL_MAX_TOKENS must be below APP_AUTO_LARGE_MIN_TOKENS")
+        return self
+
+    @property
+    def jwt_enabled(self) -> bool:
+        return self.jwt_jwks_url is not None
+
+
+def _format(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        loc = [str(p) for p in item["loc"]]
+        name = f"{ENV_PREFIX}{loc[0].upper()}" if loc else "configuration"
+        value = item.get("input")
+        shown = "" if not loc or isinstance(value, dict) else f" (got {value!r})"
+        lines.append(f"{name}{shown}: {item['msg']}")
+    return "invalid settings:\n  " + "\n  ".join(lines)
+
+
+def load_settings() -> Settings:
+    """Read and validate the environment; raise SettingsError naming each bad variable."""
+    try:
+        return Settings()  # pyright: ignore[reportCallIssue]
+    except ValidationError as exc:
+        raise SettingsError(_format(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

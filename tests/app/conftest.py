@@ -1,0 +1,138 @@
+"""Real services for the app tests: redis-server, the fake upstream, and app processes (`python -m app`)."""
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.app.support import (
+    BASE_ENV,
+    HERE,
+    REPO,
+    AppProcess,
+    RedisServer,
+    StartApp,
+    Upstream,
+    free_port,
+    redis_binary,
+    routing_table,
+    wait_until,
+)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            redis_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server = RedisServer(port, proc)
+
+    def ping() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+
+    wait_until(ping, 10, "redis-server", proc)
+    yield server
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[Upstream]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "fake_upstream.py"), "--port", str(port)]
+    )
+    server = Upstream(port, proc)
+    wait_until(
+        lambda: httpx.get(f"{server.url}/v1/models").status_code == 200,
+        10,
+        "fake upstream",
+        proc,
+    )
+    yield server
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def start_app(
+    upstream: Upstream, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StartApp]:
+    """Start `python -m app` with the base env plus overrides; every process is stopped at the end."""
+    started: list[AppProcess] = []
+
+    def start(
+        env: dict[str, str] | None = None,
+        routing: dict[str, Any] | None = None,
+        wait: bool = True,
+    ) -> AppProcess:
+        port = free_port()
+        work = tmp_path_factory.mktemp("app")
+        routing_file = work / "routing.yaml"
+        routing_file.write_text(yaml.safe_dump(routing or routing_table(upstream.url)))
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
+        full_env.update(BASE_ENV)
+        full_env.update(
+            {
+                "APP_PORT": str(port),
+                "APP_HOST": "127.0.0.1",
+                "APP_ROUTING_FILE": str(routing_file),
+            }
+        )
+        full_env.update(env or {})
+        full_env["PYTHONPATH"] = str(REPO)
+        log_path = work / "app.log"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app"],
+            cwd=REPO,
+            env=full_env,
+            stdout=log_path.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        app = AppProcess(port, proc, log_path)
+        started.append(app)
+        if wait:
+            wait_until(
+                lambda: httpx.get(f"{app.url}/health").status_code == 200,
+                20,
+                "app",
+                proc,
+            )
+        return app
+
+    yield start
+    for app in started:
+        app.stop()
+
+
+@pytest.fixture(scope="session")
+def app_server(start_app: StartApp, redis_server: RedisServer) -> AppProcess:
+    """The shared app: Redis-backed limits (generous) and cache, the full fake routing table."""
+    return start_app({"APP_REDIS_URL": redis_server.url})
+
+
+@pytest.fixture
+def client(app_server: AppProcess) -> Iterator[httpx.Client]:
+    with app_server.client() as c:
+        yield c

@@ -1,0 +1,48 @@
+"""Schemathesis against the live OpenAPI schema: no 5xx, documented statuses, schema-valid answers."""
+
+import subprocess
+import sys
+
+from tests.app.support import API_KEY, StartApp, Upstream
+
+
+def test_schemathesis_finds_no_failures(
+    start_app: StartApp, upstream: Upstream, tmp_path
+) -> None:
+    v1 = f"{upstream.url}/v1"
+    routing = {
+        "providers": {"p": {"type": "openai_compatible", "base_url": v1}},
+        "models": {"plain": [{"provider": "p", "model": "st;bullets;chunks=12"}]},
+        "tiers": {"small": "plain"},
+        "default_model": "plain",
+    }
+    unlimited = {
+        f"APP_{name}": "0"
+        for name in ("RPM_PER_KEY", "RPM_PER_IP", "TPM_PER_KEY", "TPM_PER_IP")
+    }
+    app = start_app(unlimited, routing)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "run",
+            f"{app.url}/openapi.json",
+            "--header",
+            f"Authorization: Bearer {API_KEY}",
+            "--checks",
+            "all",
+            "--max-examples",
+            "60",
+            "--seed",
+            "7",
+            "--report-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "No issues found" in result.stdout
