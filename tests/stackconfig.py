@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 SECRETS = {
     "ai-platform:openaiApiKey": "sk-test-openai",
-    "ai-platform:appApiKeys": "key-one,key-two",
+    "ai-platform:appApiKeysSha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     "ai-platform:redisAuthToken": "a-redis-auth-token-of-32-characters",
 }
 
@@ -22,7 +22,7 @@ def baseline(environment: str = "prod") -> dict[str, Any]:
             "ai-platform:cloud": "aws",
             "ai-platform:environment": environment,
             "ai-platform:tags": {"owner": "team-a", "cost-center": "cc-1"},
-            "ai-platform:app": {"secrets": {"OPENAI_API_KEY": "openaiApiKey", "APP_API_KEYS": "appApiKeys"}},
+            "ai-platform:app": {"secrets": {"OPENAI_API_KEY": "openaiApiKey", "APP_API_KEYS_SHA256": "appApiKeysSha256"}},
             "ai-platform:gateway": {"domain": "api.example.com"},
             "ai-platform:aws": {"hostedZoneId": "Z0123456789ABC"},
             "ai-platform:observability": {"alertEmails": ["oncall@example.com"]},

@@ -105,8 +105,8 @@ def test_plain_text_secret_is_refused_without_showing_it() -> None:
     with pytest.raises(SpecError) as caught:
         PlatformSpec.from_config(config, ["ai-platform:openaiApiKey", "ai-platform:redisAuthToken"])
     message = str(caught.value)
-    assert "ai-platform:appApiKeys" in message and "plain text" in message
-    assert "key-one" not in message
+    assert "ai-platform:appApiKeysSha256" in message and "plain text" in message
+    assert "9f86d081" not in message
 
 
 def test_region_is_required_for_aws() -> None:

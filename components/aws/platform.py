@@ -232,6 +232,7 @@ class AiPlatform(Block):
             ContainerServiceArgs(
                 tags=tags,
                 vpc_id=self.network.vpc_id,
+                vpc_cidr_block=self.network.vpc_cidr_block,
                 subnet_ids=self.network.private_subnet_ids,
                 load_balancer_security_group_id=self.gateway.security_group_id,
                 target_group_arn=self.gateway.target_group_arn,

@@ -256,6 +256,11 @@ _CALLS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
         "id": REGION,
     },
     "aws:iam/getPolicyDocument:getPolicyDocument": _policy_document,
+    "aws:ec2/getVpc:getVpc": lambda a: {
+        "id": a.get("id", "vpc-0offline"),
+        "cidrBlock": "10.0.0.0/16",
+        "arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/{a.get('id', 'vpc-0offline')}",
+    },
 }
 
 
