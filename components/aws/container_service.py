@@ -87,10 +87,10 @@ class ContainerServiceArgs(BlockArgs):
     kms_key_arn: pulumi.Input[str] | None = None
     """Customer-managed key of the secrets (decrypt via Secrets Manager only) and the log group."""
     log_retention_days: int = 30
-    task_policy_statements: Sequence[Mapping[str, Any]] = ()
+    task_policy_statements: Sequence[pulumi.Input[Mapping[str, Any]]] = ()
     """Extra least-privilege statements for the task role (the app's own AWS calls), e.g.
-    ``{"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": queue_arn}``; wildcard
-    actions (``*``, ``service:*``) are rejected."""
+    ``{"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": queue_arn}`` (values, or whole
+    statements, may be outputs); wildcard actions (``*``, ``service:*``) are rejected."""
     health_check_path: str = "/health"
     """Liveness path for the container health check (the target group checks ``/ready``)."""
     health_check_command: Sequence[str] | None = None
@@ -161,7 +161,8 @@ def _validate(args: ContainerServiceArgs) -> None:
     if args.secrets and not args.secret_arns:
         raise ValueError("ContainerServiceArgs.secret_arns is empty but secrets are referenced: list the secret ARNs")
     for i, statement in enumerate(args.task_policy_statements):
-        _check_statement(i, statement)
+        if isinstance(statement, Mapping):
+            _check_statement(i, statement)
 
 
 def _check_image(image: str) -> None:
@@ -181,6 +182,13 @@ def _check_statement(index: int, statement: Mapping[str, Any]) -> None:
     for action in [actions] if isinstance(actions, str) else list(actions):
         if isinstance(action, str) and _FORBIDDEN_ACTION.match(action):
             raise ValueError(f"{where}: wildcard action {action!r} is not least privilege; list the actions")
+
+
+def _task_policy(statements: list[Mapping[str, Any]]) -> str:
+    """The task role's policy; statements that were outputs are checked once resolved."""
+    for i, statement in enumerate(statements):
+        _check_statement(i, statement)
+    return document(statements)
 
 
 def secret_arn_of(reference: str) -> str:
@@ -277,7 +285,7 @@ class ContainerService(Block):
                 aws.iam.RolePolicy,
                 aws.iam.RolePolicyArgs(
                     role=task_role.id,
-                    policy=pulumi.Output.from_input([dict(s) for s in args.task_policy_statements]).apply(document),
+                    policy=pulumi.Output.all(*args.task_policy_statements).apply(_task_policy),
                 ),
                 name="task-policy",
             )
