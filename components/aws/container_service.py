@@ -89,8 +89,8 @@ class ContainerServiceArgs(BlockArgs):
     log_retention_days: int = 30
     task_policy_statements: Sequence[pulumi.Input[Mapping[str, Any]]] = ()
     """Extra least-privilege statements for the task role (the app's own AWS calls), e.g.
-    ``{"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": queue_arn}`` (values, or whole
-    statements, may be outputs); wildcard actions (``*``, ``service:*``) are rejected."""
+    ``{"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": queue_arn}``; wildcard
+    actions (``*``, ``service:*``) are rejected."""
     health_check_path: str = "/health"
     """Liveness path for the container health check (the target group checks ``/ready``)."""
     health_check_command: Sequence[str] | None = None
@@ -184,11 +184,11 @@ def _check_statement(index: int, statement: Mapping[str, Any]) -> None:
             raise ValueError(f"{where}: wildcard action {action!r} is not least privilege; list the actions")
 
 
-def _task_policy(statements: list[Mapping[str, Any]]) -> str:
-    """The task role's policy; statements that were outputs are checked once resolved."""
+def _checked_document(statements: list[Mapping[str, Any]]) -> str:
+    """The task policy; statements that were Outputs are checked here, once resolved."""
     for i, statement in enumerate(statements):
         _check_statement(i, statement)
-    return document(statements)
+    return document([dict(s) for s in statements])
 
 
 def secret_arn_of(reference: str) -> str:
@@ -285,7 +285,7 @@ class ContainerService(Block):
                 aws.iam.RolePolicy,
                 aws.iam.RolePolicyArgs(
                     role=task_role.id,
-                    policy=pulumi.Output.all(*args.task_policy_statements).apply(_task_policy),
+                    policy=pulumi.Output.all(*args.task_policy_statements).apply(_checked_document),
                 ),
                 name="task-policy",
             )
