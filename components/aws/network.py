@@ -158,14 +158,20 @@ class Network(Block):
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
 
         if args.availability_zones is not None:
-            zone_names: list[pulumi.Output[str]] = [pulumi.Output.from_input(z) for z in args.availability_zones]
+            zone_names = list(args.availability_zones)
         else:
-            available = aws.get_availability_zones_output(
+            # A plain (awaited) data-source call: the subnet count and names must be known while the
+            # program runs, and a region with too few AZs fails here with a clear message.
+            available = aws.get_availability_zones(
                 state="available",
                 filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
                 opts=invoke,
             ).names
-            zone_names = [available.apply(lambda names, i=i: _pick_zone(names, i, az_count)) for i in range(az_count)]
+            if len(available) < az_count:
+                raise ValueError(
+                    f"the region has only {len(available)} available AZs ({available}); NetworkArgs asks for {az_count}"
+                )
+            zone_names = list(available[:az_count])
 
         vpc = self.child(
             "vpc",
@@ -216,7 +222,7 @@ class Network(Block):
                     cidr_block=cidr,
                     availability_zone=zone,
                     map_public_ip_on_launch=False,  # only the ALB and NAT live here; they get their own IPs
-                    tags={"Name": zone.apply(lambda z: f"{name}-public-{z}"), "tier": "public"},
+                    tags={"Name": f"{name}-public-{zone}", "tier": "public"},
                 ),
                 name=f"public-{i}",
             )
@@ -266,7 +272,7 @@ class Network(Block):
                     availability_zone=zone,
                     map_public_ip_on_launch=False,
                     tags={
-                        "Name": zone.apply(lambda z: f"{name}-private-{z}"),
+                        "Name": f"{name}-private-{zone}",
                         "tier": "private",
                         **args.extra_private_subnet_tags,
                     },
@@ -407,7 +413,7 @@ class Network(Block):
         self.vpc_cidr_block = vpc.cidr_block
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public_subnets])
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private_subnets])
-        self.availability_zones = pulumi.Output.all(*zone_names)
+        self.availability_zones = pulumi.Output.from_input(zone_names)
         self.private_route_table_ids = pulumi.Output.all(*[rt.id for rt in private_rts])
         self.nat_gateway_ids = pulumi.Output.all(*[n.id for n in nats])
         self.endpoint_security_group_id = endpoint_sg.id
@@ -422,9 +428,3 @@ class Network(Block):
                 "privateRouteTableIds": self.private_route_table_ids,
             }
         )
-
-
-def _pick_zone(names: list[str], index: int, wanted: int) -> str:
-    if len(names) < wanted:
-        raise ValueError(f"the region has only {len(names)} available AZs ({names}); NetworkArgs asks for {wanted}")
-    return names[index]

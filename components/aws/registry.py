@@ -34,10 +34,12 @@ class RegistryArgs(BlockArgs):
     """ECR repository name; ``None`` derives ``<project>-<stack>-<block name>`` (unique per stack)."""
     image_digest: str | None = None
     """A pinned ``registry/repo@sha256:<64 hex>`` reference to deploy: when given no image is built."""
-    context: str = "app"
-    """Docker build context, relative to the project root (or absolute): the bundled app."""
-    dockerfile: str = "app/Dockerfile"
-    """Dockerfile path, relative to the project root (or absolute)."""
+    context: str | None = "app"
+    """Docker build context, relative to the project root (or absolute); ``None`` also means the
+    bundled app (``app``)."""
+    dockerfile: str | None = None
+    """Dockerfile path, relative to the project root (or absolute); ``None``: ``<context>/Dockerfile``
+    (``app/Dockerfile`` by default)."""
     platform: str = "linux/amd64"
     """Target platform; must match the ECS task's ``cpu_architecture`` (X86_64)."""
     keep_last_images: int = 30
@@ -90,7 +92,8 @@ def _validate(args: RegistryArgs, repository_name: str) -> tuple[Path, Path] | N
         raise ValueError(
             f"RegistryArgs.platform={args.platform!r} is not a Docker platform such as 'linux/amd64'"
         ) from exc
-    context, dockerfile = _resolve(args.context), _resolve(args.dockerfile)
+    context = _resolve(args.context or "app")
+    dockerfile = _resolve(args.dockerfile) if args.dockerfile is not None else context / "Dockerfile"
     if not context.is_dir():
         raise ValueError(f"RegistryArgs.context={args.context!r}: build context {context} is not a directory")
     if not dockerfile.is_file():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pulumi
 import pytest
 
 from components.aws.container_service import FARGATE_SIZES, ContainerService, ContainerServiceArgs
@@ -198,10 +199,18 @@ def test_every_child_key_is_documented(plan, child_keys):
     assert child_keys.undocumented(ContainerServiceArgs) == []
 
 
-def test_task_policy_statements_may_hold_outputs(plan):
-    import pulumi
-
+def test_task_policy_statements_may_be_or_hold_outputs(plan):
     queue = pulumi.Output.from_input(QUEUE)
-    graph = plan(build(task_policy_statements=[{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue}]))
+    whole = queue.apply(lambda arn: {"Effect": "Allow", "Action": ["sqs:ReceiveMessage"], "Resource": arn})
+    graph = plan(
+        build(task_policy_statements=[{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue}, whole])
+    )
     policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", "app-task-policy").inputs["policy"])
-    assert policy["Statement"][0]["Resource"] == QUEUE
+    assert [s["Resource"] for s in policy["Statement"]] == [QUEUE, QUEUE]
+    assert policy["Statement"][1]["Action"] == ["sqs:ReceiveMessage"]
+
+
+def test_wildcard_in_an_output_statement_is_rejected(plan):
+    bad = pulumi.Output.from_input(QUEUE).apply(lambda arn: {"Effect": "Allow", "Action": "sqs:*", "Resource": arn})
+    with pytest.raises(ValueError, match=r"task_policy_statements\[0\]: wildcard action 'sqs:\*'"):
+        plan(build(task_policy_statements=[bad]))

@@ -170,6 +170,24 @@ def test_extra_managed_rule_group_and_stricter_tls_policy(plan):
     assert https["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-3-2021-06"
 
 
+def test_waf_can_be_switched_off_explicitly(plan):
+    outputs: dict = {}
+
+    def program() -> None:
+        gateway = Gateway(
+            "gw",
+            GatewayArgs(
+                vpc_id="vpc-1", subnet_ids=["a", "b"], domain="api.example.com", certificate_arn=CERT, waf_enabled=False
+            ),
+        )
+        gateway.web_acl_arn.apply(lambda arn: outputs.__setitem__("web_acl_arn", arn))
+
+    graph = plan(program)
+    assert graph.of_type(ACL) == [] and graph.of_type("aws:wafv2/webAclAssociation:WebAclAssociation") == []
+    assert outputs == {"web_acl_arn": None}
+    assert len(graph.of_type(LISTENER)) == 2
+
+
 def test_waf_count_mode_and_small_body_limit(plan):
     graph = plan(build(waf_mode="count", max_body_size_bytes=4096))
     rules = rules_by_name(graph)

@@ -93,9 +93,17 @@ def test_context_tag_follows_content(app_dir):
 
 
 def test_relative_context_resolves_against_the_project_root(plan):
-    assert RegistryArgs().context == "app" and RegistryArgs().dockerfile == "app/Dockerfile"
+    assert RegistryArgs().context == "app" and RegistryArgs().dockerfile is None
     with pytest.raises(ValueError, match=f"build context {PROJECT_ROOT}/app-missing is not a directory"):
-        plan(build(context="app-missing", dockerfile="app-missing/Dockerfile"))
+        plan(build(context="app-missing"))
+
+
+def test_dockerfile_defaults_to_the_context(plan, app_dir):
+    graph = plan(build(context=str(app_dir)))
+    assert graph.one(IMAGE).inputs["dockerfile"] == {"location": str(app_dir / "Dockerfile")}
+    (app_dir / "Dockerfile").unlink()
+    with pytest.raises(ValueError, match="Dockerfile does not exist"):
+        plan(build(context=str(app_dir)))
 
 
 @pytest.mark.parametrize(
