@@ -38,9 +38,17 @@ class BlockArgs:
     """Escape hatch: child key -> function adjusting that child's args/options."""
 
 
+#: provider SDKs whose ``tags``/``labels`` argument is the cloud's resource tagging; other
+#: packages may use the same name for something else (docker-build's ``tags`` are image tags)
+TAGGING_PACKAGES = ("pulumi_aws", "pulumi_azure_native", "pulumi_gcp")
+
+
 @functools.cache
 def _accepts(args_type: type, attribute: str) -> bool:
-    """True when a provider args class takes ``attribute`` (cached: introspection is slow)."""
+    """True when a cloud provider's args class takes ``attribute`` as resource tags (cached:
+    introspection is slow)."""
+    if args_type.__module__.split(".", 1)[0] not in TAGGING_PACKAGES:
+        return False
     try:
         return attribute in inspect.signature(args_type.__init__).parameters
     except (TypeError, ValueError):

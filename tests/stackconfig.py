@@ -22,7 +22,9 @@ def baseline(environment: str = "prod") -> dict[str, Any]:
             "ai-platform:cloud": "aws",
             "ai-platform:environment": environment,
             "ai-platform:tags": {"owner": "team-a", "cost-center": "cc-1"},
-            "ai-platform:app": {"secrets": {"OPENAI_API_KEY": "openaiApiKey", "APP_API_KEYS_SHA256": "appApiKeysSha256"}},
+            "ai-platform:app": {
+                "secrets": {"OPENAI_API_KEY": "openaiApiKey", "APP_API_KEYS_SHA256": "appApiKeysSha256"}
+            },
             "ai-platform:gateway": {"domain": "api.example.com"},
             "ai-platform:aws": {"hostedZoneId": "Z0123456789ABC"},
             "ai-platform:observability": {"alertEmails": ["oncall@example.com"]},

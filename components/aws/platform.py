@@ -102,7 +102,7 @@ class AiPlatform(Block):
                 hosted_zone_id=aws_spec.hosted_zone_id,
                 target_port=spec.app.port,
                 health_check_path=spec.app.ready_path,
-                # waf_enabled=spec.waf_enabled,
+                waf_enabled=spec.waf_enabled,
                 waf_mode="block" if spec.waf_mode == "block" else "count",
                 rate_limit_per_ip=spec.gateway.rate_limit_per_ip,
                 max_body_size_bytes=spec.gateway.max_body_bytes,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,12 +186,12 @@ class Registry(Block):
             image_tags = [pulumi.Output.concat(repository.repository_url, ":", context_tag(context))]
             image = self.child(
                 "image",
-                _image_factory(image_tags),
+                docker_build.Image,
                 docker_build.ImageArgs(
                     context=docker_build.BuildContextArgs(location=str(context)),
                     dockerfile=docker_build.DockerfileArgs(location=str(dockerfile)),
                     platforms=[docker_build.Platform(args.platform)],
-                    tags=None,  # image tags: set by _image_factory (see there)
+                    tags=image_tags,  # image tags (docker-build's `tags` are not resource tags)
                     push=True,
                     build_on_preview=False,  # previews stay fast; the digest is known after `up`
                     registries=[
@@ -214,19 +213,3 @@ class Registry(Block):
         self.register_outputs(
             {"repositoryUrl": self.repository_url, "repositoryArn": self.repository_arn, "imageRef": self.image_ref}
         )
-
-
-def _image_factory(
-    image_tags: list[pulumi.Output[str]],
-) -> Callable[[str, docker_build.ImageArgs, pulumi.ResourceOptions], docker_build.Image]:
-    """Create the Image with its image tags. docker-build's ``tags`` argument holds image tags, not
-    resource tags, but ``Block.child`` merges the block's resource tags into any ``tags`` argument
-    (a list there would make the merge fail): the image tags are set after that merge, unless a
-    ``transform`` already put a list there."""
-
-    def create(resource_name: str, args: docker_build.ImageArgs, opts: pulumi.ResourceOptions) -> docker_build.Image:
-        if args.tags is None or isinstance(args.tags, Mapping):
-            args.tags = image_tags
-        return docker_build.Image(resource_name, args, opts)
-
-    return create

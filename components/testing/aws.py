@@ -166,6 +166,11 @@ def _bucket(physical: str, inputs: dict[str, Any], arn: str) -> dict[str, Any]:
 
 
 _EXTRA: dict[str, Outputs] = {
+    "aws:route53/record:Record": lambda n, i, arn: {"fqdn": str(i.get("name", n)).rstrip(".")},
+    "aws:acm/certificateValidation:CertificateValidation": lambda n, i, arn: {
+        "certificateArn": i.get("certificateArn", "")
+    },
+    "aws:ec2/eip:Eip": lambda n, i, arn: {"allocationId": "eipalloc-" + stable_suffix(n, length=17)},
     "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
     "aws:lb/targetGroup:TargetGroup": lambda n, i, arn: {"arnSuffix": arn.split(":", 5)[5]},
     "aws:acm/certificate:Certificate": _certificate,
