@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.cache import DataStoreBlock, validate_windows
+from components.aws.cache import DataStoreBlock, known_length, validate_windows
 from components.aws.secrets import AwsContext, Statement, aws_context
 from components.base import BlockArgs
 
@@ -113,8 +113,9 @@ class VectorStoreArgs(BlockArgs):
     """Inputs of :class:`VectorStore`."""
 
     vpc_id: pulumi.Input[str]
-    subnet_ids: Sequence[pulumi.Input[str]]
-    """Private subnets in 2+ AZs (RDS requires a subnet group spanning two AZs)."""
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Private subnets in 2+ AZs (RDS requires a subnet group spanning two AZs; checked when given
+    as a list, by AWS when given as an output such as ``Network.private_subnet_ids``)."""
     kms_key_arn: pulumi.Input[str]
     """Customer-managed key for storage, the master-user secret and Performance Insights."""
     engine_version: str = "16.6"
@@ -361,10 +362,9 @@ def _validate(name: str, args: VectorStoreArgs) -> str:
         )
     if not 1 <= args.instance_count <= 16:
         raise ValueError(f"VectorStoreArgs.instance_count={args.instance_count} is invalid: allowed 1..16")
-    if len(args.subnet_ids) < 2:
-        raise ValueError(
-            f"VectorStoreArgs.subnet_ids has {len(args.subnet_ids)} subnet(s): RDS needs private subnets in 2+ AZs"
-        )
+    subnets = known_length(args.subnet_ids)
+    if subnets is not None and subnets < 2:
+        raise ValueError(f"VectorStoreArgs.subnet_ids has {subnets} subnet(s): RDS needs private subnets in 2+ AZs")
     reserved = {
         "master_username": PG_RESERVED_WORDS | RDS_RESERVED_ROLES,
         "database_name": PG_RESERVED_WORDS | EXISTING_DATABASES,

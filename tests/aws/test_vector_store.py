@@ -210,3 +210,8 @@ def test_names_that_cannot_prefix_rds_identifiers_are_rejected(name: str) -> Non
 def test_engine_17_uses_the_17_parameter_family() -> None:
     group = _build(_args(engine_version="17.4")).one("aws:rds/clusterParameterGroup:ClusterParameterGroup")
     assert group.inputs["family"] == "aurora-postgresql17"
+
+
+def test_subnets_given_as_an_output_are_passed_through() -> None:
+    subnets = _build(_args(subnet_ids=pulumi.Output.from_input(["subnet-x", "subnet-y", "subnet-z"])))
+    assert subnets.one("aws:rds/subnetGroup:SubnetGroup").inputs["subnetIds"] == ["subnet-x", "subnet-y", "subnet-z"]
