@@ -86,8 +86,9 @@ class CacheArgs(BlockArgs):
 
     vpc_id: pulumi.Input[str]
     """VPC of the security group."""
-    subnet_ids: Sequence[pulumi.Input[str]]
-    """Private subnets (one per AZ) of the subnet group; at least two for multi-AZ."""
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Private subnets (one per AZ) of the subnet group; at least two for multi-AZ (checked when
+    given as a list; ``Network.private_subnet_ids``, an output, is checked by AWS)."""
     auth_token: pulumi.Input[str]
     """Redis AUTH token (a Pulumi secret, e.g. ``config.require_secret("redisAuthToken")``): 16-128
     characters, letters, digits and ``!&#$^<>-`` only (ElastiCache's rule). Checked when plain."""
@@ -223,6 +224,13 @@ class Cache(DataStoreBlock):
         )
 
 
+def known_length(values: pulumi.Input[Sequence[pulumi.Input[str]]]) -> int | None:
+    """The length of a list given as a plain sequence; ``None`` for an output (not known yet)."""
+    if isinstance(values, str) or not isinstance(values, Sequence):  # an Output or awaitable: unknown
+        return None
+    return len(values)
+
+
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WEEK = 7 * 1440
 
@@ -302,10 +310,11 @@ def _validate(name: str, args: CacheArgs) -> bool:
             f"CacheArgs.multi_az=True needs automatic failover and num_cache_clusters >= 2, "
             f"got num_cache_clusters={args.num_cache_clusters}, automatic_failover={failover}"
         )
-    if args.multi_az and len(args.subnet_ids) < 2:
-        raise ValueError(f"CacheArgs.multi_az=True needs subnets in 2+ AZs, got {len(args.subnet_ids)} subnet_ids")
-    if not args.subnet_ids:
+    subnets = known_length(args.subnet_ids)
+    if subnets == 0:
         raise ValueError("CacheArgs.subnet_ids is empty: give the private subnets")
+    if args.multi_az and subnets is not None and subnets < 2:
+        raise ValueError(f"CacheArgs.multi_az=True needs subnets in 2+ AZs, got {subnets} subnet_ids")
     if not args.node_type.startswith("cache."):
         raise ValueError(
             f"CacheArgs.node_type={args.node_type!r} is invalid: expected a cache node type like 'cache.t4g.small'"

@@ -88,7 +88,7 @@ class ObservabilityArgs(BlockArgs):
 class Observability(Block):
     """Alert topic, alarms, dashboard, budget and log groups for one deployment.
 
-    Transform keys: ``logGroup:<key>``, ``alertTopic``, ``alertTopicPolicy``, ``subscription<i>``,
+    Transform keys: ``logGroup:<key>``, ``alertTopic``, ``alertTopicPolicy``, ``subscription:<email>``,
     ``alarm:latencyP95``, ``alarm:errorRate``, ``alarm:cpu``, ``alarm:redisMemory<i>``, ``dashboard``, ``budget``.
     """
 
@@ -133,12 +133,14 @@ class Observability(Block):
             ),
             name="alerts-policy",
         )
-        for index, email in enumerate(args.alert_emails):
+        for email in args.alert_emails:
+            # Named by address, not position: removing one address must not re-subscribe the others
+            # (each new subscription waits for its recipient to confirm it again).
             self.child(
-                f"subscription{index}",
+                f"subscription:{email}",
                 aws.sns.TopicSubscription,
                 aws.sns.TopicSubscriptionArgs(topic=topic.arn, protocol="email", endpoint=email),
-                name=f"alerts-email-{index}",
+                name=f"alerts-{email.lower()}",
             )
 
         self.alarm_arns = {}
@@ -418,7 +420,7 @@ def _validate(args: ObservabilityArgs) -> str | None:
     for email in args.alert_emails:
         if not _EMAIL.match(email):
             raise ValueError(f"ObservabilityArgs.alert_emails entry {email!r} is not an e-mail address")
-    if len(set(args.alert_emails)) != len(args.alert_emails):
+    if len({e.lower() for e in args.alert_emails}) != len(args.alert_emails):
         raise ValueError(f"ObservabilityArgs.alert_emails has duplicates: {list(args.alert_emails)}")
     positives = {
         "latency_p95_threshold_seconds": args.latency_p95_threshold_seconds,

@@ -69,7 +69,7 @@ class SecretStoreArgs(BlockArgs):
     """Days before a scheduled key deletion happens (7..30). Default 30, the longest undo window:
     deleting the key makes every secret, log and snapshot encrypted with it unreadable."""
     key_rotation_period_days: int = 365
-    """Automatic key-material rotation period (90..2560 days). Default 365 (yearly, the CIS benchmark)."""
+    """Automatic key-material rotation period (90..2560 days). Default 365 (yearly, the AWS default period)."""
     name_prefix: str | None = None
     """Path prefix of the secret names; default ``<project>/<stack>`` so IAM can scope by path."""
     kms_key_admin_arns: list[str] = field(default_factory=list)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.cache import DataStoreBlock, validate_windows
+from components.aws.cache import DataStoreBlock, known_length, validate_windows
 from components.aws.secrets import AwsContext, Statement, aws_context
 from components.base import BlockArgs
 
@@ -113,8 +113,9 @@ class VectorStoreArgs(BlockArgs):
     """Inputs of :class:`VectorStore`."""
 
     vpc_id: pulumi.Input[str]
-    subnet_ids: Sequence[pulumi.Input[str]]
-    """Private subnets in 2+ AZs (RDS requires a subnet group spanning two AZs)."""
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Private subnets in 2+ AZs (RDS requires a subnet group spanning two AZs; checked when given
+    as a list, by AWS when given as an output such as ``Network.private_subnet_ids``)."""
     kms_key_arn: pulumi.Input[str]
     """Customer-managed key for storage, the master-user secret and Performance Insights."""
     engine_version: str = "16.6"
@@ -130,8 +131,10 @@ class VectorStoreArgs(BlockArgs):
     """Only with ``min_capacity=0``: idle seconds before pausing (300..86400)."""
     instance_count: int = 1
     """Serverless v2 instances. Default 1 (dev); 2 in prod gives a reader in another AZ for failover."""
-    availability_zones: Sequence[str] = field(default_factory=list)
-    """Optional AZs for the instances, in order (instance i in AZ i mod n). Default: RDS places them."""
+    availability_zones: pulumi.Input[Sequence[str]] | None = None
+    """AZs for the instances, in order: instance i goes to AZ i mod n, so with 2 instances the reader
+    sits in another AZ than the writer. Pass ``Network.availability_zones``. Default ``None``: RDS
+    chooses, which does not guarantee a second AZ."""
     database_name: str = "aiplatform"
     master_username: str = "aiplatform_admin"
     """Master user (1..63 letters, digits, ``_``; a letter first; not a reserved word or RDS role)."""
@@ -247,7 +250,7 @@ class VectorStore(DataStoreBlock):
             name="cluster",
         )
         self.instance_identifiers = []
-        zones = list(args.availability_zones)
+        zones = None if args.availability_zones is None else pulumi.Output.from_input(args.availability_zones)
         for index in range(args.instance_count):
             instance = self.child(
                 f"instance{index}",
@@ -258,7 +261,7 @@ class VectorStore(DataStoreBlock):
                     engine_version=cluster.engine_version,
                     instance_class="db.serverless",
                     db_subnet_group_name=subnet_group.name,
-                    availability_zone=zones[index % len(zones)] if zones else None,
+                    availability_zone=None if zones is None else zones.apply(lambda z, i=index: _zone(z, i)),
                     publicly_accessible=False,
                     # The writer's failover target first: the first reader gets tier 1.
                     promotion_tier=min(index, 15),
@@ -304,6 +307,12 @@ class VectorStore(DataStoreBlock):
         return pulumi.Output.all(self._context, self.cluster_resource_id).apply(
             lambda v: _connect_statement(v[0], v[1], db_user)
         )
+
+
+def _zone(zones: Sequence[str], index: int) -> str:
+    if not zones:
+        raise ValueError("VectorStoreArgs.availability_zones is empty: give the AZs or leave it None")
+    return zones[index % len(zones)]
 
 
 def _master_secret_arn(secrets: Sequence[aws.rds.outputs.ClusterMasterUserSecret]) -> str:
@@ -361,10 +370,9 @@ def _validate(name: str, args: VectorStoreArgs) -> str:
         )
     if not 1 <= args.instance_count <= 16:
         raise ValueError(f"VectorStoreArgs.instance_count={args.instance_count} is invalid: allowed 1..16")
-    if len(args.subnet_ids) < 2:
-        raise ValueError(
-            f"VectorStoreArgs.subnet_ids has {len(args.subnet_ids)} subnet(s): RDS needs private subnets in 2+ AZs"
-        )
+    subnets = known_length(args.subnet_ids)
+    if subnets is not None and subnets < 2:
+        raise ValueError(f"VectorStoreArgs.subnet_ids has {subnets} subnet(s): RDS needs private subnets in 2+ AZs")
     reserved = {
         "master_username": PG_RESERVED_WORDS | RDS_RESERVED_ROLES,
         "database_name": PG_RESERVED_WORDS | EXISTING_DATABASES,

@@ -221,3 +221,9 @@ def test_transform_keys_reach_the_documented_children() -> None:
     graph = _build(_args(transform={"replicationGroup": bigger, "ingress:service": note}))
     assert graph.one(RG).inputs["nodeType"] == "cache.r7g.large"
     assert graph.named("cache-ingress-service").inputs["description"] == "patched"
+
+
+def test_subnets_given_as_an_output_are_passed_through_with_multi_az() -> None:
+    args = _args(subnet_ids=pulumi.Output.from_input(["subnet-x", "subnet-y"]), num_cache_clusters=2, multi_az=True)
+    group = _build(args).one("aws:elasticache/subnetGroup:SubnetGroup").inputs
+    assert group["subnetIds"] == ["subnet-x", "subnet-y"]

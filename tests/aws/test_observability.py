@@ -161,8 +161,12 @@ def test_topic_is_encrypted_and_only_this_accounts_alarms_and_budgets_publish() 
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_each_email_is_subscribed() -> None:
+def test_each_email_is_subscribed_under_a_name_that_does_not_shift() -> None:
     subscriptions = _build(_args()).of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert sorted(s.name for s in subscriptions) == [
+        "obs-alerts-oncall@example.com",
+        "obs-alerts-platform+alerts@example.org",
+    ]
     assert sorted((s.inputs["protocol"], s.inputs["endpoint"], s.inputs["topic"]) for s in subscriptions) == [
         ("email", "oncall@example.com", TOPIC_ARN),
         ("email", "platform+alerts@example.org", TOPIC_ARN),
@@ -250,7 +254,7 @@ def test_outputs() -> None:
     [
         ({"alert_emails": ["not-an-email"]}, r"alert_emails entry 'not-an-email' is not an e-mail address"),
         ({"alert_emails": ["a@b"]}, r"alert_emails entry 'a@b' is not an e-mail address"),
-        ({"alert_emails": ["a@example.com", "a@example.com"]}, r"alert_emails has duplicates"),
+        ({"alert_emails": ["a@example.com", "A@example.com"]}, r"alert_emails has duplicates"),
         ({"budget_monthly_usd": 0.0}, r"ObservabilityArgs.budget_monthly_usd=0.0 is invalid: must be > 0"),
         ({"latency_p95_threshold_seconds": -1.0}, r"latency_p95_threshold_seconds=-1.0 is invalid"),
         ({"error_rate_threshold_percent": 0.0}, r"error_rate_threshold_percent=0.0 is invalid: a percentage"),

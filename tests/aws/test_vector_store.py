@@ -210,3 +210,20 @@ def test_names_that_cannot_prefix_rds_identifiers_are_rejected(name: str) -> Non
 def test_engine_17_uses_the_17_parameter_family() -> None:
     group = _build(_args(engine_version="17.4")).one("aws:rds/clusterParameterGroup:ClusterParameterGroup")
     assert group.inputs["family"] == "aurora-postgresql17"
+
+
+def test_subnets_given_as_an_output_are_passed_through() -> None:
+    subnets = _build(_args(subnet_ids=pulumi.Output.from_input(["subnet-x", "subnet-y", "subnet-z"])))
+    assert subnets.one("aws:rds/subnetGroup:SubnetGroup").inputs["subnetIds"] == ["subnet-x", "subnet-y", "subnet-z"]
+
+
+def test_availability_zones_may_be_an_output_and_are_assigned_round_robin() -> None:
+    zones = pulumi.Output.from_input(["eu-west-1a", "eu-west-1b", "eu-west-1c"])
+    graph = _build(_args(instance_count=2, availability_zones=zones))
+    instances = sorted(graph.of_type(INSTANCE), key=lambda r: r.name)
+    assert [i.inputs["availabilityZone"] for i in instances] == ["eu-west-1a", "eu-west-1b"]
+
+
+def test_without_availability_zones_rds_places_the_instances() -> None:
+    instance = _build(_args()).one(INSTANCE)
+    assert "availabilityZone" not in instance.inputs
