@@ -142,7 +142,7 @@ def _plan_command(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ai-platform", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="ai-platform", description=(__doc__ or "").split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     plan_parser = commands.add_parser("plan", help="run a stack's program offline and show its resource graph")
     plan_parser.add_argument("stack", help="stack name: stacks/Pulumi.<stack>.yaml")

@@ -135,4 +135,5 @@ def write_diagram(graph: Graph, path: Path) -> None:
     (dot_graph,) = pydot.graph_from_dot_data(source) or [None]
     if dot_graph is None:
         raise RuntimeError("internal error: the generated Graphviz source did not parse")
-    path.write_bytes(dot_graph.create(format=suffix))
+    rendered = dot_graph.create(format=suffix)
+    path.write_bytes(rendered if isinstance(rendered, bytes) else rendered.encode())

@@ -165,6 +165,7 @@ class AiPlatform(Block):
                     min_capacity=aws_spec.vector_min_capacity,
                     max_capacity=aws_spec.vector_max_capacity,
                     instance_count=2 if ha else 1,
+                    availability_zones=self.network.availability_zones,
                     deletion_protection=spec.deletion_protection,
                     skip_final_snapshot=not prod,
                     backup_retention_days=spec.backup_retention_days,
