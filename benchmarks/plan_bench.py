@@ -76,7 +76,7 @@ def time_in_process(stack: str, runs: int) -> tuple[list[float], list[float], in
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("stack", nargs="?", default="aws-prod")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
