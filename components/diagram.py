@@ -26,6 +26,15 @@ ROLES = {
     "Network": "network",
 }
 _FLOW = {("edge", "compute"), ("compute", "data"), ("supply", "compute")}
+#: what flows along an edge into a block of this kind
+_EDGE_LABELS = {
+    "ContainerService": "HTTP (private)",
+    "Cache": "Redis (TLS)",
+    "VectorStore": "PostgreSQL (TLS)",
+    "Queue": "SQS",
+    "SecretStore": "secrets",
+    "Registry": "image",
+}
 _COLOURS = {
     "edge": "#fde2e2",
     "compute": "#e2ecfd",
@@ -93,7 +102,10 @@ def to_dot(graph: Graph) -> str:
         lines.append(f'  {node_id(block)} [label="{label(block)}", fillcolor="{_COLOURS[_role(block) or "ops"]}"];')
     if network:
         lines.append("  subgraph cluster_network {")
-        lines.append(f'    label="{label(network[0]).replace(chr(92) + "l", ", ").rstrip(", ")}";')
+        items = sorted(contents[network[0].urn].items())
+        rows = [", ".join(f"{count} x {name}" for name, count in items[i : i + 6]) for i in range(0, len(items), 6)]
+        network_label = "\\n".join([f"Network {network[0].name}", *rows])
+        lines.append(f'    label="{network_label}";')
         lines.append('    style="rounded,dashed"; color="#888888"; fontsize=9;')
     for block in inside:
         lines.append(f'    {node_id(block)} [label="{label(block)}", fillcolor="{_COLOURS[_role(block) or "data"]}"];')
@@ -103,18 +115,24 @@ def to_dot(graph: Graph) -> str:
         if _role(block) == "edge":
             lines.append(f'  internet -> {node_id(block)} [label="HTTPS"];')
     ordered = {b.urn: b for b in blocks}
+    edges: dict[tuple[str, str], str] = {}
     for source_urn, target_urn in sorted(links):
         source, target = ordered.get(source_urn), ordered.get(target_urn)
         if source is None or target is None:
             continue
         roles = (_role(source), _role(target))
+        if (roles[1], roles[0]) in _FLOW:
+            source, target, roles = target, source, (roles[1], roles[0])
         if roles in _FLOW:
-            lines.append(f"  {node_id(source)} -> {node_id(target)};")
-        elif (roles[1], roles[0]) in _FLOW:
-            lines.append(f"  {node_id(target)} -> {node_id(source)};")
+            flow = _EDGE_LABELS.get(_short(target.type), "")
+            if roles == ("supply", "compute"):
+                flow = _EDGE_LABELS["Registry"]
+            edges[(node_id(source), node_id(target))] = f'[label="{flow}"]'
         elif "ops" in roles and "network" not in roles:
             ops, other = (source, target) if roles[0] == "ops" else (target, source)
-            lines.append(f'  {node_id(ops)} -> {node_id(other)} [style=dashed, label="watches", color="#b08800"];')
+            if _short(other.type) != "SecretStore":  # that dependency is the KMS key, not monitoring
+                edges[(node_id(ops), node_id(other))] = '[style=dashed, label="alarms", color="#b08800"]'
+    lines += [f"  {a} -> {b} {attributes};" for (a, b), attributes in sorted(edges.items())]
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -65,3 +65,18 @@ def test_no_pulumi_yaml_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureF
     monkeypatch.chdir(tmp_path)
     assert main(["plan", "aws-dev"]) == 2
     assert "no Pulumi.yaml" in capsys.readouterr().err
+
+
+def test_json_graph_has_the_documented_shape(tmp_path: Path) -> None:
+    target = tmp_path / "graph.json"
+    assert main(["plan", "aws-dev", "--project-dir", str(ROOT), "--json", str(target)]) == 0
+    graph = json.loads(target.read_text())
+    assert set(graph) == {"stack", "project", "cloud", "resources", "outputs"}
+    assert (graph["stack"], graph["project"], graph["cloud"]) == ("aws-dev", "ai-platform", "aws")
+    assert all(set(r) == {"urn", "type", "name", "parent", "inputs", "dependencies"} for r in graph["resources"])
+    by_type = {r["type"]: r for r in graph["resources"]}
+    cache = by_type["aws:elasticache/replicationGroup:ReplicationGroup"]
+    assert cache["inputs"]["authToken"] == "[secret]"  # secret values are masked, camelCase wire names
+    assert any("aws:kms/key:Key" in dependency for dependency in cache["dependencies"])
+    assert graph["outputs"]["url"] == "https://api.dev.example.com"
+    assert "offline-placeholder" not in target.read_text()
