@@ -80,5 +80,5 @@ def test_plan_draws_and_writes_json(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_unknown_diagram_format_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="use a .svg, .png or .dot file name"):
+    with pytest.raises(ValueError, match=r"use a \.svg, \.png or \.dot file name"):
         write_diagram(prod_graph(), tmp_path / "arch.pdf")
