@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
+import aiohttp
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
@@ -33,13 +33,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
-            limits=httpx.Limits(
-                max_connections=settings.max_connections,
-                max_keepalive_connections=settings.max_keepalive_connections,
+        # One pooled session for every provider: keep-alive connections, bounded in number.
+        client = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(
+                total=None, connect=settings.connect_timeout_s, sock_read=settings.read_timeout_s
             ),
-            follow_redirects=False,
+            connector=aiohttp.TCPConnector(limit=settings.max_connections, keepalive_timeout=30),
+            auto_decompress=True,
+            raise_for_status=False,
         )
         providers = {name: build_provider(name, config, client) for name, config in routing.providers.items()}
         router = Router(routing, providers, settings)
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # uvicorn has already drained in-flight requests and streams (APP_GRACEFUL_SHUTDOWN_S)
             for provider in providers.values():
                 await provider.aclose()
-            await client.aclose()
+            await client.close()
             if redis is not None:
                 await redis.aclose()
             shutdown_tracing()
