@@ -1,5 +1,6 @@
 """The FastAPI application factory; `uvicorn app.main:app` serves it."""
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.gateway = Gateway(router, Executor(settings), Limiter(settings, store), cache)
         app.state.authenticator = authenticator
         app.state.dependency_checks = checks
+        gc.freeze()  # start-up objects never need collecting: shorter GC pauses on the request path
         log.info("ready to serve", extra={"providers": sorted(providers), "models": router.model_names()})
         try:
             yield
