@@ -79,7 +79,6 @@ class Settings(BaseSettings):
     # Observability
     service_name: str = "ai-api"
     otlp_endpoint: str | None = None
-    log_prompts: bool = False
 
     @model_validator(mode="after")
     def _check_consistency(self) -> "Settings":
