@@ -142,4 +142,3 @@ def setup_logging(settings: Settings) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # the app writes its own access log
-    logging.getLogger("httpx").setLevel(logging.WARNING)

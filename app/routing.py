@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-import httpx
+import aiohttp
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -141,7 +141,7 @@ def load_routing(settings: Settings) -> RoutingConfig:
         raise SettingsError(f"{source}: invalid routing table: {details}") from None
 
 
-def build_provider(name: str, config: ProviderConfig, client: httpx.AsyncClient) -> Provider:
+def build_provider(name: str, config: ProviderConfig, client: aiohttp.ClientSession) -> Provider:
     if isinstance(config, DevConfig):
         return DevProvider(name)
     if isinstance(config, AnthropicConfig):

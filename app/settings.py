@@ -42,7 +42,6 @@ class Settings(BaseSettings):
     read_timeout_s: float = Field(60.0, gt=0, le=900)
     request_timeout_s: float = Field(120.0, gt=0, le=3600)
     max_connections: int = Field(200, ge=1, le=10_000)
-    max_keepalive_connections: int = Field(50, ge=0, le=10_000)
 
     # Retries and circuit breaking
     max_retries: int = Field(2, ge=0, le=10)
@@ -80,7 +79,6 @@ class Settings(BaseSettings):
     # Observability
     service_name: str = "ai-api"
     otlp_endpoint: str | None = None
-    log_prompts: bool = False
 
     @model_validator(mode="after")
     def _check_consistency(self) -> "Settings":

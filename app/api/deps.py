@@ -14,7 +14,7 @@ from app.resilience import StreamStart
 from app.service import Call, Gateway, Result, StreamBroken
 
 
-def gateway(request: Request) -> Gateway:
+async def gateway(request: Request) -> Gateway:
     return request.app.state.gateway
 
 
@@ -22,8 +22,11 @@ async def principal(request: Request) -> Principal:
     return await request.app.state.authenticator(request)
 
 
-def client_ip(request: Request) -> str:
-    """The peer address; behind a proxy uvicorn rewrites it from X-Forwarded-For (APP_FORWARDED_ALLOW_IPS)."""
+async def client_ip(request: Request) -> str:
+    """The peer address (uvicorn rewrites it from X-Forwarded-For for APP_FORWARDED_ALLOW_IPS).
+
+    Every dependency here is async so FastAPI never hops to its thread pool.
+    """
     return request.client.host if request.client else "unknown"
 
 

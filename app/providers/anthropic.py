@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import aiohttp
 
 from app.providers.base import ChatRequest, Completion, Delta, HTTPProvider, ProviderError, Usage
 
@@ -49,7 +49,7 @@ def to_messages_payload(request: ChatRequest, model: str, stream: bool) -> dict[
 class AnthropicProvider(HTTPProvider):
     kind = "anthropic"
 
-    def __init__(self, name: str, client: httpx.AsyncClient, base_url: str, api_key: str | None) -> None:
+    def __init__(self, name: str, client: aiohttp.ClientSession, base_url: str, api_key: str | None) -> None:
         super().__init__(name, client)
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key

@@ -3,8 +3,8 @@
 import time
 from typing import Any
 
+import aiohttp
 import anyio
-import httpx
 
 from app.providers.base import ProviderError
 from app.providers.openai import OpenAIProvider
@@ -44,7 +44,7 @@ class AzureOpenAIProvider(OpenAIProvider):
     def __init__(
         self,
         name: str,
-        client: httpx.AsyncClient,
+        client: aiohttp.ClientSession,
         endpoint: str,
         api_version: str,
         api_key: str | None,

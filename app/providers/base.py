@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
+from multidict import CIMultiDictProxy
 
 from app.observability import current_request_id, inject_trace_headers
 
@@ -102,11 +103,10 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
         return None if when is None else max(0.0, when.timestamp() - time.time())
 
 
-def status_error(provider: str, response: httpx.Response, body: bytes) -> ProviderError:
+def status_error(provider: str, status: int, headers: "CIMultiDictProxy[str]", body: bytes) -> ProviderError:
     """Map an upstream status to a ProviderError (429/5xx retryable, 401/403 fall back, 4xx client)."""
-    status = response.status_code
     detail = body[:500].decode("utf-8", "replace")
-    retry_after = parse_retry_after(response.headers) if status in (429, 503) else None
+    retry_after = parse_retry_after(headers) if status in (429, 503) else None
     if status == 429:
         return ProviderError(provider, "status_429", detail, status, retry_after)
     if status >= 500:
@@ -117,11 +117,12 @@ def status_error(provider: str, response: httpx.Response, body: bytes) -> Provid
 
 
 def transport_error(provider: str, exc: Exception) -> ProviderError:
-    if isinstance(exc, httpx.TimeoutException):
+    """Timeouts, refused or reset connections, and cut bodies (e.g. an incomplete chunked stream)."""
+    if isinstance(exc, TimeoutError):  # aiohttp's ServerTimeoutError is one too
         return ProviderError(provider, "timeout", type(exc).__name__)
-    if isinstance(exc, httpx.ConnectError):
+    if isinstance(exc, aiohttp.ClientConnectorError):
         return ProviderError(provider, "connect", str(exc) or type(exc).__name__)
-    return ProviderError(provider, "protocol", str(exc) or type(exc).__name__)
+    return ProviderError(provider, "protocol", f"{type(exc).__name__}: {exc}")
 
 
 def estimate_tokens(chars: int) -> int:
@@ -152,7 +153,7 @@ class Provider:
 class HTTPProvider(Provider):
     """Shared HTTP behaviour: one pooled client, request-ID and trace propagation, SSE parsing."""
 
-    def __init__(self, name: str, client: httpx.AsyncClient) -> None:
+    def __init__(self, name: str, client: aiohttp.ClientSession) -> None:
         self.name = name
         self.client = client
 
@@ -170,13 +171,14 @@ class HTTPProvider(Provider):
     async def post_json(self, url: str, payload: dict[str, Any]) -> dict[str, Any]:
         headers = await self._headers()
         try:
-            response = await self.client.post(url, content=json.dumps(payload), headers=headers)
-        except httpx.HTTPError as exc:
+            async with self.client.post(url, data=json.dumps(payload), headers=headers) as response:
+                body = await response.read()
+                if response.status >= 400:
+                    raise status_error(self.name, response.status, response.headers, body)
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise transport_error(self.name, exc) from exc
-        if response.status_code >= 400:
-            raise status_error(self.name, response, response.content)
         try:
-            data = response.json()
+            data = json.loads(body)
         except ValueError as exc:
             raise ProviderError(self.name, "protocol", "upstream returned invalid JSON") from exc
         if not isinstance(data, dict):
@@ -188,11 +190,12 @@ class HTTPProvider(Provider):
         headers = await self._headers()
         headers["accept"] = "text/event-stream"
         try:
-            async with self.client.stream("POST", url, content=json.dumps(payload), headers=headers) as response:
-                if response.status_code >= 400:
-                    raise status_error(self.name, response, await response.aread())
+            async with self.client.post(url, data=json.dumps(payload), headers=headers) as response:
+                if response.status >= 400:
+                    raise status_error(self.name, response.status, response.headers, await response.read())
                 event, data = "", []
-                async for line in response.aiter_lines():
+                async for raw in response.content:
+                    line = raw.decode("utf-8", "replace").rstrip("\r\n")
                     if not line:
                         if data:
                             yield event or "message", "\n".join(data)
@@ -205,7 +208,7 @@ class HTTPProvider(Provider):
                         event = line[6:].strip()
                 if data:
                     yield event or "message", "\n".join(data)
-        except httpx.HTTPError as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise transport_error(self.name, exc) from exc
 
     def decode(self, data: str) -> dict[str, Any]:

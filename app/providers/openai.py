@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import aiohttp
 
 from app.providers.base import ChatRequest, Completion, Delta, HTTPProvider, ProviderError, Usage
 
@@ -37,7 +37,7 @@ class OpenAIProvider(HTTPProvider):
     def __init__(
         self,
         name: str,
-        client: httpx.AsyncClient,
+        client: aiohttp.ClientSession,
         base_url: str,
         api_key: str | None,
         *,

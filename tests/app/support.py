@@ -39,17 +39,24 @@ def wait_until(
     what: str,
     proc: subprocess.Popen | None = None,
 ) -> None:
+    """Poll `check` until it is true; on failure kill `proc`, so no service outlives a failed start."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}")
-        try:
-            if check():
-                return
-        except (httpx.HTTPError, OSError):
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"{what} did not come up within {timeout}s")
+    try:
+        while time.monotonic() < deadline:
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"{what} exited with {proc.returncode}")
+            try:
+                if check():
+                    return
+            except (httpx.HTTPError, OSError):
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"{what} did not come up within {timeout}s")
+    except BaseException:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        raise
 
 
 def redis_binary() -> str:
