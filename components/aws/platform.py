@@ -116,6 +116,8 @@ class AiPlatform(Block):
 
         # one output per private subnet (a known count: one per zone), for blocks that check it
         private_subnets = [self.network.private_subnet_ids.apply(lambda ids, i=i: ids[i]) for i in range(spec.zones)]
+        # APP_* are the app's settings (app/settings.py); AI_PLATFORM_* describe the platform
+        # (endpoints of the vector store and queue) for features and workers that use them
         environment: dict[str, pulumi.Input[str]] = {
             "APP_PORT": str(spec.app.port),
             "APP_MAX_BODY_BYTES": str(spec.gateway.max_body_bytes),
@@ -174,11 +176,10 @@ class AiPlatform(Block):
             )
             environment.update(
                 {
-                    "APP_PG_HOST": self.vector_store.endpoint,
-                    "APP_PG_PORT": self.vector_store.port.apply(str),
-                    "APP_PG_DATABASE": self.vector_store.database_name,
-                    "APP_PG_USER": APP_DB_USER,
-                    "APP_PG_IAM_AUTH": "true",
+                    "AI_PLATFORM_PG_HOST": self.vector_store.endpoint,
+                    "AI_PLATFORM_PG_PORT": self.vector_store.port.apply(str),
+                    "AI_PLATFORM_PG_DATABASE": self.vector_store.database_name,
+                    "AI_PLATFORM_PG_USER": APP_DB_USER,
                 }
             )
             task_statements.append(self.vector_store.connect_statement(APP_DB_USER))
@@ -190,7 +191,7 @@ class AiPlatform(Block):
                 QueueArgs(tags=tags, kms_key_arn=kms_key_arn, max_receive_count=spec.queue.max_receive_count),
                 child,
             )
-            environment["APP_QUEUE_URL"] = self.queue.queue_url
+            environment["AI_PLATFORM_QUEUE_URL"] = self.queue.queue_url
             task_statements.append(
                 self.queue.queue_arn.apply(
                     lambda arn: {

@@ -36,31 +36,28 @@ class Queue(Block):
     dead_letter_queue_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: QueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        _validate(args)
         super().__init__("ai-platform:aws:Queue", name, args, opts)
         customer_key = args.kms_key_arn is not None
 
-        def encrypted(**kwargs: object) -> aws.sqs.QueueArgs:
+        def encrypted(retention_seconds: int, redrive_policy: pulumi.Input[str] | None = None) -> aws.sqs.QueueArgs:
             return aws.sqs.QueueArgs(
+                message_retention_seconds=retention_seconds,
+                visibility_timeout_seconds=args.visibility_timeout_seconds,
+                receive_wait_time_seconds=20,
+                redrive_policy=redrive_policy,
                 kms_master_key_id=args.kms_key_arn,
                 kms_data_key_reuse_period_seconds=300 if customer_key else None,
                 sqs_managed_sse_enabled=None if customer_key else True,
-                **kwargs,  # type: ignore[arg-type]
             )
 
-        dlq = self.child(
-            "deadLetterQueue",
-            aws.sqs.Queue,
-            encrypted(message_retention_seconds=args.dead_letter_retention_seconds),
-            name="dlq",
-        )
+        dlq = self.child("deadLetterQueue", aws.sqs.Queue, encrypted(args.dead_letter_retention_seconds), name="dlq")
         queue = self.child(
             "queue",
             aws.sqs.Queue,
             encrypted(
-                visibility_timeout_seconds=args.visibility_timeout_seconds,
-                message_retention_seconds=args.message_retention_seconds,
-                receive_wait_time_seconds=20,
-                redrive_policy=dlq.arn.apply(
+                args.message_retention_seconds,
+                dlq.arn.apply(
                     lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": args.max_receive_count})
                 ),
             ),
@@ -88,6 +85,25 @@ class Queue(Block):
         self.queue_name = queue.name
         self.dead_letter_queue_arn = dlq.arn
         self.register_outputs({"queueUrl": queue.url, "queueArn": queue.arn, "deadLetterQueueArn": dlq.arn})
+
+
+def _validate(args: QueueArgs) -> None:
+    """SQS's own limits, checked before anything is registered."""
+    limits = {
+        "visibility_timeout_seconds": (args.visibility_timeout_seconds, 0, 43_200),
+        "message_retention_seconds": (args.message_retention_seconds, 60, 1_209_600),
+        "dead_letter_retention_seconds": (args.dead_letter_retention_seconds, 60, 1_209_600),
+        "max_receive_count": (args.max_receive_count, 1, 1000),
+    }
+    for field_name, (value, low, high) in limits.items():
+        if not low <= value <= high:
+            raise ValueError(f"QueueArgs.{field_name}={value}: allowed {low} to {high}")
+    if args.dead_letter_retention_seconds < args.message_retention_seconds:
+        raise ValueError(
+            f"QueueArgs.dead_letter_retention_seconds={args.dead_letter_retention_seconds} is shorter than "
+            f"message_retention_seconds={args.message_retention_seconds}: messages would expire on arrival "
+            "(SQS keeps the original enqueue time)"
+        )
 
 
 def _deny_insecure_transport(queue_arn: str) -> str:
