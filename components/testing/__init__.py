@@ -206,6 +206,9 @@ def plan(
     set_all_config(config_values(config or {}), list(secret_keys))
     monitor = _RecordingMonitor(mocks or PlanMocks())
     pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    # as pulumi.runtime.test does: forget the outputs (and failures) a previous run left pending
+    settings.SETTINGS.rpc_manager.clear()
+    settings.SETTINGS.outputs.clear()
     root = settings.get_root_resource()
     _sync_await(run_pulumi_func(program))
     exported: dict[str, Any] = dict(getattr(root, "outputs", {}) or {})

@@ -64,6 +64,7 @@ class Place:
         return f"arn:{self.partition}:{service}:{region}:{account}:{resource}"
 
     def host(self, service: str) -> str:
+        """A regional service endpoint (``sqs.us-east-1.amazonaws.com``)."""
         return f"{service}.{self.region}.{self.dns_suffix}"
 
 
@@ -171,7 +172,7 @@ def resource_outputs(type_token: str, name: str, inputs: dict[str, Any]) -> tupl
 def _load_balancer(physical: str, inputs: dict[str, Any], arn: str, at: Place) -> dict[str, Any]:
     return {
         "arnSuffix": arn.split(":loadbalancer/", 1)[1],
-        "dnsName": f"{physical}-1234567890.{at.host('elb')}",
+        "dnsName": f"{physical}-1234567890.{at.region}.elb.{at.dns_suffix}",
         "zoneId": "Z35SXDOTRQ7X7K",
     }
 
@@ -205,7 +206,7 @@ def _replication_group(physical: str, inputs: dict[str, Any], arn: str, at: Plac
 
 
 def _rds_cluster(physical: str, inputs: dict[str, Any], arn: str, at: Place) -> dict[str, Any]:
-    host = f"{stable_suffix(physical, length=12)}.{at.host('rds')}"
+    host = f"{stable_suffix(physical, length=12)}.{at.region}.rds.{at.dns_suffix}"
     return {
         "endpoint": f"{physical}.cluster-{host}",
         "readerEndpoint": f"{physical}.cluster-ro-{host}",
