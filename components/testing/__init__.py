@@ -29,7 +29,6 @@ from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
-from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.testing.outputs import call_result, resource_outputs
@@ -51,8 +50,8 @@ class GraphResource:
     dependencies: list[str]
     custom: bool
     protect: bool = False
-    id: str | None = None
-    """The id the mock provider assigned (``None`` for components)."""
+    id: str = ""
+    """The id the mock provider assigned (empty for the stack)."""
     outputs: dict[str, Any] = field(default_factory=dict)
     """The state the mock provider answered (wire form, like ``inputs``): what the program sees."""
 
@@ -164,7 +163,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 dependencies=sorted(set(request.dependencies)),
                 custom=bool(request.custom),
                 protect=bool(getattr(request, "protect", False)),
-                id=response.id or None,
+                id=response.id,
                 outputs=wire_value(json_format.MessageToDict(response.object)),
             )
         )
@@ -206,11 +205,10 @@ def plan(
     set_all_config(config_values(config or {}), list(secret_keys))
     monitor = _RecordingMonitor(mocks or PlanMocks())
     pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
-    # as pulumi.runtime.test does: forget the outputs (and failures) a previous run left pending
-    settings.SETTINGS.rpc_manager.clear()
-    settings.SETTINGS.outputs.clear()
     root = settings.get_root_resource()
-    _sync_await(run_pulumi_func(program))
+    # pulumi.runtime.test first forgets what a previous (failed) run left pending, then runs the
+    # program and waits for every registration, re-raising the program's or an apply's exception
+    pulumi.runtime.test(program)()
     exported: dict[str, Any] = dict(getattr(root, "outputs", {}) or {})
     return Graph(
         project=project,

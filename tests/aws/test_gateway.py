@@ -211,7 +211,7 @@ def test_ip_allowlist_in_waf_and_security_group():
     assert rule["priority"] == 0
     inner = rule["statement"]["notStatement"]["statement"]["orStatement"]["statements"]
     assert len(inner) == 2 and all("ipSetReferenceStatement" in s for s in inner)
-    sources = sorted(r.inputs.get("cidrIpv4") or r.inputs.get("cidrIpv6") for r in graph.of_type(INGRESS))
+    sources = sorted(r.inputs.get("cidrIpv4") or r.inputs["cidrIpv6"] for r in graph.of_type(INGRESS))
     assert sources == ["2001:db8::/32", "2001:db8::/32", "203.0.113.0/24", "203.0.113.0/24"]
 
 
