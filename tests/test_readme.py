@@ -32,3 +32,14 @@ def test_top_commands_are_the_ones_ci_runs() -> None:
     assert "ai-platform plan aws-dev" in first_block
     assert "scripts/test" in first_block
     assert "scripts/test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_harness_example_runs_against_the_component_example() -> None:
+    component_example, harness_example = python_blocks("Use the components in your own program")[:2]
+
+    def my_program() -> None:
+        exec(compile(component_example, "README.md", "exec"), {})
+
+    namespace = {"my_program": my_program}
+    exec(compile(harness_example, "README.md", "exec"), namespace)
+    assert namespace["queue"].inputs["sqsManagedSseEnabled"] is True

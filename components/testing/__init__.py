@@ -9,9 +9,11 @@ public so that other programs' tests can get the same graph::
     assert graph.of_type("aws:sqs/queue:Queue")[0].inputs["sqsManagedSseEnabled"] is True
 
 What is recorded is the wire request of each ``RegisterResource`` call: type, name, parent,
-dependencies and inputs with camelCase wire names, secrets replaced by ``"[secret]"``.
+dependencies and inputs with camelCase wire names, secrets replaced by ``"[secret]"``; with
+the id and outputs the mock provider answered, and the token of every data-source call.
 Mock outputs are realistic enough for programs' own logic (ids, ARNs, endpoints, zones);
-the per-cloud values live in ``components.testing.<cloud>``.
+the per-cloud values live in ``components.testing.<cloud>``; the AWS ones follow the
+``aws:region`` config key, as the real provider does.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
-from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.testing.outputs import call_result, resource_outputs
@@ -49,6 +50,17 @@ class GraphResource:
     dependencies: list[str]
     custom: bool
     protect: bool = False
+    id: str = ""
+    """The id the mock provider assigned (empty for the stack)."""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """The state the mock provider answered (wire form, like ``inputs``): what the program sees."""
+
+    def json_input(self, key: str) -> Any:
+        """Input ``key`` parsed as JSON: policy documents, container definitions, dashboard bodies."""
+        value = self.inputs[key]
+        if not isinstance(value, str) or value in (SECRET_MARKER, UNKNOWN_MARKER):
+            raise AssertionError(f"{self.name}.{key} is not a JSON document: {value!r}")
+        return json.loads(value)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,15 +82,19 @@ class Graph:
     resources: list[GraphResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     cloud: str | None = None
+    calls: list[str] = field(default_factory=list)
+    """Tokens of the data sources (provider functions) the program called, in order."""
 
     def of_type(self, type_token: str) -> list[GraphResource]:
         return [r for r in self.resources if r.type == type_token]
 
-    def one(self, type_token: str) -> GraphResource:
-        """The single resource of ``type_token``; fails loudly when there are none or several."""
-        found = self.of_type(type_token)
+    def one(self, type_token: str, name: str | None = None) -> GraphResource:
+        """The single resource of ``type_token`` (named ``name`` if given); fails loudly when
+        there are none or several."""
+        found = [r for r in self.of_type(type_token) if name is None or r.name == name]
         if len(found) != 1:
-            raise AssertionError(f"expected exactly one {type_token}, found {len(found)}")
+            named = "" if name is None else f" named {name!r}"
+            raise AssertionError(f"expected exactly one {type_token}{named}, found {len(found)}")
         return found[0]
 
     def named(self, name: str) -> GraphResource:
@@ -129,6 +145,11 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
         super().__init__(mocks)
         self.recorded: list[GraphResource] = []
+        self.calls: list[str] = []
+
+    def Invoke(self, request: Any) -> Any:
+        self.calls.append(request.tok)
+        return super().Invoke(request)
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
@@ -142,6 +163,8 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 dependencies=sorted(set(request.dependencies)),
                 custom=bool(request.custom),
                 protect=bool(getattr(request, "protect", False)),
+                id=response.id,
+                outputs=wire_value(json_format.MessageToDict(response.object)),
             )
         )
         return response
@@ -183,13 +206,16 @@ def plan(
     monitor = _RecordingMonitor(mocks or PlanMocks())
     pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
     root = settings.get_root_resource()
-    _sync_await(run_pulumi_func(program))
+    # pulumi.runtime.test first forgets what a previous (failed) run left pending, then runs the
+    # program and waits for every registration, re-raising the program's or an apply's exception
+    pulumi.runtime.test(program)()
     exported: dict[str, Any] = dict(getattr(root, "outputs", {}) or {})
     return Graph(
         project=project,
         stack=stack,
         resources=list(monitor.recorded),
         outputs={name: _resolve_output(value) for name, value in exported.items()},
+        calls=list(monitor.calls),
     )
 
 

@@ -7,12 +7,13 @@ import pulumi_aws as aws
 import pytest
 
 from components.aws.cache import Cache, CacheArgs
-from tests.aws.mockfix_data import SECRET, Graph, capture, plan
+from components.testing import SECRET_MARKER, Graph, plan
 
 RG = "aws:elasticache/replicationGroup:ReplicationGroup"
 SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-KMS = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+REGION = "eu-west-1"
+KMS = f"arn:aws:kms:{REGION}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 TOKEN = "Abcdefgh12345678!&#$^<>-"
 
 
@@ -29,17 +30,16 @@ def _args(**overrides: object) -> CacheArgs:
     return args
 
 
-def _build(args: CacheArgs, store: dict[str, object] | None = None, name: str = "cache") -> Graph:
+def _build(args: CacheArgs, name: str = "cache") -> Graph:
     def program() -> None:
         cache = Cache(name, args)
         cache.allow_from("service", "sg-service")
-        if store is not None:
-            capture(store, "members", pulumi.Output.all(*cache.member_cluster_ids))
-            capture(store, "primary", cache.primary_endpoint_address)
-            capture(store, "port", cache.port)
-            capture(store, "id", cache.replication_group_id)
+        pulumi.export("members", pulumi.Output.all(*cache.member_cluster_ids))
+        pulumi.export("primary", cache.primary_endpoint_address)
+        pulumi.export("port", cache.port)
+        pulumi.export("id", cache.replication_group_id)
 
-    return plan(program)
+    return plan(program, config={"aws:region": REGION})
 
 
 def test_replication_group_is_encrypted_in_transit_and_at_rest_with_auth() -> None:
@@ -48,7 +48,7 @@ def test_replication_group_is_encrypted_in_transit_and_at_rest_with_auth() -> No
     assert rg["transitEncryptionMode"] == "required"
     assert rg["atRestEncryptionEnabled"] is True
     assert rg["kmsKeyId"] == KMS
-    assert rg["authToken"] == SECRET
+    assert rg["authToken"] == SECRET_MARKER
     assert rg["engine"] == "redis"
     assert rg["engineVersion"] == "7.1"
     assert rg["nodeType"] == "cache.t4g.small"
@@ -59,7 +59,7 @@ def test_replication_group_is_encrypted_in_transit_and_at_rest_with_auth() -> No
 
 def test_plain_auth_token_is_still_sent_as_a_secret() -> None:
     rg = _build(_args(auth_token=TOKEN)).one(RG).inputs
-    assert rg["authToken"] == SECRET
+    assert rg["authToken"] == SECRET_MARKER
 
 
 def test_dev_defaults_are_a_single_node_without_failover() -> None:
@@ -75,16 +75,18 @@ def test_dev_defaults_are_a_single_node_without_failover() -> None:
 
 
 def test_prod_shape_has_failover_across_azs_and_per_node_ids() -> None:
-    store: dict[str, object] = {}
-    graph = _build(_args(num_cache_clusters=2, multi_az=True), store)
-    rg = graph.one(RG).inputs
+    graph = _build(_args(num_cache_clusters=2, multi_az=True))
+    group = graph.one(RG)
+    rg = group.inputs
     assert rg["numCacheClusters"] == 2
     assert rg["automaticFailoverEnabled"] is True
     assert rg["multiAzEnabled"] is True
-    assert store["members"] == ["cache-redis-abc1234-001", "cache-redis-abc1234-002"]
-    assert store["id"] == "cache-redis-abc1234"
-    assert store["primary"] == "master.cache-redis-abc1234.abcdef.euw1.cache.amazonaws.com"
-    assert store["port"] == 6379
+    assert group.id.startswith("cache-redis-")  # named by Pulumi from the block name
+    assert graph.outputs["members"] == [f"{group.id}-001", f"{group.id}-002"]
+    assert graph.outputs["id"] == group.id
+    assert graph.outputs["primary"] == group.outputs["primaryEndpointAddress"]
+    assert graph.outputs["primary"].startswith(f"master.{group.id}.")
+    assert graph.outputs["port"] == 6379
 
 
 def test_parameter_group_sets_the_eviction_policy() -> None:
@@ -127,13 +129,13 @@ def test_slow_and_engine_logs_go_to_encrypted_log_groups_with_retention() -> Non
     deliveries = graph.one(RG).inputs["logDeliveryConfigurations"]
     assert deliveries == [
         {
-            "destination": "cache-slow-log-abc1234",
+            "destination": groups["cache-slow-log"].id,
             "destinationType": "cloudwatch-logs",
             "logFormat": "json",
             "logType": "slow-log",
         },
         {
-            "destination": "cache-engine-log-abc1234",
+            "destination": groups["cache-engine-log"].id,
             "destinationType": "cloudwatch-logs",
             "logFormat": "json",
             "logType": "engine-log",

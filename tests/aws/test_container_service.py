@@ -8,12 +8,14 @@ import pulumi
 import pytest
 
 from components.aws.container_service import FARGATE_SIZES, ContainerService, ContainerServiceArgs
+from components.testing import plan
 
 DIGEST = "sha256:" + "0" * 64
 IMAGE = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/ai-platform/app@{DIGEST}"
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:llm-keys-AbCdEf"
 QUEUE = "arn:aws:sqs:us-east-1:123456789012:jobs"
 KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
 
 def build(**kwargs):
@@ -41,7 +43,7 @@ def container(graph):
     return definitions[0]
 
 
-def test_task_definition_hardening(plan):
+def test_task_definition_hardening():
     graph = plan(
         build(environment={"LOG_LEVEL": "info"}, secrets={"OPENAI_API_KEY": f"{SECRET}:openai::"}, secret_arns=[SECRET])
     )
@@ -64,16 +66,17 @@ def test_task_definition_hardening(plan):
     assert "OPENAI_API_KEY" not in json.dumps(c["environment"])
     logs = c["logConfiguration"]
     assert logs["logDriver"] == "awslogs"
-    assert logs["options"]["awslogs-group"] == "app-logs" and logs["options"]["awslogs-region"] == "us-east-1"
+    assert logs["options"]["awslogs-group"] == graph.one(LOG_GROUP).id
+    assert logs["options"]["awslogs-region"] == "us-east-1"
 
 
-def test_service_private_no_public_ip_circuit_breaker_no_exec(plan):
+def test_service_private_no_public_ip_circuit_breaker_no_exec():
     graph = plan(build())
     service = graph.one("aws:ecs/service:Service").inputs
     assert service["launchType"] == "FARGATE"
     assert service["networkConfiguration"] == {
         "subnets": ["subnet-p1", "subnet-p2"],
-        "securityGroups": ["sg-app-tasks-sg"],
+        "securityGroups": [graph.one("aws:ec2/securityGroup:SecurityGroup", name="app-tasks-sg").id],
         "assignPublicIp": False,
     }
     assert service["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
@@ -85,7 +88,7 @@ def test_service_private_no_public_ip_circuit_breaker_no_exec(plan):
     assert cluster["settings"] == [{"name": "containerInsights", "value": "enabled"}]
 
 
-def test_security_group_only_from_alb(plan):
+def test_security_group_only_from_alb():
     graph = plan(build())
     ingress = graph.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     assert len(ingress) == 1
@@ -99,7 +102,7 @@ def test_security_group_only_from_alb(plan):
     assert egress["app-tasks-vpc-out"]["cidrIpv4"] == "10.0.0.0/16"
 
 
-def test_execution_role_least_privilege(plan):
+def test_execution_role_least_privilege():
     graph = plan(build(secrets={"DB_PASSWORD": SECRET}, secret_arns=[SECRET], kms_key_arn=KEY))
     roles = {r.name: r.inputs for r in graph.of_type("aws:iam/role:Role")}
     for role in roles.values():
@@ -114,28 +117,31 @@ def test_execution_role_least_privilege(plan):
     assert sids["ReadSecrets"]["Resource"] == [SECRET]
     assert sids["ReadSecrets"]["Action"] == "secretsmanager:GetSecretValue"
     assert sids["PullImage"]["Resource"] == "arn:aws:ecr:us-east-1:123456789012:repository/ai-platform/app"
-    assert sids["WriteLogs"]["Resource"] == "arn:aws:logs:us-east-1:123456789012:log-group:app-logs:*"
+    group = graph.one(LOG_GROUP).id
+    assert sids["WriteLogs"]["Resource"] == f"arn:aws:logs:us-east-1:123456789012:log-group:{group}:*"
     assert sids["DecryptSecrets"]["Condition"] == {
         "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
     }
     for statement in sids.values():
         actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
         assert all(a != "*" and not a.endswith(":*") for a in actions)
-    assert graph.one("aws:cloudwatch/logGroup:LogGroup").inputs["kmsKeyId"] == KEY
+    assert graph.one(LOG_GROUP).inputs["kmsKeyId"] == KEY
 
 
-def test_task_role_gets_only_the_given_statements(plan):
+def test_task_role_gets_only_the_given_statements():
     statement = {"Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:ReceiveMessage"], "Resource": QUEUE}
     graph = plan(build(task_policy_statements=[statement]))
-    policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", "app-task-policy").inputs["policy"])
+    policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", name="app-task-policy").inputs["policy"])
     assert policy["Statement"] == [statement]
 
 
-def test_autoscaling_on_cpu_and_requests_per_target(plan):
+def test_autoscaling_on_cpu_and_requests_per_target():
     graph = plan(build(min_replicas=3, max_replicas=12, requests_per_target=600))
     target = graph.one("aws:appautoscaling/target:Target").inputs
     assert (target["minCapacity"], target["maxCapacity"]) == (3, 12)
-    assert target["resourceId"] == "service/app-cluster/app-service"
+    cluster = graph.one("aws:ecs/cluster:Cluster").outputs["name"]
+    service = graph.one("aws:ecs/service:Service").outputs["name"]
+    assert target["resourceId"] == f"service/{cluster}/{service}"
     assert target["scalableDimension"] == "ecs:service:DesiredCount"
     policies = {
         p.inputs["targetTrackingScalingPolicyConfiguration"]["predefinedMetricSpecification"][
@@ -151,7 +157,7 @@ def test_autoscaling_on_cpu_and_requests_per_target(plan):
     )
 
 
-def test_every_fargate_size_is_accepted(plan):
+def test_every_fargate_size_is_accepted():
     cpu = max(FARGATE_SIZES)
     graph = plan(build(cpu=cpu, memory=FARGATE_SIZES[cpu][-1]))
     assert graph.one("aws:ecs/taskDefinition:TaskDefinition").inputs["memory"] == "122880"
@@ -182,35 +188,35 @@ def test_every_fargate_size_is_accepted(plan):
         ({"task_policy_statements": [{"Effect": "Allow", "Action": "sqs:SendMessage"}]}, "give the Resource"),
     ],
 )
-def test_validation_errors(plan, kwargs, message):
+def test_validation_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         plan(build(**kwargs))
 
 
-def test_secret_not_in_secret_arns_is_rejected(plan):
+def test_secret_not_in_secret_arns_is_rejected():
     other = "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-XyZ123"
     with pytest.raises(ValueError, match=r"\['TOKEN_A'\] reference secrets missing from secret_arns"):
         plan(build(secrets={"TOKEN_A": other}, secret_arns=[SECRET]))
 
 
-def test_every_child_key_is_documented(plan, child_keys):
+def test_every_child_key_is_documented(child_keys):
     plan(build(task_policy_statements=[{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": QUEUE}]))
     assert {"service", "taskRolePolicy", "scaleOnRequests", "logGroup"} <= set(child_keys.used)
     assert child_keys.undocumented(ContainerServiceArgs) == []
 
 
-def test_task_policy_statements_may_be_or_hold_outputs(plan):
+def test_task_policy_statements_may_be_or_hold_outputs():
     queue = pulumi.Output.from_input(QUEUE)
     whole = queue.apply(lambda arn: {"Effect": "Allow", "Action": ["sqs:ReceiveMessage"], "Resource": arn})
     graph = plan(
         build(task_policy_statements=[{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue}, whole])
     )
-    policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", "app-task-policy").inputs["policy"])
+    policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", name="app-task-policy").inputs["policy"])
     assert [s["Resource"] for s in policy["Statement"]] == [QUEUE, QUEUE]
     assert policy["Statement"][1]["Action"] == ["sqs:ReceiveMessage"]
 
 
-def test_wildcard_in_an_output_statement_is_rejected(plan):
+def test_wildcard_in_an_output_statement_is_rejected():
     bad = pulumi.Output.from_input(QUEUE).apply(lambda arn: {"Effect": "Allow", "Action": "sqs:*", "Resource": arn})
     with pytest.raises(ValueError, match=r"task_policy_statements\[0\]: wildcard action 'sqs:\*'"):
         plan(build(task_policy_statements=[bad]))

@@ -5,17 +5,21 @@ from __future__ import annotations
 import json
 import re
 
+import pulumi
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from components.aws.gateway import Gateway, GatewayArgs, access_log_bucket_policy, content_length_over_regex
+from components.testing import plan
 
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-123456789abc"
 LB = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
 ACL = "aws:wafv2/webAcl:WebAcl"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+BUCKET = "aws:s3/bucket:Bucket"
+SG = "aws:ec2/securityGroup:SecurityGroup"
 
 
 def build(**kwargs):
@@ -37,28 +41,28 @@ def rules_by_name(graph):
     return {r["name"]: r for r in graph.one(ACL).inputs["rules"]}
 
 
-def test_alb_secure_defaults(plan):
+def test_alb_secure_defaults():
     graph = plan(build())
     lb = graph.one(LB).inputs
     assert lb["loadBalancerType"] == "application" and lb["internal"] is False
     assert lb["dropInvalidHeaderFields"] is True
     assert lb["enableDeletionProtection"] is False
     assert lb["idleTimeout"] == 300
-    assert lb["accessLogs"] == {"bucket": "gw-access-logs-bucket", "prefix": "alb", "enabled": True}
+    assert lb["accessLogs"] == {"bucket": graph.one(BUCKET).id, "prefix": "alb", "enabled": True}
     assert lb["subnets"] == ["subnet-a", "subnet-b"]
-    assert lb["securityGroups"] == ["sg-gw-alb-sg"]
+    assert lb["securityGroups"] == [graph.one(SG, name="gw-alb-sg").id]
     tg = graph.one("aws:lb/targetGroup:TargetGroup").inputs
     assert (tg["targetType"], tg["port"], tg["protocol"]) == ("ip", 8000, "HTTP")
     assert tg["healthCheck"]["path"] == "/ready" and tg["healthCheck"]["matcher"] == "200"
 
 
-def test_deletion_protection_when_asked(plan):
+def test_deletion_protection_when_asked():
     graph = plan(build(deletion_protection=True))
     assert graph.one(LB).inputs["enableDeletionProtection"] is True
-    assert graph.one("aws:s3/bucket:Bucket").inputs["forceDestroy"] is False
+    assert graph.one(BUCKET).inputs["forceDestroy"] is False
 
 
-def test_https_listener_tls12_plus_and_http_only_redirects(plan):
+def test_https_listener_tls12_plus_and_http_only_redirects():
     graph = plan(build())
     listeners = {r.inputs["port"]: r.inputs for r in graph.of_type(LISTENER)}
     assert set(listeners) == {80, 443}
@@ -75,7 +79,7 @@ def test_https_listener_tls12_plus_and_http_only_redirects(plan):
     ]
 
 
-def test_security_group_open_on_443_and_80_only_egress_app_port_to_vpc(plan):
+def test_security_group_open_on_443_and_80_only_egress_app_port_to_vpc():
     graph = plan(build(vpc_cidr_block="10.1.0.0/16"))
     ingress = sorted((r.inputs["fromPort"], r.inputs["cidrIpv4"]) for r in graph.of_type(INGRESS))
     assert ingress == [(80, "0.0.0.0/0"), (443, "0.0.0.0/0")]
@@ -83,14 +87,14 @@ def test_security_group_open_on_443_and_80_only_egress_app_port_to_vpc(plan):
     assert (egress["fromPort"], egress["toPort"], egress["cidrIpv4"]) == (8000, 8000, "10.1.0.0/16")
 
 
-def test_vpc_cidr_looked_up_when_not_given(plan):
+def test_vpc_cidr_looked_up_when_not_given():
     graph = plan(build())
     assert "aws:ec2/getVpc:getVpc" in graph.calls
     egress = graph.one("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").inputs
     assert egress["cidrIpv4"] == "10.0.0.0/16"
 
 
-def test_access_log_bucket_locked_down(plan):
+def test_access_log_bucket_locked_down():
     graph = plan(build(access_log_retention_days=30))
     pab = graph.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
     assert all(
@@ -107,12 +111,13 @@ def test_access_log_bucket_locked_down(plan):
     policy = json.loads(graph.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
     sids = {s["Sid"]: s for s in policy["Statement"]}
     assert sids["AlbAccessLogDelivery"]["Principal"] == {"AWS": "arn:aws:iam::127311923021:root"}
-    assert sids["AlbAccessLogDelivery"]["Resource"] == "arn:aws:s3:::gw-access-logs-bucket/alb/AWSLogs/123456789012/*"
+    bucket = graph.one(BUCKET).id
+    assert sids["AlbAccessLogDelivery"]["Resource"] == f"arn:aws:s3:::{bucket}/alb/AWSLogs/123456789012/*"
     assert sids["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_log_delivery_principal_for_newer_regions(plan):
-    graph = plan(build(), region="ap-southeast-5")
+def test_log_delivery_principal_for_newer_regions():
+    graph = plan(build(), config={"aws:region": "ap-southeast-5"})
     policy = json.loads(graph.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
     delivery = policy["Statement"][0]
     assert delivery["Principal"] == {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
@@ -120,7 +125,7 @@ def test_log_delivery_principal_for_newer_regions(plan):
     assert gov["Statement"][0]["Principal"] == {"AWS": "arn:aws-us-gov:iam::048591011584:root"}
 
 
-def test_waf_rules_block_mode(plan):
+def test_waf_rules_block_mode():
     graph = plan(build(rate_limit_per_ip=500))
     acl = graph.one(ACL).inputs
     assert acl["scope"] == "REGIONAL" and acl["defaultAction"] == {"allow": {}}
@@ -157,7 +162,7 @@ def test_waf_rules_block_mode(plan):
     ].startswith("arn:aws:wafv2:")
 
 
-def test_extra_managed_rule_group_and_stricter_tls_policy(plan):
+def test_extra_managed_rule_group_and_stricter_tls_policy():
     graph = plan(
         build(
             extra_managed_rule_groups=["AWSManagedRulesSQLiRuleSet"], ssl_policy="ELBSecurityPolicy-TLS13-1-3-2021-06"
@@ -170,9 +175,7 @@ def test_extra_managed_rule_group_and_stricter_tls_policy(plan):
     assert https["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-3-2021-06"
 
 
-def test_waf_can_be_switched_off_explicitly(plan):
-    outputs: dict = {}
-
+def test_waf_can_be_switched_off_explicitly():
     def program() -> None:
         gateway = Gateway(
             "gw",
@@ -180,15 +183,15 @@ def test_waf_can_be_switched_off_explicitly(plan):
                 vpc_id="vpc-1", subnet_ids=["a", "b"], domain="api.example.com", certificate_arn=CERT, waf_enabled=False
             ),
         )
-        gateway.web_acl_arn.apply(lambda arn: outputs.__setitem__("web_acl_arn", arn))
+        pulumi.export("web_acl_arn", gateway.web_acl_arn)
 
     graph = plan(program)
     assert graph.of_type(ACL) == [] and graph.of_type("aws:wafv2/webAclAssociation:WebAclAssociation") == []
-    assert outputs == {"web_acl_arn": None}
+    assert graph.outputs == {"web_acl_arn": None}
     assert len(graph.of_type(LISTENER)) == 2
 
 
-def test_waf_count_mode_and_small_body_limit(plan):
+def test_waf_count_mode_and_small_body_limit():
     graph = plan(build(waf_mode="count", max_body_size_bytes=4096))
     rules = rules_by_name(graph)
     assert rules["RateLimitPerIp"]["action"] == {"count": {}}
@@ -200,7 +203,7 @@ def test_waf_count_mode_and_small_body_limit(plan):
     assert size["fieldToMatch"]["body"]["oversizeHandling"] == "MATCH"
 
 
-def test_ip_allowlist_in_waf_and_security_group(plan):
+def test_ip_allowlist_in_waf_and_security_group():
     graph = plan(build(ip_allowlist=["203.0.113.0/24", "2001:db8::/32"]))
     sets = {s.inputs["ipAddressVersion"]: s.inputs["addresses"] for s in graph.of_type("aws:wafv2/ipSet:IpSet")}
     assert sets == {"IPV4": ["203.0.113.0/24"], "IPV6": ["2001:db8::/32"]}
@@ -208,26 +211,29 @@ def test_ip_allowlist_in_waf_and_security_group(plan):
     assert rule["priority"] == 0
     inner = rule["statement"]["notStatement"]["statement"]["orStatement"]["statements"]
     assert len(inner) == 2 and all("ipSetReferenceStatement" in s for s in inner)
-    sources = sorted(r.inputs.get("cidrIpv4") or r.inputs.get("cidrIpv6") for r in graph.of_type(INGRESS))
+    sources = sorted(r.inputs.get("cidrIpv4") or r.inputs["cidrIpv6"] for r in graph.of_type(INGRESS))
     assert sources == ["2001:db8::/32", "2001:db8::/32", "203.0.113.0/24", "203.0.113.0/24"]
 
 
-def test_dns_validated_certificate_and_alias(plan):
+def test_dns_validated_certificate_and_alias():
     graph = plan(build(certificate_arn=None, hosted_zone_id="Z123", ip_address_type="dualstack"))
     cert = graph.one("aws:acm/certificate:Certificate").inputs
     assert cert["domainName"] == "api.example.com" and cert["validationMethod"] == "DNS"
     records = {r.name: r.inputs for r in graph.of_type("aws:route53/record:Record")}
     validation = records["gw-cert-validation"]
+    [option] = graph.one("aws:acm/certificate:Certificate").outputs["domainValidationOptions"]
+    assert option["domainName"] == "api.example.com"
     assert (validation["type"], validation["name"], validation["records"]) == (
         "CNAME",
-        "_abc.api.example.com.",
-        ["_xyz.acm-validations.aws."],
+        option["resourceRecordName"],
+        [option["resourceRecordValue"]],
     )
     assert {records["gw-alias-a"]["type"], records["gw-alias-aaaa"]["type"]} == {"A", "AAAA"}
     alias = records["gw-alias-a"]["aliases"][0]
     assert alias["zoneId"] == "Z35SXDOTRQ7X7K" and alias["name"].endswith(".elb.amazonaws.com")
     https = next(r.inputs for r in graph.of_type(LISTENER) if r.inputs["port"] == 443)
-    assert https["certificateArn"] == "arn:aws:acm:us-east-1:123456789012:certificate/gw-cert"
+    assert https["certificateArn"] == graph.one("aws:acm/certificate:Certificate").outputs["arn"]
+    assert https["certificateArn"].startswith("arn:aws:acm:us-east-1:123456789012:certificate/")
 
 
 @pytest.mark.parametrize(
@@ -252,7 +258,7 @@ def test_dns_validated_certificate_and_alias(plan):
         ({"idle_timeout_seconds": 0}, "ALB accepts 1-4000"),
     ],
 )
-def test_validation_errors(plan, kwargs, message):
+def test_validation_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         plan(build(**kwargs))
 
@@ -265,7 +271,7 @@ def test_content_length_regex_is_exactly_greater_than(limit, value):
     assert len(pattern.pattern) <= 512  # WAF regex_string limit
 
 
-def test_every_child_key_is_documented(plan, child_keys):
+def test_every_child_key_is_documented(child_keys):
     plan(
         build(
             certificate_arn=None,

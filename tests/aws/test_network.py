@@ -10,12 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from components.aws.network import DEFAULT_INTERFACE_ENDPOINTS, Network, NetworkArgs, plan_subnets
+from components.testing import plan
 
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
 NAT = "aws:ec2/natGateway:NatGateway"
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 ROUTE = "aws:ec2/route:Route"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+SG = "aws:ec2/securityGroup:SecurityGroup"
 
 
 def build(**kwargs):
@@ -25,7 +28,7 @@ def build(**kwargs):
     return program
 
 
-def test_defaults_two_azs_single_nat_and_locked_default_sg(plan):
+def test_defaults_two_azs_single_nat_and_locked_default_sg():
     graph = plan(build())
     vpc = graph.one(VPC)
     assert vpc.inputs["cidrBlock"] == "10.0.0.0/16"
@@ -45,64 +48,67 @@ def test_defaults_two_azs_single_nat_and_locked_default_sg(plan):
 
     assert len(graph.of_type(NAT)) == 1
     nat_routes = [r for r in graph.of_type(ROUTE) if "natGatewayId" in r.inputs]
-    assert len(nat_routes) == 2 and {r.inputs["natGatewayId"] for r in nat_routes} == {"nat-net-nat-0"}
+    nat = graph.one(NAT, name="net-nat-0").id
+    assert len(nat_routes) == 2 and {r.inputs["natGatewayId"] for r in nat_routes} == {nat}
 
 
-def test_per_az_nat_and_three_zones(plan):
+def test_per_az_nat_and_three_zones():
     graph = plan(build(nat_gateways="per_az", availability_zone_count=3))
     assert len(graph.of_type(NAT)) == 3
     assert len(graph.of_type(SUBNET)) == 6
     nat_routes = [r for r in graph.of_type(ROUTE) if "natGatewayId" in r.inputs]
-    assert {r.inputs["natGatewayId"] for r in nat_routes} == {f"nat-net-nat-{i}" for i in range(3)}
+    assert {r.inputs["natGatewayId"] for r in nat_routes} == {graph.one(NAT, name=f"net-nat-{i}").id for i in range(3)}
     assert all(e.inputs["domain"] == "vpc" for e in graph.of_type("aws:ec2/eip:Eip"))
 
 
-def test_explicit_zones_are_used(plan):
+def test_explicit_zones_are_used():
     graph = plan(build(availability_zones=["eu-west-1b", "eu-west-1c"]))
     assert {s.inputs["availabilityZone"] for s in graph.of_type(SUBNET)} == {"eu-west-1b", "eu-west-1c"}
     assert "aws:index/getAvailabilityZones:getAvailabilityZones" not in graph.calls
 
 
-def test_endpoints_private_dns_in_private_subnets_https_from_vpc_only(plan):
+def test_endpoints_private_dns_in_private_subnets_https_from_vpc_only():
     graph = plan(build())
     endpoints = graph.of_type(ENDPOINT)
     gateway = [e for e in endpoints if e.inputs["vpcEndpointType"] == "Gateway"]
     assert [e.inputs["serviceName"] for e in gateway] == ["com.amazonaws.us-east-1.s3"]
-    assert sorted(gateway[0].inputs["routeTableIds"]) == ["rtb-net-private-rt-0", "rtb-net-private-rt-1"]
+    assert sorted(gateway[0].inputs["routeTableIds"]) == sorted(
+        graph.one(ROUTE_TABLE, name=f"net-private-rt-{i}").id for i in range(2)
+    )
     interface = [e for e in endpoints if e.inputs["vpcEndpointType"] == "Interface"]
     assert sorted(e.inputs["serviceName"] for e in interface) == sorted(
         f"com.amazonaws.us-east-1.{s}" for s in DEFAULT_INTERFACE_ENDPOINTS
     )
+    private_subnets = sorted(graph.one(SUBNET, name=f"net-private-{i}").id for i in range(2))
+    endpoints_sg = graph.one(SG, name="net-endpoints-sg").id
     for e in interface:
         assert e.inputs["privateDnsEnabled"] is True
-        assert sorted(e.inputs["subnetIds"]) == ["subnet-net-private-0", "subnet-net-private-1"]
-        assert e.inputs["securityGroupIds"] == ["sg-net-endpoints-sg"]
+        assert sorted(e.inputs["subnetIds"]) == private_subnets
+        assert e.inputs["securityGroupIds"] == [endpoints_sg]
     rules = graph.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     assert len(rules) == 1
     rule = rules[0].inputs
     assert (rule["fromPort"], rule["toPort"], rule["ipProtocol"], rule["cidrIpv4"]) == (443, 443, "tcp", "10.0.0.0/16")
-    assert rule["securityGroupId"] == "sg-net-endpoints-sg"
+    assert rule["securityGroupId"] == endpoints_sg
 
 
-def test_flow_logs_to_encrypted_retained_group_with_scoped_role(plan):
+def test_flow_logs_to_encrypted_retained_group_with_scoped_role():
     key = "arn:aws:kms:us-east-1:123456789012:key/abc"
     graph = plan(build(kms_key_arn=key, flow_log_retention_days=30))
     group = graph.one("aws:cloudwatch/logGroup:LogGroup")
     assert group.inputs["retentionInDays"] == 30 and group.inputs["kmsKeyId"] == key
     flow = graph.one("aws:ec2/flowLog:FlowLog")
     assert flow.inputs["trafficType"] == "ALL"
-    assert flow.inputs["vpcId"] == "vpc-0123456789abcdef0"
+    assert flow.inputs["vpcId"] == graph.one(VPC).id
     assert flow.inputs["logDestinationType"] == "cloud-watch-logs"
-    assert flow.inputs["logDestination"] == "arn:aws:logs:us-east-1:123456789012:log-group:net-flow-logs"
+    group_arn = f"arn:aws:logs:us-east-1:123456789012:log-group:{group.id}"
+    assert flow.inputs["logDestination"] == group_arn
     role = graph.one("aws:iam/role:Role")
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
     statement = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])["Statement"][0]
-    assert statement["Resource"] == [
-        "arn:aws:logs:us-east-1:123456789012:log-group:net-flow-logs",
-        "arn:aws:logs:us-east-1:123456789012:log-group:net-flow-logs:*",
-    ]
+    assert statement["Resource"] == [group_arn, f"{group_arn}:*"]
     assert all(not a.endswith("*") for a in statement["Action"])
 
 
@@ -123,14 +129,14 @@ def test_flow_logs_to_encrypted_retained_group_with_scoped_role(plan):
         ({"flow_log_retention_days": 42}, "not a CloudWatch retention"),
     ],
 )
-def test_validation_errors(plan, kwargs, message):
+def test_validation_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         plan(build(**kwargs))
 
 
-def test_region_with_too_few_zones_fails(plan):
+def test_region_with_too_few_zones_fails():
     with pytest.raises(ValueError, match="the region has only 2 available AZs"):
-        plan(build(availability_zone_count=3), region="xx-test-1")
+        plan(build(availability_zone_count=3), config={"aws:region": "xx-test-1"})
 
 
 @given(
@@ -147,13 +153,13 @@ def test_subnet_plan_never_overlaps_and_fits(prefix, base, zones):
     assert all(not a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
 
 
-def test_every_child_key_is_documented(plan, child_keys):
+def test_every_child_key_is_documented(child_keys):
     plan(build(nat_gateways="per_az", availability_zone_count=3))
     assert "natGateway2" in child_keys.used and "endpoint-ecr.api" in child_keys.used
     assert child_keys.undocumented(NetworkArgs) == []
 
 
-def test_transform_escape_hatch_reaches_the_vpc(plan):
+def test_transform_escape_hatch_reaches_the_vpc():
     def enable_ipv6(args, opts):
         args.assign_generated_ipv6_cidr_block = True
 

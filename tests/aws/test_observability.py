@@ -10,11 +10,13 @@ import pulumi_aws as aws
 import pytest
 
 from components.aws.observability import Observability, ObservabilityArgs
-from tests.aws.mockfix_data import ACCOUNT, REGION, Graph, Record, capture, plan
+from components.testing import Graph, GraphResource, plan
+from components.testing.aws import ACCOUNT
 
+REGION = "eu-west-1"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:obs-alerts-abc1234"
-KMS = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+TOPIC = "aws:sns/topic:Topic"
+KMS = f"arn:aws:kms:{REGION}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 LB = "app/ai-alb/50dc6c495c0c9188"
 TG = "targetgroup/ai-tg/73e2d6bc24d8a067"
 
@@ -36,17 +38,23 @@ def _args(**overrides: object) -> ObservabilityArgs:
     return args
 
 
-def _build(args: ObservabilityArgs, store: dict[str, object] | None = None) -> Graph:
+def _build(args: ObservabilityArgs) -> Graph:
     def program() -> None:
         obs = Observability("obs", args)
-        if store is not None:
-            capture(store, "topic", obs.alert_topic_arn)
-            capture(store, "dashboard", obs.dashboard_name)
-            capture(store, "budget", obs.budget_name)
-            capture(store, "alarms", pulumi.Output.all(**obs.alarm_arns))
-            capture(store, "logs", pulumi.Output.all(**obs.log_group_names))
+        pulumi.export("topic", obs.alert_topic_arn)
+        pulumi.export("dashboard", obs.dashboard_name)
+        pulumi.export("budget", obs.budget_name)
+        pulumi.export("alarms", pulumi.Output.all(**obs.alarm_arns))
+        pulumi.export("logs", pulumi.Output.all(**obs.log_group_names))
 
-    return plan(program, stack="aws-prod")
+    return plan(program, stack="aws-prod", config={"aws:region": REGION})
+
+
+def _topic_arn(graph: Graph) -> str:
+    """The alert topic's ARN as the provider answered it (``arn:aws:sns:<region>:<account>:<name>``)."""
+    arn = graph.one(TOPIC).outputs["arn"]
+    assert arn.startswith(f"arn:aws:sns:{REGION}:{ACCOUNT}:obs-alerts-")
+    return arn
 
 
 def _alarms(graph: Graph) -> dict[str, dict[str, Any]]:
@@ -54,11 +62,13 @@ def _alarms(graph: Graph) -> dict[str, dict[str, Any]]:
 
 
 def test_alarm_set_and_actions_on_alarm_and_ok() -> None:
-    alarms = _alarms(_build(_args()))
+    graph = _build(_args())
+    alarms = _alarms(graph)
+    topic_arn = _topic_arn(graph)
     assert set(alarms) == {"latencyP95", "errorRate", "cpu", "redisMemory0", "redisMemory1"}
     for key, alarm in alarms.items():
-        assert alarm["alarmActions"] == [TOPIC_ARN], key
-        assert alarm["okActions"] == [TOPIC_ARN], key
+        assert alarm["alarmActions"] == [topic_arn], key
+        assert alarm["okActions"] == [topic_arn], key
         assert alarm["actionsEnabled"] is True, key
         assert alarm["comparisonOperator"] == "GreaterThanThreshold", key
         assert (alarm["evaluationPeriods"], alarm["datapointsToAlarm"]) == (5, 3), key
@@ -140,15 +150,16 @@ def test_thresholds_come_from_the_args() -> None:
 
 def test_topic_is_encrypted_and_only_this_accounts_alarms_and_budgets_publish() -> None:
     graph = _build(_args())
-    topic = graph.one("aws:sns/topic:Topic")
+    topic = graph.one(TOPIC)
+    topic_arn = _topic_arn(graph)
     assert topic.inputs["kmsMasterKeyId"] == KMS
     policy_record = graph.one("aws:sns/topicPolicy:TopicPolicy")
-    assert policy_record.inputs["arn"] == TOPIC_ARN
-    statements = {s["Sid"]: s for s in policy_record.policy()["Statement"]}
+    assert policy_record.inputs["arn"] == topic_arn
+    statements = {s["Sid"]: s for s in policy_record.json_input("policy")["Statement"]}
     alarms = statements["CloudWatchAlarmsOfThisAccountPublish"]
     assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert alarms["Action"] == "sns:Publish"
-    assert alarms["Resource"] == TOPIC_ARN
+    assert alarms["Resource"] == topic_arn
     assert alarms["Condition"] == {"ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:*"}}
     budgets = statements["BudgetsOfThisAccountPublish"]
     assert budgets["Principal"] == {"Service": "budgets.amazonaws.com"}
@@ -162,19 +173,23 @@ def test_topic_is_encrypted_and_only_this_accounts_alarms_and_budgets_publish() 
 
 
 def test_each_email_is_subscribed_under_a_name_that_does_not_shift() -> None:
-    subscriptions = _build(_args()).of_type("aws:sns/topicSubscription:TopicSubscription")
+    graph = _build(_args())
+    topic_arn = _topic_arn(graph)
+    subscriptions = graph.of_type("aws:sns/topicSubscription:TopicSubscription")
     assert sorted(s.name for s in subscriptions) == [
         "obs-alerts-oncall@example.com",
         "obs-alerts-platform+alerts@example.org",
     ]
     assert sorted((s.inputs["protocol"], s.inputs["endpoint"], s.inputs["topic"]) for s in subscriptions) == [
-        ("email", "oncall@example.com", TOPIC_ARN),
-        ("email", "platform+alerts@example.org", TOPIC_ARN),
+        ("email", "oncall@example.com", topic_arn),
+        ("email", "platform+alerts@example.org", topic_arn),
     ]
 
 
 def test_budget_is_monthly_cost_filtered_by_the_stack_tag_with_notifications() -> None:
-    budget = _build(_args()).one("aws:budgets/budget:Budget").inputs
+    graph = _build(_args())
+    topic_arn = _topic_arn(graph)
+    budget = graph.one("aws:budgets/budget:Budget").inputs
     assert budget["name"] == "ai-platform-aws-prod-obs"
     assert budget["accountId"] == ACCOUNT
     assert (budget["budgetType"], budget["timeUnit"]) == ("COST", "MONTHLY")
@@ -191,7 +206,7 @@ def test_budget_is_monthly_cost_filtered_by_the_stack_tag_with_notifications() -
     for notification in notifications:
         assert notification["comparisonOperator"] == "GREATER_THAN"
         assert notification["thresholdType"] == "PERCENTAGE"
-        assert notification["subscriberSnsTopicArns"] == [TOPIC_ARN]
+        assert notification["subscriberSnsTopicArns"] == [topic_arn]
 
 
 def test_budget_without_tag_filter_covers_the_account() -> None:
@@ -201,9 +216,8 @@ def test_budget_without_tag_filter_covers_the_account() -> None:
 
 
 def test_dashboard_shows_latency_percentiles_errors_cpu_memory_and_redis() -> None:
-    store: dict[str, object] = {}
-    graph = _build(_args(), store)
-    dashboard: Record = graph.one("aws:cloudwatch/dashboard:Dashboard")
+    graph = _build(_args())
+    dashboard: GraphResource = graph.one("aws:cloudwatch/dashboard:Dashboard")
     assert dashboard.inputs["dashboardName"] == "ai-platform-aws-prod-obs"
     body = json.loads(str(dashboard.inputs["dashboardBody"]))
     widgets = {w["properties"]["title"]: w["properties"] for w in body["widgets"]}
@@ -230,23 +244,22 @@ def test_no_log_groups_by_default() -> None:
 
 
 def test_log_groups_are_encrypted_with_retention() -> None:
-    store: dict[str, object] = {}
-    graph = _build(_args(log_group_keys=["app", "worker"], log_retention_days=90), store)
-    groups = {r.name: r.inputs for r in graph.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    graph = _build(_args(log_group_keys=["app", "worker"], log_retention_days=90))
+    groups = {r.name: r for r in graph.of_type("aws:cloudwatch/logGroup:LogGroup")}
     assert set(groups) == {"obs-log-app", "obs-log-worker"}
-    assert all(g["kmsKeyId"] == KMS and g["retentionInDays"] == 90 for g in groups.values())
-    assert store["logs"] == {"app": "obs-log-app-abc1234", "worker": "obs-log-worker-abc1234"}
+    assert all(g.inputs["kmsKeyId"] == KMS and g.inputs["retentionInDays"] == 90 for g in groups.values())
+    assert graph.outputs["logs"] == {"app": groups["obs-log-app"].id, "worker": groups["obs-log-worker"].id}
 
 
 def test_outputs() -> None:
-    store: dict[str, object] = {}
-    _build(_args(), store)
-    assert store["topic"] == TOPIC_ARN
-    assert store["dashboard"] == "ai-platform-aws-prod-obs"
-    assert store["budget"] == "ai-platform-aws-prod-obs"
-    alarms = store["alarms"]
+    graph = _build(_args())
+    assert graph.outputs["topic"] == _topic_arn(graph)
+    assert graph.outputs["dashboard"] == "ai-platform-aws-prod-obs"
+    assert graph.outputs["budget"] == "ai-platform-aws-prod-obs"
+    alarms = graph.outputs["alarms"]
     assert isinstance(alarms, dict)
-    assert alarms["cpu"] == f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:obs-alarm-cpu-abc1234"
+    # an alarm's ARN ends with its name, here the name the block gives it
+    assert alarms["cpu"] == f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:ai-platform-aws-prod-obs-cpu"
 
 
 @pytest.mark.parametrize(

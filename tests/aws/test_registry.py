@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pulumi
 import pytest
 
 from components.aws.registry import PROJECT_ROOT, Registry, RegistryArgs, context_tag
+from components.testing import SECRET_MARKER, plan
 
 REPO = "aws:ecr/repository:Repository"
 IMAGE = "docker-build:index:Image"
@@ -24,19 +26,16 @@ def app_dir(tmp_path: Path) -> Path:
     return app
 
 
-def build(outputs: dict | None = None, **kwargs):
+def build(**kwargs):
     def program() -> None:
         registry = Registry("reg", RegistryArgs(**kwargs))
-        if outputs is not None:
-            sink = outputs
-            registry.image_ref.apply(lambda ref: sink.__setitem__("image_ref", ref))
+        pulumi.export("image_ref", registry.image_ref)
 
     return program
 
 
-def test_repository_hardening_and_built_image_pinned_by_digest(plan, app_dir):
-    outputs: dict = {}
-    graph = plan(build(outputs, context=str(app_dir), dockerfile=str(app_dir / "Dockerfile"), tags={"team": "ai"}))
+def test_repository_hardening_and_built_image_pinned_by_digest(app_dir):
+    graph = plan(build(context=str(app_dir), dockerfile=str(app_dir / "Dockerfile"), tags={"team": "ai"}))
     repo = graph.one(REPO).inputs
     assert repo["name"] == "ai-platform-test-reg"
     assert repo["imageTagMutability"] == "IMMUTABLE"
@@ -50,26 +49,26 @@ def test_repository_hardening_and_built_image_pinned_by_digest(plan, app_dir):
     assert image["context"] == {"location": str(app_dir)}
     assert image["dockerfile"] == {"location": str(app_dir / "Dockerfile")}
     assert image["tags"] == [f"{URL}:{context_tag(app_dir)}"]
-    assert image["registries"] == "[secret]"  # the ECR password never reaches state in plain text
+    # the ECR password never reaches state in plain text
+    assert image["registries"] == [{"address": URL.split("/")[0], "username": "AWS", "password": SECRET_MARKER}]
     assert "aws:ecr/getAuthorizationToken:getAuthorizationToken" in graph.calls
-    assert outputs["image_ref"] == f"{URL}@{DIGEST}"
+    assert graph.outputs["image_ref"] == f"{URL}@{graph.one(IMAGE).outputs['digest']}"
 
 
-def test_kms_encryption_when_key_given(plan):
+def test_kms_encryption_when_key_given():
     key = "arn:aws:kms:us-east-1:123456789012:key/abcd"
     graph = plan(build(kms_key_arn=key, image_digest=f"{URL}@{DIGEST}"))
     assert graph.one(REPO).inputs["encryptionConfigurations"] == [{"encryptionType": "KMS", "kmsKey": key}]
 
 
-def test_pinned_digest_skips_the_build(plan):
-    outputs: dict = {}
+def test_pinned_digest_skips_the_build():
     pinned = f"ghcr.io/example/app@sha256:{'1f' * 32}"
-    graph = plan(build(outputs, image_digest=pinned, context="/does/not/exist"))
+    graph = plan(build(image_digest=pinned, context="/does/not/exist"))
     assert graph.of_type(IMAGE) == []
-    assert outputs["image_ref"] == pinned
+    assert graph.outputs["image_ref"] == pinned
 
 
-def test_lifecycle_policy(plan):
+def test_lifecycle_policy():
     graph = plan(build(image_digest=f"{URL}@{DIGEST}", keep_last_images=12))
     rules = json.loads(graph.one("aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"])["rules"]
     untagged, keep = rules
@@ -92,13 +91,13 @@ def test_context_tag_follows_content(app_dir):
     assert context_tag(app_dir) != before
 
 
-def test_relative_context_resolves_against_the_project_root(plan):
+def test_relative_context_resolves_against_the_project_root():
     assert RegistryArgs().context == "app" and RegistryArgs().dockerfile is None
     with pytest.raises(ValueError, match=f"build context {PROJECT_ROOT}/app-missing is not a directory"):
         plan(build(context="app-missing"))
 
 
-def test_dockerfile_defaults_to_the_context(plan, app_dir):
+def test_dockerfile_defaults_to_the_context(app_dir):
     graph = plan(build(context=str(app_dir)))
     assert graph.one(IMAGE).inputs["dockerfile"] == {"location": str(app_dir / "Dockerfile")}
     (app_dir / "Dockerfile").unlink()
@@ -119,12 +118,12 @@ def test_dockerfile_defaults_to_the_context(plan, app_dir):
         ({"context": "/does/not/exist"}, "is not a directory"),
     ],
 )
-def test_validation_errors(plan, kwargs, message):
+def test_validation_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         plan(build(**kwargs))
 
 
-def test_every_child_key_is_documented(plan, app_dir, child_keys):
+def test_every_child_key_is_documented(app_dir, child_keys):
     plan(build(context=str(app_dir), dockerfile=str(app_dir / "Dockerfile")))
     assert set(child_keys.used) == {"repository", "lifecyclePolicy", "image"}
     assert child_keys.undocumented(RegistryArgs) == []

@@ -9,14 +9,16 @@ import pulumi
 import pytest
 
 from components.aws.secrets import SecretStore, SecretStoreArgs
-from tests.aws.mockfix_data import ACCOUNT, REGION, SECRET, Graph, capture, plan
+from components.testing import SECRET_MARKER, Graph, plan
+from components.testing.aws import ACCOUNT
 
+REGION = "eu-west-1"
 KEY = "aws:kms/key:Key"
 SECRET_TYPE = "aws:secretsmanager/secret:Secret"
 VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 
 
-def _build(store: dict[str, object] | None = None, overrides: dict[str, object] | None = None) -> Graph:
+def _build(overrides: dict[str, object] | None = None) -> Graph:
     def program() -> None:
         config_value = pulumi.Output.secret("sk-live-123")
         args = SecretStoreArgs(
@@ -26,17 +28,16 @@ def _build(store: dict[str, object] | None = None, overrides: dict[str, object] 
         for name, value in (overrides or {}).items():
             setattr(args, name, value)
         block = SecretStore("sec", args)
-        if store is not None:
-            capture(store, "arns", pulumi.Output.all(**block.secret_arns))
-            capture(store, "read", block.read_statements())
-            capture(store, "read_one", block.read_statements(["openai-api-key"]))
-            capture(store, "key_arn", block.kms_key_arn)
+        pulumi.export("arns", pulumi.Output.all(**block.secret_arns))
+        pulumi.export("read", block.read_statements())
+        pulumi.export("read_one", block.read_statements(["openai-api-key"]))
+        pulumi.export("key_arn", block.kms_key_arn)
 
-    return plan(program, stack="dev")
+    return plan(program, stack="dev", config={"aws:region": REGION})
 
 
 def _statements(graph: Graph) -> dict[str, dict[str, Any]]:
-    policy = graph.one(KEY).policy()
+    policy = graph.one(KEY).json_input("policy")
     statements = policy["Statement"]
     assert isinstance(statements, list)
     return {s["Sid"]: s for s in statements}
@@ -53,9 +54,10 @@ def test_key_rotates_yearly_with_a_long_deletion_window() -> None:
 
 
 def test_key_alias_targets_the_key() -> None:
-    alias = _build().one("aws:kms/alias:Alias")
+    graph = _build()
+    alias = graph.one("aws:kms/alias:Alias")
     assert alias.inputs["namePrefix"] == "alias/ai-platform/dev-"
-    assert alias.inputs["targetKeyId"] == "1234abcd-12ab-34cd-56ef-1234567890ab"
+    assert alias.inputs["targetKeyId"] == graph.one(KEY).id
 
 
 def test_root_administers_but_does_not_use_the_key_directly() -> None:
@@ -118,7 +120,7 @@ def test_each_secret_is_encrypted_with_the_key_and_named_under_the_stack_path() 
     assert set(secrets) == {"sec-secret-openai-api-key", "sec-secret-redis-auth-token"}
     secret = secrets["sec-secret-openai-api-key"]
     assert secret.inputs["namePrefix"] == "ai-platform/dev/openai-api-key-"
-    assert secret.inputs["kmsKeyId"] == f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    assert secret.inputs["kmsKeyId"] == f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{graph.one(KEY).id}"
     assert secret.inputs["recoveryWindowInDays"] == 30
     assert secret.inputs["tags"] == {"project": "ai-platform"}
 
@@ -126,15 +128,14 @@ def test_each_secret_is_encrypted_with_the_key_and_named_under_the_stack_path() 
 def test_secret_values_stay_secret_even_when_given_plain() -> None:
     versions = _build().of_type(VERSION)
     assert len(versions) == 2
-    assert all(v.inputs["secretString"] == SECRET for v in versions)
+    assert all(v.inputs["secretString"] == SECRET_MARKER for v in versions)
 
 
 def test_read_statements_name_exactly_the_secret_arns_and_decrypt_via_secrets_manager() -> None:
-    store: dict[str, object] = {}
-    _build(store)
-    arns = store["arns"]
+    outputs = _build().outputs
+    arns = outputs["arns"]
     assert isinstance(arns, dict)
-    read = store["read"]
+    read = outputs["read"]
     assert isinstance(read, list)
     assert read[0]["Action"] == ["secretsmanager:GetSecretValue"]
     assert read[0]["Resource"] == sorted(arns.values())
@@ -142,10 +143,10 @@ def test_read_statements_name_exactly_the_secret_arns_and_decrypt_via_secrets_ma
         "Sid": "DecryptPlatformSecrets",
         "Effect": "Allow",
         "Action": ["kms:Decrypt"],
-        "Resource": store["key_arn"],
+        "Resource": outputs["key_arn"],
         "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}},
     }
-    read_one = store["read_one"]
+    read_one = outputs["read_one"]
     assert isinstance(read_one, list)
     assert read_one[0]["Resource"] == [arns["openai-api-key"]]
     json.dumps(read)  # JSON-ready
@@ -175,9 +176,9 @@ def test_read_statements_reject_unknown_names() -> None:
 )
 def test_invalid_args_are_rejected(field: str, value: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        _build(overrides={field: value})
+        _build({field: value})
 
 
 def test_dev_recovery_window_can_be_shortened() -> None:
-    secrets = _build(overrides={"recovery_window_days": 7}).of_type(SECRET_TYPE)
+    secrets = _build({"recovery_window_days": 7}).of_type(SECRET_TYPE)
     assert {s.inputs["recoveryWindowInDays"] for s in secrets} == {7}

@@ -6,12 +6,14 @@ import pulumi
 import pytest
 
 from components.aws.vector_store import VectorStore, VectorStoreArgs
-from tests.aws.mockfix_data import ACCOUNT, REGION, Graph, capture, plan
+from components.testing import Graph, plan
+from components.testing.aws import ACCOUNT
 
 CLUSTER = "aws:rds/cluster:Cluster"
 INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-KMS = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+REGION = "eu-west-1"
+KMS = f"arn:aws:kms:{REGION}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 def _args(**overrides: object) -> VectorStoreArgs:
@@ -23,20 +25,19 @@ def _args(**overrides: object) -> VectorStoreArgs:
     return args
 
 
-def _build(args: VectorStoreArgs, store: dict[str, object] | None = None, name: str = "vectors") -> Graph:
+def _build(args: VectorStoreArgs, name: str = "vectors") -> Graph:
     def program() -> None:
         db = VectorStore(name, args)
         db.allow_from("service", "sg-service")
-        if store is not None:
-            capture(store, "secret", db.master_user_secret_arn)
-            capture(store, "connect", db.connect_statement("app_user"))
-            capture(store, "resource_id", db.cluster_resource_id)
-            capture(store, "endpoint", db.endpoint)
-            capture(store, "reader", db.reader_endpoint)
-            capture(store, "port", db.port)
-            capture(store, "instances", pulumi.Output.all(*db.instance_identifiers))
+        pulumi.export("secret", db.master_user_secret_arn)
+        pulumi.export("connect", db.connect_statement("app_user"))
+        pulumi.export("resource_id", db.cluster_resource_id)
+        pulumi.export("endpoint", db.endpoint)
+        pulumi.export("reader", db.reader_endpoint)
+        pulumi.export("port", db.port)
+        pulumi.export("instances", pulumi.Output.all(*db.instance_identifiers))
 
-    return plan(program, stack="dev")
+    return plan(program, stack="dev", config={"aws:region": REGION})
 
 
 def test_cluster_is_encrypted_private_and_uses_managed_password_and_iam_auth() -> None:
@@ -93,8 +94,7 @@ def test_parameter_group_forces_tls_and_logs_connections_and_slow_statements() -
 
 
 def test_instances_are_serverless_private_with_encrypted_performance_insights() -> None:
-    store: dict[str, object] = {}
-    graph = _build(_args(instance_count=2, availability_zones=["eu-west-1a", "eu-west-1b"]), store)
+    graph = _build(_args(instance_count=2, availability_zones=["eu-west-1a", "eu-west-1b"]))
     instances = sorted(graph.of_type(INSTANCE), key=lambda r: r.name)
     assert [i.name for i in instances] == ["vectors-instance-0", "vectors-instance-1"]
     for index, instance in enumerate(instances):
@@ -106,10 +106,10 @@ def test_instances_are_serverless_private_with_encrypted_performance_insights() 
         assert inputs["performanceInsightsKmsKeyId"] == KMS
         assert inputs["performanceInsightsRetentionPeriod"] == 7
         assert inputs["caCertIdentifier"] == "rds-ca-rsa2048-g1"
-        assert inputs["clusterIdentifier"] == "vectors-cluster-abc1234"
+        assert inputs["clusterIdentifier"] == graph.one(CLUSTER).id
         assert inputs["availabilityZone"] == ["eu-west-1a", "eu-west-1b"][index]
         assert inputs["promotionTier"] == index
-    assert store["instances"] == ["vectors-instance-0-abc1234", "vectors-instance-1-abc1234"]
+    assert graph.outputs["instances"] == [i.id for i in instances]
 
 
 def test_auto_pause_is_only_configured_when_min_capacity_is_zero() -> None:
@@ -139,20 +139,21 @@ def test_security_group_admits_only_allowed_sources_on_5432() -> None:
 
 
 def test_outputs_and_the_iam_connect_statement() -> None:
-    store: dict[str, object] = {}
-    _build(_args(), store)
-    assert (
-        store["secret"]
-        == f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!cluster-vectors-cluster-abc1234-AbCdEf"
-    )
-    assert store["endpoint"] == f"vectors-cluster-abc1234.cluster-abcdef.{REGION}.rds.amazonaws.com"
-    assert store["reader"] == f"vectors-cluster-abc1234.cluster-ro-abcdef.{REGION}.rds.amazonaws.com"
-    assert store["port"] == 5432
-    assert store["connect"] == {
+    graph = _build(_args())
+    outputs = graph.outputs
+    cluster = graph.one(CLUSTER).outputs
+    assert outputs["secret"] == cluster["masterUserSecrets"][0]["secretArn"]
+    assert outputs["secret"].startswith(f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!cluster-")
+    assert outputs["endpoint"] == cluster["endpoint"]
+    assert outputs["reader"] == cluster["readerEndpoint"]
+    assert outputs["endpoint"] != outputs["reader"]
+    assert outputs["port"] == 5432
+    assert outputs["resource_id"] == cluster["clusterResourceId"]
+    assert outputs["connect"] == {
         "Sid": "ConnectAsDatabaseUser",
         "Effect": "Allow",
         "Action": ["rds-db:connect"],
-        "Resource": f"arn:aws:rds-db:{REGION}:{ACCOUNT}:dbuser:cluster-ABCDEFGHIJKLMNOPQRSTUVWXY/app_user",
+        "Resource": f"arn:aws:rds-db:{REGION}:{ACCOUNT}:dbuser:{cluster['clusterResourceId']}/app_user",
     }
 
 
