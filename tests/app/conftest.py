@@ -60,9 +60,7 @@ def redis_server() -> Iterator[RedisServer]:
 @pytest.fixture(scope="session")
 def upstream() -> Iterator[Upstream]:
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "fake_upstream.py"), "--port", str(port)]
-    )
+    proc = subprocess.Popen([sys.executable, str(HERE / "fake_upstream.py"), "--port", str(port)])
     server = Upstream(port, proc)
     wait_until(
         lambda: httpx.get(f"{server.url}/v1/models").status_code == 200,
@@ -76,9 +74,7 @@ def upstream() -> Iterator[Upstream]:
 
 
 @pytest.fixture(scope="session")
-def start_app(
-    upstream: Upstream, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[StartApp]:
+def start_app(upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartApp]:
     """Start `python -m app` with the base env plus overrides; every process is stopped at the end."""
     started: list[AppProcess] = []
 

@@ -14,8 +14,8 @@ Run: python tests/app/fake_upstream.py --port 9000
 import argparse
 import asyncio
 import base64
-import hashlib
 import contextlib
+import hashlib
 import json
 import socket
 import struct
@@ -76,22 +76,16 @@ def parse_behaviour(spec: str) -> dict[str, str]:
 
 
 class Connection:
-    def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
 
     def reset(self) -> None:
         sock = self.writer.get_extra_info("socket")
         if sock is not None:
-            sock.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-            )
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.writer.transport.abort()
 
-    async def respond(
-        self, status: int, body: bytes, headers: dict[str, str] | None = None
-    ) -> None:
+    async def respond(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
         head = [
             f"HTTP/1.1 {status} X",
             f"content-length: {len(body)}",
@@ -120,27 +114,18 @@ def words_for(behaviour: dict[str, str]) -> list[str]:
     count = int(behaviour.get("chunks", "5"))
     words = [WORDS[i % len(WORDS)] for i in range(count)]
     if "bullets" in behaviour:
-        words = [
-            ("\n- " if i % 4 == 0 and i else "- " if i == 0 else "") + w
-            for i, w in enumerate(words)
-        ]
+        words = [("\n- " if i % 4 == 0 and i else "- " if i == 0 else "") + w for i, w in enumerate(words)]
     return words
 
 
 def sse(data: dict[str, Any] | str, event: str | None = None) -> bytes:
     payload = data if isinstance(data, str) else json.dumps(data)
-    return (
-        f"event: {event}\n" if event else ""
-    ).encode() + f"data: {payload}\n\n".encode()
+    return (f"event: {event}\n" if event else "").encode() + f"data: {payload}\n\n".encode()
 
 
-async def openai_reply(
-    conn: Connection, body: dict[str, Any], model: str, b: dict[str, str]
-) -> None:
+async def openai_reply(conn: Connection, body: dict[str, Any], model: str, b: dict[str, str]) -> None:
     words = words_for(b)
-    prompt_tokens = (
-        sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4 + 1
-    )
+    prompt_tokens = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4 + 1
     usage = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": len(words),
@@ -183,17 +168,13 @@ async def openai_reply(
             sse(
                 {
                     **base,
-                    "choices": [
-                        {"index": 0, "delta": {"content": text}, "finish_reason": None}
-                    ],
+                    "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}],
                 }
             )
         )
         if delay:
             await asyncio.sleep(delay)
-    await conn.chunk(
-        sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-    )
+    await conn.chunk(sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
     if (body.get("stream_options") or {}).get("include_usage"):
         await conn.chunk(sse({**base, "choices": [], "usage": usage}))
     if "no_done" not in b:
@@ -201,13 +182,9 @@ async def openai_reply(
     await conn.end_stream()
 
 
-async def anthropic_reply(
-    conn: Connection, body: dict[str, Any], b: dict[str, str]
-) -> None:
+async def anthropic_reply(conn: Connection, body: dict[str, Any], b: dict[str, str]) -> None:
     words = words_for(b)
-    text_len = sum(
-        len(str(m.get("content", ""))) for m in body.get("messages", [])
-    ) + len(body.get("system", ""))
+    text_len = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) + len(body.get("system", ""))
     input_tokens = text_len // 4 + 1
     if not body.get("stream"):
         answer = {
@@ -260,9 +237,7 @@ async def anthropic_reply(
             "delta": {"type": "text_delta", "text": word if i == 0 else " " + word},
         }
         await conn.chunk(sse(delta, "content_block_delta"))
-    await conn.chunk(
-        sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
-    )
+    await conn.chunk(sse({"type": "content_block_stop", "index": 0}, "content_block_stop"))
     end = {
         "type": "message_delta",
         "delta": {"stop_reason": "end_turn", "stop_sequence": None},
@@ -283,16 +258,11 @@ def embedding(text: str, dim: int) -> list[float]:
     return [x / norm for x in vector]
 
 
-async def embeddings_reply(
-    conn: Connection, body: dict[str, Any], b: dict[str, str]
-) -> None:
+async def embeddings_reply(conn: Connection, body: dict[str, Any], b: dict[str, str]) -> None:
     texts = body.get("input", [])
     texts = [texts] if isinstance(texts, str) else texts
     dim = int(b.get("dim", "16"))
-    data = [
-        {"object": "embedding", "index": i, "embedding": embedding(t, dim)}
-        for i, t in enumerate(texts)
-    ]
+    data = [{"object": "embedding", "index": i, "embedding": embedding(t, dim)} for i, t in enumerate(texts)]
     answer = {
         "object": "list",
         "data": data,
@@ -321,9 +291,7 @@ async def control(conn: Connection, method: str, path: str, body: bytes) -> None
     await conn.respond(200, b"{}")
 
 
-async def handle_request(
-    conn: Connection, method: str, path: str, headers: dict[str, str], body: bytes
-) -> None:
+async def handle_request(conn: Connection, method: str, path: str, headers: dict[str, str], body: bytes) -> None:
     route = path.split("?", 1)[0]
     if route.startswith("/_control/"):
         await control(conn, method, route, body)
@@ -335,9 +303,7 @@ async def handle_request(
         STATE.traces.append(base64.b64encode(body).decode())
         await conn.respond(200, b"", {"content-type": "application/x-protobuf"})
         return
-    if (
-        route == "/msi/token"
-    ):  # Azure App Service / Container Apps managed identity endpoint
+    if route == "/msi/token":  # Azure App Service / Container Apps managed identity endpoint
         if headers.get("x-identity-header") != "fake-identity-header":
             await conn.respond(401, b'{"error": "bad identity header"}')
             return
@@ -352,9 +318,7 @@ async def handle_request(
     if route == "/v1/models":
         await conn.respond(
             200,
-            json.dumps(
-                {"object": "list", "data": [{"id": "fake", "object": "model"}]}
-            ).encode(),
+            json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}).encode(),
         )
         return
     parsed = json.loads(body or b"{}")
@@ -404,9 +368,7 @@ async def handle_request(
         await openai_reply(conn, parsed, model, b)
 
 
-async def serve_connection(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-) -> None:
+async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     conn = Connection(reader, writer)
     try:
         while True:
@@ -423,10 +385,7 @@ async def serve_connection(
                     headers[k.strip().lower()] = v.strip()
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             await handle_request(conn, method, path, headers, body)
-            if (
-                writer.transport.is_closing()
-                or headers.get("connection", "").lower() == "close"
-            ):
+            if writer.transport.is_closing() or headers.get("connection", "").lower() == "close":
                 return
     except (ConnectionError, asyncio.IncompleteReadError):
         return
@@ -436,9 +395,7 @@ async def serve_connection(
 
 
 async def main(port: int) -> None:
-    server = await asyncio.start_server(
-        serve_connection, "127.0.0.1", port, backlog=1024
-    )
+    server = await asyncio.start_server(serve_connection, "127.0.0.1", port, backlog=1024)
     print(f"fake upstream listening on 127.0.0.1:{port}", flush=True)
     async with server:
         await server.serve_forever()

@@ -64,9 +64,7 @@ def redis_binary() -> str:
         "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None
     )
     if found is None:
-        pytest.fail(
-            "redis-server not found on PATH or in /usr/bin: install it (apt-get install -y redis-server)"
-        )
+        pytest.fail("redis-server not found on PATH or in /usr/bin: install it (apt-get install -y redis-server)")
     return found
 
 
@@ -102,9 +100,7 @@ class Upstream:
         return f"http://127.0.0.1:{self.port}"
 
     def script(self, model: str, steps: list[str]) -> None:
-        httpx.post(
-            f"{self.url}/_control/script", json={"model": model, "steps": steps}
-        ).raise_for_status()
+        httpx.post(f"{self.url}/_control/script", json={"model": model, "steps": steps}).raise_for_status()
 
     def requests(self, model: str | None = None) -> list[dict[str, Any]]:
         seen = httpx.get(f"{self.url}/_control/requests").json()["requests"]
@@ -112,10 +108,7 @@ class Upstream:
 
     def traces(self) -> list[bytes]:
         """Raw OTLP/HTTP export bodies (protobuf) received on /v1/traces."""
-        return [
-            base64.b64decode(t)
-            for t in httpx.get(f"{self.url}/_control/requests").json()["traces"]
-        ]
+        return [base64.b64decode(t) for t in httpx.get(f"{self.url}/_control/requests").json()["traces"]]
 
     def reset(self) -> None:
         httpx.post(f"{self.url}/_control/reset").raise_for_status()
@@ -129,18 +122,14 @@ class AppProcess:
     port: int
     proc: subprocess.Popen
     log_path: Path
-    headers: dict[str, str] = field(
-        default_factory=lambda: {"authorization": f"Bearer {API_KEY}"}
-    )
+    headers: dict[str, str] = field(default_factory=lambda: {"authorization": f"Bearer {API_KEY}"})
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.url, headers=self.headers, timeout=30, **kwargs
-        )
+        return httpx.Client(base_url=self.url, headers=self.headers, timeout=30, **kwargs)
 
     def logs(self) -> list[dict[str, Any]]:
         out = []
@@ -205,10 +194,7 @@ def routing_table(upstream_url: str) -> dict[str, Any]:
             },
         },
         "models": {
-            alias: [
-                {"provider": t.split("/", 1)[0], "model": t.split("/", 1)[1]}
-                for t in targets
-            ]
+            alias: [{"provider": t.split("/", 1)[0], "model": t.split("/", 1)[1]} for t in targets]
             for alias, targets in pairs.items()
         },
         "tiers": {

@@ -152,9 +152,7 @@ def run_app(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ),
     ],
 )
-def test_bad_settings_fail_at_start_naming_the_variable(
-    env: dict[str, str], message: str
-) -> None:
+def test_bad_settings_fail_at_start_naming_the_variable(env: dict[str, str], message: str) -> None:
     result = run_app(env)
     assert result.returncode == 2
     assert message in result.stderr, result.stderr

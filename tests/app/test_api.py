@@ -10,9 +10,7 @@ from tests.app.support import API_KEY, AppProcess, Upstream, sse_events
 
 
 def test_generate_returns_text_and_usage(client: httpx.Client) -> None:
-    r = client.post(
-        "/generate", json={"prompt": "Say hello", "max_tokens": 50, "model": "plain"}
-    )
+    r = client.post("/generate", json={"prompt": "Say hello", "max_tokens": 50, "model": "plain"})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["text"] == "The quick brown fox jumps"
@@ -67,9 +65,7 @@ def test_generate_rejects_bad_input_naming_the_field(
 
 
 def test_generate_streams_sse_ending_with_done(client: httpx.Client) -> None:
-    r = client.post(
-        "/generate", json={"prompt": "hi", "stream": True, "model": "plain"}
-    )
+    r = client.post("/generate", json={"prompt": "hi", "stream": True, "model": "plain"})
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/event-stream")
     events = sse_events(r.text)
@@ -81,9 +77,7 @@ def test_generate_streams_sse_ending_with_done(client: httpx.Client) -> None:
     assert final["usage"]["completion_tokens"] == 5
 
 
-def test_summarize_returns_three_bullets(
-    client: httpx.Client, upstream: Upstream
-) -> None:
+def test_summarize_returns_three_bullets(client: httpx.Client, upstream: Upstream) -> None:
     upstream.script("plain", ["chunks=12;bullets"])
     r = client.post("/summarize", json={"text": "A long text about foxes and dogs."})
     assert r.status_code == 200, r.text
@@ -96,9 +90,7 @@ def test_summarize_returns_three_bullets(
     assert "three bullet points" in sent and "A long text about foxes" in sent
 
 
-def test_summarize_is_502_when_the_model_gives_no_three_points(
-    client: httpx.Client, upstream: Upstream
-) -> None:
+def test_summarize_is_502_when_the_model_gives_no_three_points(client: httpx.Client, upstream: Upstream) -> None:
     upstream.script("plain", ["chunks=4"])
     r = client.post("/summarize", json={"text": "Some text."})
     assert r.status_code == 502
@@ -132,9 +124,7 @@ def test_missing_or_wrong_key_is_401(app_server: AppProcess) -> None:
         assert r.status_code == 200
 
 
-def test_request_id_is_taken_passed_upstream_and_returned(
-    client: httpx.Client, upstream: Upstream
-) -> None:
+def test_request_id_is_taken_passed_upstream_and_returned(client: httpx.Client, upstream: Upstream) -> None:
     r = client.post(
         "/generate",
         json={"prompt": "hi", "model": "plain"},
@@ -142,9 +132,7 @@ def test_request_id_is_taken_passed_upstream_and_returned(
     )
     assert r.headers["x-request-id"] == "req-abc.123"
     assert upstream.requests("plain")[-1]["headers"]["x-request-id"] == "req-abc.123"
-    made = client.get(
-        "/health", headers={"x-request-id": "bad id with spaces"}
-    ).headers["x-request-id"]
+    made = client.get("/health", headers={"x-request-id": "bad id with spaces"}).headers["x-request-id"]
     assert made != "bad id with spaces" and len(made) == 32
 
 
@@ -215,16 +203,13 @@ def test_chat_rejects_n_above_one(client: httpx.Client) -> None:
         ([{"role": "user", "content": "x" * 4000}], 100, "medium-model"),
         ([{"role": "user", "content": "x" * 13_000}], 100, "large-model"),
         (
-            [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
-            * 4,
+            [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}] * 4,
             50,
             "large-model",
         ),
     ],
 )
-def test_auto_picks_tier_by_documented_rule(
-    client: httpx.Client, messages, max_tokens, expected
-) -> None:
+def test_auto_picks_tier_by_documented_rule(client: httpx.Client, messages, max_tokens, expected) -> None:
     r = client.post(
         "/v1/chat/completions",
         json={"model": "auto", "messages": messages, "max_tokens": max_tokens},

@@ -4,8 +4,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pgserver
 import pytest
+from pgserver.postgres_server import get_server
 
 from tests.app.support import OTHER_KEY, AppProcess, StartApp, Upstream, routing_table
 
@@ -18,9 +18,7 @@ DOCS = [
 
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = pgserver.get_server(
-        Path(tmp_path_factory.mktemp("pg")), cleanup_mode="stop"
-    )
+    server = get_server(Path(tmp_path_factory.mktemp("pg")), cleanup_mode="stop")
     yield server.get_uri()
     server.cleanup()
 
@@ -62,9 +60,7 @@ def test_callers_only_see_their_own_documents(doc_app: AppProcess) -> None:
         assert other.post("/v1/search", json={"query": "fox"}).json() == {"results": []}
 
 
-def test_embedding_calls_fall_back_like_chat(
-    doc_app: AppProcess, upstream: Upstream
-) -> None:
+def test_embedding_calls_fall_back_like_chat(doc_app: AppProcess, upstream: Upstream) -> None:
     upstream.script("emb-a;dim=16", ["status=503", "status=503"])
     with doc_app.client() as c:
         r = c.post("/v1/search", json={"query": "fox"})

@@ -16,26 +16,16 @@ from tests.app.support import (
 
 
 async def _burst(apps: list[AppProcess], total: int, key: str) -> list[httpx.Response]:
-    clients = [
-        httpx.AsyncClient(
-            base_url=a.url, headers={"authorization": f"Bearer {key}"}, timeout=30
-        )
-        for a in apps
-    ]
+    clients = [httpx.AsyncClient(base_url=a.url, headers={"authorization": f"Bearer {key}"}, timeout=30) for a in apps]
     try:
-        calls = [
-            clients[i % len(clients)].post("/generate", json={"prompt": "hi"})
-            for i in range(total)
-        ]
+        calls = [clients[i % len(clients)].post("/generate", json={"prompt": "hi"}) for i in range(total)]
         return list(await asyncio.gather(*calls))
     finally:
         for c in clients:
             await c.aclose()
 
 
-def test_requests_per_minute_hold_across_three_processes(
-    start_app: StartApp, redis_server: RedisServer
-) -> None:
+def test_requests_per_minute_hold_across_three_processes(start_app: StartApp, redis_server: RedisServer) -> None:
     redis_server.flush()
     env = {
         "APP_REDIS_URL": redis_server.url,
@@ -60,9 +50,7 @@ def test_requests_per_minute_hold_across_three_processes(
     codes, served_by = [], set()
     for i in range(12):
         app = apps[i % 3]
-        r = httpx.post(
-            f"{app.url}/generate", json={"prompt": "hi"}, headers={"x-api-key": API_KEY}
-        )
+        r = httpx.post(f"{app.url}/generate", json={"prompt": "hi"}, headers={"x-api-key": API_KEY})
         codes.append(r.status_code)
         if r.status_code == 200:
             served_by.add(app.port)
@@ -71,9 +59,7 @@ def test_requests_per_minute_hold_across_three_processes(
     assert len(served_by) == 3
 
 
-def test_tokens_per_minute_count_real_usage(
-    start_app: StartApp, redis_server: RedisServer
-) -> None:
+def test_tokens_per_minute_count_real_usage(start_app: StartApp, redis_server: RedisServer) -> None:
     redis_server.flush()
     app = start_app(
         {
@@ -84,25 +70,18 @@ def test_tokens_per_minute_count_real_usage(
     )
     with app.client() as c:
         # each call reserves ~301 tokens but settles to its real 6 (1 prompt + 5 completion)
-        for _ in range(10):
-            r = c.post("/generate", json={"prompt": "hi", "max_tokens": 300})
-            assert r.status_code == 200, r.text
+        answers = [c.post("/generate", json={"prompt": "hi", "max_tokens": 300}) for _ in range(10)]
+        assert [a.status_code for a in answers] == [200] * 10
+        r = answers[-1]
         assert int(r.headers["x-ratelimit-remaining-tokens"]) == 1000 - 9 * 6 - 301
-        r = c.post(
-            "/generate", json={"prompt": "hi", "max_tokens": 960}
-        )  # 60 used + 961 > 1000
+        r = c.post("/generate", json={"prompt": "hi", "max_tokens": 960})  # 60 used + 961 > 1000
         assert r.status_code == 429
         assert "key tokens" in r.json()["detail"]
         assert r.headers["x-ratelimit-limit-tokens"] == "1000"
-        assert (
-            c.post("/generate", json={"prompt": "hi", "max_tokens": 900}).status_code
-            == 200
-        )
+        assert c.post("/generate", json={"prompt": "hi", "max_tokens": 900}).status_code == 200
 
 
-def test_per_ip_limit_applies_across_keys(
-    start_app: StartApp, redis_server: RedisServer
-) -> None:
+def test_per_ip_limit_applies_across_keys(start_app: StartApp, redis_server: RedisServer) -> None:
     redis_server.flush()
     app = start_app(
         {
@@ -115,30 +94,18 @@ def test_per_ip_limit_applies_across_keys(
     with httpx.Client(base_url=app.url) as c:
         for i in range(8):
             key = API_KEY if i % 2 else OTHER_KEY
-            codes.append(
-                c.post(
-                    "/generate", json={"prompt": "hi"}, headers={"x-api-key": key}
-                ).status_code
-            )
-        last = c.post(
-            "/generate", json={"prompt": "hi"}, headers={"x-api-key": API_KEY}
-        )
+            codes.append(c.post("/generate", json={"prompt": "hi"}, headers={"x-api-key": key}).status_code)
+        last = c.post("/generate", json={"prompt": "hi"}, headers={"x-api-key": API_KEY})
     assert codes == [200] * 5 + [429] * 3
     assert "ip requests" in last.json()["detail"]
 
 
-def test_daily_cost_budget_per_key(
-    start_app: StartApp, redis_server: RedisServer
-) -> None:
+def test_daily_cost_budget_per_key(start_app: StartApp, redis_server: RedisServer) -> None:
     redis_server.flush()
     # "plain" costs (1 * 1000 + 5 * 2000) / 1e6 = 0.011 USD a call in the test price table
-    app = start_app(
-        {"APP_REDIS_URL": redis_server.url, "APP_DAILY_BUDGET_USD_PER_KEY": "0.02"}
-    )
+    app = start_app({"APP_REDIS_URL": redis_server.url, "APP_DAILY_BUDGET_USD_PER_KEY": "0.02"})
     with app.client() as c:
-        assert [
-            c.post("/generate", json={"prompt": "hi"}).status_code for _ in range(2)
-        ] == [200, 200]
+        assert [c.post("/generate", json={"prompt": "hi"}).status_code for _ in range(2)] == [200, 200]
         r = c.post("/generate", json={"prompt": "hi"})
         assert r.status_code == 429
         assert "daily budget" in r.json()["detail"]
@@ -153,26 +120,18 @@ def test_daily_cost_budget_per_key(
 def test_in_process_limiter_without_redis(start_app: StartApp) -> None:
     app = start_app({"APP_RPM_PER_KEY": "3"})
     with app.client() as c:
-        codes = [
-            c.post("/generate", json={"prompt": "hi"}).status_code for _ in range(5)
-        ]
+        codes = [c.post("/generate", json={"prompt": "hi"}).status_code for _ in range(5)]
         ready = c.get("/ready").json()
     assert codes == [200, 200, 200, 429, 429]
     assert "redis" not in ready["checks"]
 
 
-def test_deterministic_requests_are_cached_per_key(
-    app_server: AppProcess, upstream: Upstream
-) -> None:
+def test_deterministic_requests_are_cached_per_key(app_server: AppProcess, upstream: Upstream) -> None:
     prompt = f"cache me {uuid.uuid4()}"
     payload = {"prompt": prompt, "temperature": 0, "model": "plain"}
 
     def upstream_calls() -> int:
-        return sum(
-            1
-            for r in upstream.requests("plain")
-            if r["body"]["messages"][0]["content"] == prompt
-        )
+        return sum(1 for r in upstream.requests("plain") if r["body"]["messages"][0]["content"] == prompt)
 
     with app_server.client() as c:
         first = c.post("/generate", json=payload).json()
@@ -183,8 +142,6 @@ def test_deterministic_requests_are_cached_per_key(
         c.post("/generate", json={**payload, "temperature": 0.5})
         assert upstream_calls() == 2  # not deterministic: never cached
         assert 'ai_cache_requests_total{result="hit"}' in c.get("/metrics").text
-    with httpx.Client(
-        base_url=app_server.url, headers={"x-api-key": OTHER_KEY}
-    ) as other:
+    with httpx.Client(base_url=app_server.url, headers={"x-api-key": OTHER_KEY}) as other:
         assert other.post("/generate", json=payload).json()["cached"] is False
     assert upstream_calls() == 3

@@ -39,9 +39,7 @@ def test_redaction_keeps_ordinary_text() -> None:
 
 def test_json_formatter_adds_request_id_and_redacts_extra_fields() -> None:
     bind_request_id("req-42")
-    record = logging.LogRecord(
-        "t", logging.INFO, __file__, 1, "user %s said hi", ("a@b.example",), None
-    )
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "user %s said hi", ("a@b.example",), None)
     record.detail = "token=abcdef123456"
     line = JSONFormatter().format(record)
     assert '"request_id": "req-42"' in line
@@ -50,28 +48,19 @@ def test_json_formatter_adds_request_id_and_redacts_extra_fields() -> None:
 
 def test_access_log_lines_are_json_with_request_id(app_server: AppProcess) -> None:
     with app_server.client() as c:
-        c.post(
-            "/generate", json={"prompt": "hi"}, headers={"x-request-id": "trace-me-123"}
-        )
+        c.post("/generate", json={"prompt": "hi"}, headers={"x-request-id": "trace-me-123"})
     time.sleep(0.2)
     lines = [e for e in app_server.logs() if e.get("request_id") == "trace-me-123"]
     assert lines and lines[-1]["logger"] == "app.access" and lines[-1]["status"] == 200
     assert "duration_ms" in lines[-1]
 
 
-def test_otlp_export_has_a_span_per_upstream_call(
-    start_app: StartApp, upstream: Upstream
-) -> None:
-    app = start_app(
-        {"APP_OTLP_ENDPOINT": upstream.url, "APP_SERVICE_NAME": "ai-api-test"}
-    )
+def test_otlp_export_has_a_span_per_upstream_call(start_app: StartApp, upstream: Upstream) -> None:
+    app = start_app({"APP_OTLP_ENDPOINT": upstream.url, "APP_SERVICE_NAME": "ai-api-test"})
     upstream.script("fb-a", ["status=500", "status=500"])
     before = len(upstream.requests("fb-a"))
     with app.client() as c:
-        assert (
-            c.post("/generate", json={"prompt": "hi", "model": "fallback"}).status_code
-            == 200
-        )
+        assert c.post("/generate", json={"prompt": "hi", "model": "fallback"}).status_code == 200
     assert len(upstream.requests("fb-a")) == before + 2
     sent = upstream.requests("fb-b")[-1]["headers"]["traceparent"]
     trace_id = sent.split("-")[1]
@@ -87,19 +76,12 @@ def test_otlp_export_has_a_span_per_upstream_call(
         if len(spans) >= 4:
             break
         time.sleep(0.2)
-    names = sorted(
-        s.name for s in spans if not s.name.startswith("fastapi.")
-    )  # FastAPI adds its own spans
+    names = sorted(s.name for s in spans if not s.name.startswith("fastapi."))  # FastAPI adds its own spans
     assert names == [
         "POST /generate",
         "upstream backup",
         "upstream primary",
         "upstream primary",
     ], names
-    attrs = {
-        a.key: a.value.string_value
-        for s in spans
-        if s.name == "upstream backup"
-        for a in s.attributes
-    }
+    attrs = {a.key: a.value.string_value for s in spans if s.name == "upstream backup" for a in s.attributes}
     assert attrs["llm.model"] == "fb-b"

@@ -25,9 +25,7 @@ def circuit_state(client: httpx.Client, model: str) -> float:
     return float(match.group(1))
 
 
-def test_falls_back_to_next_target_after_retrying_5xx(
-    client: httpx.Client, upstream: Upstream
-) -> None:
+def test_falls_back_to_next_target_after_retrying_5xx(client: httpx.Client, upstream: Upstream) -> None:
     upstream.script("fb-a", ["status=500", "status=503"])
     before_a, before_b = len(upstream.requests("fb-a")), len(upstream.requests("fb-b"))
     r = client.post("/generate", json={"prompt": "hi", "model": "fallback"})
@@ -35,15 +33,10 @@ def test_falls_back_to_next_target_after_retrying_5xx(
     assert r.headers["x-upstream-provider"] == "backup"
     assert len(upstream.requests("fb-a")) == before_a + 2  # the first try and one retry
     assert len(upstream.requests("fb-b")) == before_b + 1
-    assert (
-        'ai_fallbacks_total{model="fb-a",provider="primary",reason="status_5xx"}'
-        in client.get("/metrics").text
-    )
+    assert 'ai_fallbacks_total{model="fb-a",provider="primary",reason="status_5xx"}' in client.get("/metrics").text
 
 
-def test_retry_after_is_honoured_before_retrying_the_same_target(
-    client: httpx.Client, upstream: Upstream
-) -> None:
+def test_retry_after_is_honoured_before_retrying_the_same_target(client: httpx.Client, upstream: Upstream) -> None:
     upstream.script("r429-a", ["status=429;retry_after=1"])
     r = client.post("/generate", json={"prompt": "hi", "model": "retry429"})
     assert r.status_code == 200
@@ -52,9 +45,7 @@ def test_retry_after_is_honoured_before_retrying_the_same_target(
     assert second["t"] - first["t"] >= 0.95
 
 
-def test_long_retry_after_falls_back_at_once(
-    client: httpx.Client, upstream: Upstream
-) -> None:
+def test_long_retry_after_falls_back_at_once(client: httpx.Client, upstream: Upstream) -> None:
     before = len(upstream.requests("r429-a"))
     upstream.script("r429-a", ["status=429;retry_after=30"])
     r = client.post("/generate", json={"prompt": "hi", "model": "retry429"})
@@ -75,32 +66,21 @@ def test_connection_reset_falls_back(client: httpx.Client, upstream: Upstream) -
     assert r.headers["x-upstream-model"] == "reset-b"
 
 
-def test_circuit_opens_skips_target_then_half_opens(
-    client: httpx.Client, upstream: Upstream
-) -> None:
+def test_circuit_opens_skips_target_then_half_opens(client: httpx.Client, upstream: Upstream) -> None:
     upstream.script("br-a", ["status=500"] * 4)
     for _ in range(2):  # 2 + 1 failures reach the threshold of 3
-        assert (
-            client.post(
-                "/generate", json={"prompt": "hi", "model": "breaker"}
-            ).status_code
-            == 200
-        )
+        assert client.post("/generate", json={"prompt": "hi", "model": "breaker"}).status_code == 200
     assert len(upstream.requests("br-a")) == 3
     assert circuit_state(client, "br-a") == 2
     r = client.post("/generate", json={"prompt": "hi", "model": "breaker"})
     assert r.headers["x-upstream-model"] == "br-b"
     assert len(upstream.requests("br-a")) == 3  # open: not called
     time.sleep(1.6)
-    client.post(
-        "/generate", json={"prompt": "hi", "model": "breaker"}
-    )  # half-open probe fails
+    client.post("/generate", json={"prompt": "hi", "model": "breaker"})  # half-open probe fails
     assert len(upstream.requests("br-a")) == 4
     assert circuit_state(client, "br-a") == 2
     time.sleep(1.6)
-    r = client.post(
-        "/generate", json={"prompt": "hi", "model": "breaker"}
-    )  # probe succeeds
+    r = client.post("/generate", json={"prompt": "hi", "model": "breaker"})  # probe succeeds
     assert r.headers["x-upstream-model"] == "br-a"
     assert circuit_state(client, "br-a") == 0
 
@@ -109,16 +89,12 @@ def test_all_targets_failing_is_502(client: httpx.Client) -> None:
     r = client.post("/generate", json={"prompt": "hi", "model": "broken"})
     assert r.status_code == 502
     assert "status_5xx" in r.json()["detail"]
-    r = client.post(
-        "/generate", json={"prompt": "hi", "model": "broken", "stream": True}
-    )
+    r = client.post("/generate", json={"prompt": "hi", "model": "broken", "stream": True})
     assert r.status_code in (502, 503)
     assert r.headers["content-type"].startswith("application/json")
 
 
-def test_upstream_400_is_returned_without_fallback(
-    client: httpx.Client, upstream: Upstream
-) -> None:
+def test_upstream_400_is_returned_without_fallback(client: httpx.Client, upstream: Upstream) -> None:
     upstream.script("fb-a", ["status=400"])
     before = len(upstream.requests("fb-b"))
     r = client.post("/generate", json={"prompt": "hi", "model": "fallback"})
@@ -126,9 +102,7 @@ def test_upstream_400_is_returned_without_fallback(
     assert len(upstream.requests("fb-b")) == before
 
 
-def test_stream_falls_back_before_the_first_byte(
-    client: httpx.Client, upstream: Upstream
-) -> None:
+def test_stream_falls_back_before_the_first_byte(client: httpx.Client, upstream: Upstream) -> None:
     upstream.script("sf-a", ["status=503", "reset"])
     r = client.post(
         "/v1/chat/completions",
@@ -138,28 +112,20 @@ def test_stream_falls_back_before_the_first_byte(
     assert r.headers["x-upstream-model"] == "sf-b"
     events = sse_events(r.text)
     assert events[-1][1] == "[DONE]"
-    text = "".join(
-        json.loads(d)["choices"][0]["delta"].get("content", "") for _, d in events[:-1]
-    )
+    text = "".join(json.loads(d)["choices"][0]["delta"].get("content", "") for _, d in events[:-1])
     assert text == "The quick brown fox jumps"
 
 
 def test_malformed_first_chunk_falls_back(client: httpx.Client) -> None:
-    r = client.post(
-        "/generate", json={"prompt": "hi", "model": "malformed", "stream": True}
-    )
+    r = client.post("/generate", json={"prompt": "hi", "model": "malformed", "stream": True})
     assert r.status_code == 200
     assert r.headers["x-upstream-model"] == "mf-b"
     assert r.text.endswith("data: [DONE]\n\n")
 
 
-def test_midstream_disconnect_ends_with_error_and_no_done(
-    client: httpx.Client, upstream: Upstream
-) -> None:
+def test_midstream_disconnect_ends_with_error_and_no_done(client: httpx.Client, upstream: Upstream) -> None:
     before = len(upstream.requests("ms-b"))
-    r = client.post(
-        "/generate", json={"prompt": "hi", "model": "midstream", "stream": True}
-    )
+    r = client.post("/generate", json={"prompt": "hi", "model": "midstream", "stream": True})
     assert r.status_code == 200
     events = sse_events(r.text)
     assert [json.loads(d)["text"] for _, d in events[:2]] == ["The", " quick"]
@@ -215,9 +181,7 @@ def test_graceful_shutdown_drains_inflight_stream(start_app: StartApp) -> None:
     app.proc.send_signal(signal.SIGTERM)
     worker.join(30)
     assert body["text"].endswith("data: [DONE]\n\n")
-    assert (
-        len([e for e in sse_events(body["text"]) if e[1].startswith('{"text"')]) == 10
-    )
+    assert len([e for e in sse_events(body["text"]) if e[1].startswith('{"text"')]) == 10
     # uvicorn re-raises SIGTERM after a clean shutdown, so the exit status is the signal's
     assert app.proc.wait(30) in (0, -signal.SIGTERM)
     assert any("Finished server process" in e.get("message", "") for e in app.logs())

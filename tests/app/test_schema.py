@@ -6,9 +6,7 @@ import sys
 from tests.app.support import API_KEY, StartApp, Upstream
 
 
-def test_schemathesis_finds_no_failures(
-    start_app: StartApp, upstream: Upstream, tmp_path
-) -> None:
+def test_schemathesis_finds_no_failures(start_app: StartApp, upstream: Upstream, tmp_path) -> None:
     v1 = f"{upstream.url}/v1"
     routing = {
         "providers": {"p": {"type": "openai_compatible", "base_url": v1}},
@@ -16,10 +14,7 @@ def test_schemathesis_finds_no_failures(
         "tiers": {"small": "plain"},
         "default_model": "plain",
     }
-    unlimited = {
-        f"APP_{name}": "0"
-        for name in ("RPM_PER_KEY", "RPM_PER_IP", "TPM_PER_KEY", "TPM_PER_IP")
-    }
+    unlimited = {f"APP_{name}": "0" for name in ("RPM_PER_KEY", "RPM_PER_IP", "TPM_PER_KEY", "TPM_PER_IP")}
     app = start_app(unlimited, routing)
     result = subprocess.run(
         [
