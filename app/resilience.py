@@ -134,6 +134,9 @@ class Executor:
                         break
                     await asyncio.sleep(delay)
                     continue
+                except BaseException:  # cancelled (client gone) or a bug: no verdict on the target
+                    target.breaker.release()
+                    raise
                 target.breaker.success()
                 return target, result
         raise AllTargetsFailed(errors, all_open=not tried)

@@ -177,8 +177,14 @@ class CheckResult(BaseModel):
     checks: dict[str, str]
 
 
+# PostgreSQL text cannot hold NUL characters, so documents and queries may not contain them.
+NO_NUL = r"^[^\x00]*$"
+
+
 class DocumentsRequest(_Body):
-    texts: list[Annotated[str, Field(min_length=1, max_length=20_000)]] = Field(min_length=1, max_length=64)
+    texts: list[Annotated[str, Field(min_length=1, max_length=20_000, pattern=NO_NUL)]] = Field(
+        min_length=1, max_length=64
+    )
 
 
 class DocumentsResponse(BaseModel):
@@ -186,7 +192,7 @@ class DocumentsResponse(BaseModel):
 
 
 class SearchRequest(_Body):
-    query: str = Field(min_length=1, max_length=10_000)
+    query: str = Field(min_length=1, max_length=10_000, pattern=NO_NUL)
     k: Annotated[int, Field(ge=1, le=50), BeforeValidator(_whole_number)] = 5
 
 

@@ -4,6 +4,7 @@ Each caller sees only its own documents. The table and an HNSW cosine index are 
 start-up if missing, sized by APP_EMBEDDING_DIM.
 """
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,7 +75,8 @@ class VectorStore:
             _literal(vector),
             k,
         )
-        return [Hit(r["id"], r["content"], float(r["score"])) for r in records]
+        # a zero vector has no direction: pgvector gives NaN, which means "no similarity"
+        return [Hit(r["id"], r["content"], 0.0 if math.isnan(r["score"]) else float(r["score"])) for r in records]
 
     async def ping(self) -> None:
         await self.pool.fetchval("SELECT 1")

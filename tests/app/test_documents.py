@@ -1,11 +1,9 @@
 """The vector DB: documents embedded through the providers and searched in real PostgreSQL + pgvector (pgserver)."""
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import httpx
 import pytest
-from pgserver.postgres_server import get_server
 
 from tests.app.support import OTHER_KEY, AppProcess, StartApp, Upstream, routing_table
 
@@ -17,21 +15,14 @@ DOCS = [
 
 
 @pytest.fixture(scope="module")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = get_server(Path(tmp_path_factory.mktemp("pg")), cleanup_mode="stop")
-    yield server.get_uri()
-    server.cleanup()
-
-
-@pytest.fixture(scope="module")
-def doc_app(start_app: StartApp, upstream: Upstream, postgres: str) -> AppProcess:
+def doc_app(start_app: StartApp, upstream: Upstream, postgres: Callable[[str], str]) -> AppProcess:
     routing = routing_table(upstream.url)
     routing["models"]["embed"] = [
         {"provider": "primary", "model": "emb-a;dim=16"},
         {"provider": "backup", "model": "emb-b;dim=16"},
     ]
     env = {
-        "APP_DATABASE_URL": postgres,
+        "APP_DATABASE_URL": postgres("docs"),
         "APP_EMBEDDING_MODEL": "embed",
         "APP_EMBEDDING_DIM": "16",
     }
