@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import anyio
 from fastapi import HTTPException
 from fastapi.exceptions import RequestValidationError
 from redis.exceptions import RedisError
@@ -177,12 +178,15 @@ class Gateway:
                     )
                     raise StreamBroken(str(exc)) from None
         finally:
-            aclose = getattr(start.rest, "aclose", None)
-            if aclose is not None:
-                await aclose()
-            if usage is None:
-                usage = Usage(estimate_tokens(call.request.prompt_chars()), estimate_tokens(chars))
-            await self._account(call, target, usage)
+            # shielded: when the client goes away the stream is cancelled, yet the upstream
+            # connection must still be released and the usage seen so far accounted
+            with anyio.CancelScope(shield=True):
+                aclose = getattr(start.rest, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+                if usage is None:
+                    usage = Usage(estimate_tokens(call.request.prompt_chars()), estimate_tokens(chars))
+                await self._account(call, target, usage)
 
 
 def upstream_http_error(exc: AllTargetsFailed | ProviderError) -> HTTPException:

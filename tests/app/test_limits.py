@@ -1,6 +1,7 @@
 """Rate limits and budgets enforced atomically in real Redis across processes, the in-process fallback, the cache."""
 
 import asyncio
+import time
 import uuid
 
 import httpx
@@ -145,3 +146,17 @@ def test_deterministic_requests_are_cached_per_key(app_server: AppProcess, upstr
     with httpx.Client(base_url=app_server.url, headers={"x-api-key": OTHER_KEY}) as other:
         assert other.post("/generate", json=payload).json()["cached"] is False
     assert upstream_calls() == 3
+
+
+def test_client_leaving_a_stream_still_settles_its_tokens(start_app: StartApp) -> None:
+    app = start_app({"APP_RPM_PER_KEY": "0", "APP_TPM_PER_KEY": "2000"})
+    with app.client() as c:
+        with c.stream(
+            "POST", "/generate", json={"prompt": "hi", "model": "slow-stream", "max_tokens": 1500, "stream": True}
+        ) as r:
+            next(r.iter_bytes())  # the first chunk, then hang up while the upstream is still sending
+        time.sleep(0.5)
+        after = c.post("/generate", json={"prompt": "hi", "max_tokens": 10})
+    # the 1501-token reservation was replaced by the few tokens actually streamed
+    remaining = int(after.headers["x-ratelimit-remaining-tokens"])
+    assert 2000 - 11 - 20 <= remaining < 2000 - 11, remaining
