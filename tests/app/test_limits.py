@@ -160,3 +160,12 @@ def test_client_leaving_a_stream_still_settles_its_tokens(start_app: StartApp) -
     # the 1501-token reservation was replaced by the few tokens actually streamed
     remaining = int(after.headers["x-ratelimit-remaining-tokens"])
     assert 2000 - 11 - 20 <= remaining < 2000 - 11, remaining
+
+
+def test_cache_entries_expire_after_the_ttl(start_app: StartApp, redis_server: RedisServer) -> None:
+    app = start_app({"APP_REDIS_URL": redis_server.url, "APP_CACHE_TTL_S": "1"})
+    payload = {"prompt": f"ttl {uuid.uuid4()}", "temperature": 0}
+    with app.client() as c:
+        assert [c.post("/generate", json=payload).json()["cached"] for _ in range(2)] == [False, True]
+        time.sleep(1.5)
+        assert c.post("/generate", json=payload).json()["cached"] is False
