@@ -10,7 +10,7 @@ import aiohttp
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from app.api import native, openai_compat, ops
+from app.api import documents, native, openai_compat, ops
 from app.auth import Authenticator
 from app.cache import ResponseCache
 from app.limits import Limiter, MemoryStore, RedisStore, Store
@@ -19,7 +19,8 @@ from app.observability import setup_logging, setup_tracing, shutdown_tracing
 from app.resilience import Executor
 from app.routing import Router, build_provider, load_routing
 from app.service import Gateway
-from app.settings import Settings, get_settings
+from app.settings import Settings, SettingsError, get_settings
+from app.vectors import VectorStore
 
 log = logging.getLogger("app")
 
@@ -31,6 +32,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     setup_tracing(settings)
     routing = load_routing(settings)
     authenticator = Authenticator(settings)
+    if settings.embedding_model is not None and settings.embedding_model not in routing.models:
+        raise SettingsError(
+            f"APP_EMBEDDING_MODEL={settings.embedding_model!r} is not a model alias of the routing table "
+            f"({', '.join(routing.models) or 'none'})"
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,7 +67,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             checks["redis"] = redis.ping
             if settings.cache_ttl_s > 0:
                 cache = ResponseCache(redis, settings.cache_ttl_s)
-        app.state.gateway = Gateway(router, Executor(settings), Limiter(settings, store), cache)
+        vectors: VectorStore | None = None
+        if settings.database_url is not None:
+            vectors = await VectorStore.connect(
+                settings.database_url.get_secret_value(), settings.embedding_dim, min(settings.max_connections, 20)
+            )
+            checks["postgres"] = vectors.ping
+        app.state.vectors = vectors
+        app.state.gateway = Gateway(
+            router, Executor(settings), Limiter(settings, store), cache, settings.embedding_model
+        )
         app.state.authenticator = authenticator
         app.state.dependency_checks = checks
         gc.freeze()  # start-up objects never need collecting: shorter GC pauses on the request path
@@ -75,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await client.close()
             if redis is not None:
                 await redis.aclose()
+            if vectors is not None:
+                await vectors.close()
             shutdown_tracing()
 
     app = FastAPI(
@@ -83,10 +100,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Generation, summaries and an OpenAI-compatible API in front of several LLM providers.",
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
+        # The app makes its own server span, Prometheus metrics and access log (app/middleware.py);
+        # FastAPI's native OpenTelemetry layer would do the same work a second time per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.include_router(native.router)
     app.include_router(openai_compat.router)
     app.include_router(ops.router)
+    if settings.database_url is not None:
+        app.include_router(documents.router)
     app.add_middleware(RequestContextMiddleware)
     _document_models(app, [*routing.models, *(["auto", *routing.tiers] if routing.tiers else [])])
     return app

@@ -4,9 +4,9 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from app.observability import CIRCUIT_STATE, FALLBACKS, UPSTREAM_ERRORS, UPSTREAM_LATENCY, tracer
 from app.providers.base import ChatRequest, Completion, Delta, ProviderError
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("app.resilience")
 
 CLOSED, HALF_OPEN, OPEN = 0, 1, 2
+T = TypeVar("T")
+Operation = Callable[["Target", float], Awaitable[T]]
 
 
 class CircuitBreaker:
@@ -100,7 +102,8 @@ class Executor:
         delay = random.uniform(0, cap)  # noqa: S311 - jitter, not cryptography
         return max(delay, retry_after or 0.0)
 
-    async def _run(self, targets: list["Target"], request: ChatRequest, stream: bool) -> tuple["Target", object]:
+    async def _run(self, targets: list["Target"], operation: str, call: Operation[T]) -> tuple["Target", T]:
+        """Try `call` on each target in order, retrying and falling back by the policy in app/README.md."""
         deadline = time.monotonic() + self.settings.request_timeout_s
         errors: list[ProviderError] = []
         tried = False
@@ -115,7 +118,7 @@ class Executor:
                 if remaining <= 0:
                     raise AllTargetsFailed(errors, deadline=True)
                 try:
-                    result = await self._attempt(target, request, stream, remaining, attempt)
+                    result = await self._attempt(target, operation, call, remaining, attempt)
                 except ProviderError as error:
                     errors.append(error)
                     if error.client_error:
@@ -131,13 +134,15 @@ class Executor:
                         break
                     await asyncio.sleep(delay)
                     continue
+                except BaseException:  # cancelled (client gone) or a bug: no verdict on the target
+                    target.breaker.release()
+                    raise
                 target.breaker.success()
                 return target, result
         raise AllTargetsFailed(errors, all_open=not tried)
 
-    async def _attempt(
-        self, target: "Target", request: ChatRequest, stream: bool, remaining: float, attempt: int
-    ) -> object:
+    async def _attempt(self, target: "Target", operation: str, call: Operation[T], remaining: float, attempt: int) -> T:
+        """One upstream call under the remaining deadline, as its own span."""
         provider, model = target.provider, target.model
         started = time.perf_counter()
         with tracer.start_as_current_span(
@@ -146,23 +151,12 @@ class Executor:
                 "llm.provider": provider.name,
                 "llm.model": model,
                 "llm.attempt": attempt,
-                "llm.stream": stream,
+                "llm.operation": operation,
             },
         ) as span:
             try:
                 async with asyncio.timeout(remaining):
-                    if not stream:
-                        result: object = await provider.complete(request, model)
-                    else:
-                        iterator = aiter(provider.stream(request, model))
-                        try:
-                            first = await anext(iterator)
-                        except StopAsyncIteration:
-                            raise ProviderError(provider.name, "stream", "stream ended before any data") from None
-                        except BaseException:
-                            await _close(iterator)
-                            raise
-                        result = StreamStart(target, first, iterator, started)
+                    result = await call(target, started)
             except TimeoutError:
                 error = ProviderError(provider.name, "timeout", f"no answer within the {remaining:.1f}s left")
                 self._record_error(target, span, error, started)
@@ -183,15 +177,32 @@ class Executor:
         log.warning("upstream %s/%s failed: %s", target.provider.name, target.model, error)
 
     async def complete(self, targets: list["Target"], request: ChatRequest) -> tuple["Target", Completion]:
-        target, result = await self._run(targets, request, stream=False)
-        assert isinstance(result, Completion)
-        return target, result
+        async def call(target: "Target", _started: float) -> Completion:
+            return await target.provider.complete(request, target.model)
+
+        return await self._run(targets, "chat", call)
 
     async def open_stream(self, targets: list["Target"], request: ChatRequest) -> StreamStart:
         """Fallback happens here, before the first byte goes to the client."""
-        _target, result = await self._run(targets, request, stream=True)
-        assert isinstance(result, StreamStart)
-        return result
+
+        async def call(target: "Target", started: float) -> StreamStart:
+            iterator = aiter(target.provider.stream(request, target.model))
+            try:
+                first = await anext(iterator)
+            except StopAsyncIteration:
+                raise ProviderError(target.provider.name, "stream", "stream ended before any data") from None
+            except BaseException:
+                await _close(iterator)
+                raise
+            return StreamStart(target, first, iterator, started)
+
+        return (await self._run(targets, "chat_stream", call))[1]
+
+    async def embed(self, targets: list["Target"], texts: list[str]) -> tuple["Target", list[list[float]]]:
+        async def call(target: "Target", _started: float) -> list[list[float]]:
+            return await target.provider.embed(texts, target.model)
+
+        return await self._run(targets, "embeddings", call)
 
 
 async def _close(iterator: AsyncIterator[Delta]) -> None:

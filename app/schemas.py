@@ -175,3 +175,32 @@ class ModelList(BaseModel):
 class CheckResult(BaseModel):
     status: Literal["ready", "not_ready"]
     checks: dict[str, str]
+
+
+# PostgreSQL text cannot hold NUL characters, so documents and queries may not contain them.
+NO_NUL = r"^[^\x00]*$"
+
+
+class DocumentsRequest(_Body):
+    texts: list[Annotated[str, Field(min_length=1, max_length=20_000, pattern=NO_NUL)]] = Field(
+        min_length=1, max_length=64
+    )
+
+
+class DocumentsResponse(BaseModel):
+    ids: list[int]
+
+
+class SearchRequest(_Body):
+    query: str = Field(min_length=1, max_length=10_000, pattern=NO_NUL)
+    k: Annotated[int, Field(ge=1, le=50), BeforeValidator(_whole_number)] = 5
+
+
+class SearchHit(BaseModel):
+    id: int
+    text: str
+    score: float
+
+
+class SearchResponse(BaseModel):
+    results: list[SearchHit]

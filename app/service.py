@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import anyio
 from fastapi import HTTPException
 from fastapi.exceptions import RequestValidationError
 from redis.exceptions import RedisError
@@ -50,11 +51,31 @@ class StreamBroken(Exception):
 
 
 class Gateway:
-    def __init__(self, router: Router, executor: Executor, limiter: Limiter, cache: ResponseCache | None) -> None:
+    def __init__(
+        self,
+        router: Router,
+        executor: Executor,
+        limiter: Limiter,
+        cache: ResponseCache | None,
+        embedding_model: str | None = None,
+    ) -> None:
         self.router = router
         self.executor = executor
         self.limiter = limiter
         self.cache = cache
+        self.embedding_model = embedding_model
+
+    async def embed(self, principal: Principal, ip: str, texts: list[str]) -> list[list[float]]:
+        """Embeddings with the same limits, fallback and accounting as chat (usage estimated)."""
+        request = ChatRequest([{"role": "user", "content": t} for t in texts], max_tokens=1)
+        call = await self.admit(principal, ip, self.embedding_model, request, "model")
+        try:
+            target, vectors = await self.executor.embed(call.targets, texts)
+        except (AllTargetsFailed, ProviderError) as exc:
+            await self._account(call, None, Usage())
+            raise upstream_http_error(exc) from None
+        await self._account(call, target, Usage(estimate_tokens(request.prompt_chars()), 0))
+        return vectors
 
     async def admit(self, principal: Principal, ip: str, model: str | None, request: ChatRequest, field: str) -> Call:
         try:
@@ -157,12 +178,15 @@ class Gateway:
                     )
                     raise StreamBroken(str(exc)) from None
         finally:
-            aclose = getattr(start.rest, "aclose", None)
-            if aclose is not None:
-                await aclose()
-            if usage is None:
-                usage = Usage(estimate_tokens(call.request.prompt_chars()), estimate_tokens(chars))
-            await self._account(call, target, usage)
+            # shielded: when the client goes away the stream is cancelled, yet the upstream
+            # connection must still be released and the usage seen so far accounted
+            with anyio.CancelScope(shield=True):
+                aclose = getattr(start.rest, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+                if usage is None:
+                    usage = Usage(estimate_tokens(call.request.prompt_chars()), estimate_tokens(chars))
+                await self._account(call, target, usage)
 
 
 def upstream_http_error(exc: AllTargetsFailed | ProviderError) -> HTTPException:

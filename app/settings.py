@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     tpm_per_ip: int = Field(200_000, ge=0)
     daily_budget_usd_per_key: float = Field(0.0, ge=0)
 
+    # Vector DB (PostgreSQL with pgvector): document storage and search, off unless set
+    database_url: SecretStr | None = None
+    embedding_model: str | None = None
+    embedding_dim: int = Field(1536, ge=1, le=16_000)
+
     # Cache
     cache_ttl_s: int = Field(300, ge=0, le=30 * 86400)
 
@@ -97,6 +102,8 @@ class Settings(BaseSettings):
                 "or APP_API_KEYS_FILE or the APP_JWT_* variables, or APP_AUTH_REQUIRED=false for a "
                 "trusted network only"
             )
+        if self.database_url is not None and not self.embedding_model:
+            raise ValueError("APP_DATABASE_URL needs APP_EMBEDDING_MODEL (a model alias whose targets embed)")
         if self.auto_small_max_tokens >= self.auto_large_min_tokens:
             raise ValueError("APP_AUTO_SMALL_MAX_TOKENS must be below APP_AUTO_LARGE_MIN_TOKENS")
         return self

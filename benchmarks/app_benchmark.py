@@ -24,7 +24,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import httpx
@@ -68,24 +67,16 @@ def rss_mb(pid: int) -> float:
         current = pids.pop()
         try:
             status = Path(f"/proc/{current}/status").read_text()
-            children = (
-                Path(f"/proc/{current}/task/{current}/children").read_text().split()
-            )
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
         except OSError:
             continue
-        total += next(
-            int(line.split()[1])
-            for line in status.splitlines()
-            if line.startswith("VmRSS:")
-        )
+        total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
         pids += [int(c) for c in children]
     return total / 1024
 
 
 class Target:
-    def __init__(
-        self, name: str, port: int, path: str, headers: dict[str, str], pid: int | None
-    ) -> None:
+    def __init__(self, name: str, port: int, path: str, headers: dict[str, str], pid: int | None) -> None:
         self.name, self.port, self.path, self.headers, self.pid = (
             name,
             port,
@@ -105,9 +96,7 @@ class Target:
             conn.request("POST", self.path, body, headers)
             response = conn.getresponse()
             if response.status != 200:
-                raise RuntimeError(
-                    f"{self.name}: HTTP {response.status}: {response.read()[:200]!r}"
-                )
+                raise RuntimeError(f"{self.name}: HTTP {response.status}: {response.read()[:200]!r}")
             if stream:
                 first = None
                 while line := response.readline():
@@ -120,9 +109,7 @@ class Target:
                     if line.startswith(b"data: [DONE]"):
                         break
                 response.read()
-                times.append(
-                    first if first is not None else time.perf_counter() - started
-                )
+                times.append(first if first is not None else time.perf_counter() - started)
             else:
                 response.read()
                 times.append(time.perf_counter() - started)
@@ -177,36 +164,22 @@ def measure(target: Target, n: int, concurrency: int) -> dict[str, float]:
 
 
 def litellm_python() -> Path:
-    venv = Path(
-        os.environ.get(
-            "LITELLM_VENV", Path.home() / ".cache" / "ai-platform" / "litellm-venv"
-        )
-    )
+    venv = Path(os.environ.get("LITELLM_VENV", Path.home() / ".cache" / "ai-platform" / "litellm-venv"))
     python = venv / "bin" / "python"
     if not (venv / "bin" / "litellm").exists():
         print(f"creating the LiteLLM venv at {venv} (one time)...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "litellm[proxy]"], check=True
-        )
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "litellm[proxy]"], check=True)
     return venv
 
 
-def start(
-    cmd: list[str], env: dict[str, str], log: Path, cwd: Path = REPO
-) -> subprocess.Popen:
-    return subprocess.Popen(
-        cmd, cwd=cwd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
-    )
+def start(cmd: list[str], env: dict[str, str], log: Path, cwd: Path = REPO) -> subprocess.Popen:
+    return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--requests", type=int, default=1000, help="sequential requests per target"
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=1000, help="sequential requests per target")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--skip-litellm", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -337,9 +310,7 @@ def main() -> None:
 
 
 def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
-    print(
-        f"\n{args.requests} sequential requests per target, throughput with concurrency {args.concurrency}"
-    )
+    print(f"\n{args.requests} sequential requests per target, throughput with concurrency {args.concurrency}")
     header = (
         f"{'target':<8} {'p50 ms':>8} {'p99 ms':>8} {'added p50':>10} {'added p99':>10} "
         f"{'TTFT p50':>9} {'TTFT +':>8} {'req/s c32':>10} {'RSS MB':>8}"
@@ -352,9 +323,7 @@ def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> No
             f"{r['rps_c32']:10.0f} {r.get('rss_mb', 0):8.1f}"
         )
     app = results["app"]
-    print(
-        f"\napp: added p50 {app['added_p50_ms']:.3f} ms (target <= 1 ms), RSS {app['rss_mb']:.1f} MB (target <= 150)"
-    )
+    print(f"\napp: added p50 {app['added_p50_ms']:.3f} ms (target <= 1 ms), RSS {app['rss_mb']:.1f} MB (target <= 150)")
     if "litellm" in results:
         ratio = results["litellm"]["added_p50_ms"] / max(app["added_p50_ms"], 1e-6)
         print(f"LiteLLM adds {ratio:.1f}x the app's p50 latency (target >= 5x)")

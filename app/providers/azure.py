@@ -67,8 +67,8 @@ class AzureOpenAIProvider(OpenAIProvider):
                 raise ProviderError(self.name, "auth", f"Entra ID token: {exc}", retryable=False) from exc
         return {"api-key": self.api_key or ""}
 
-    def url(self, model: str) -> str:
-        return f"{self.base_url}/openai/deployments/{model}/chat/completions?api-version={self.api_version}"
+    def url(self, model: str, operation: str = "chat/completions") -> str:
+        return f"{self.base_url}/openai/deployments/{model}/{operation}?api-version={self.api_version}"
 
     def body_model(self, model: str) -> str | None:
         return None

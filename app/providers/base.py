@@ -142,6 +142,11 @@ class Provider:
     def stream(self, request: ChatRequest, model: str) -> AsyncIterator[Delta]:
         raise NotImplementedError
 
+    async def embed(self, texts: list[str], model: str) -> list[list[float]]:
+        raise ProviderError(
+            self.name, "status_4xx", f"{self.kind} has no embeddings API here", 400, retryable=False, client_error=True
+        )
+
     def usable(self) -> str | None:
         """None when the provider can be called; otherwise why not (e.g. a missing credential)."""
         return None

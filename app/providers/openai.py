@@ -58,8 +58,8 @@ class OpenAIProvider(HTTPProvider):
     async def auth_headers(self) -> dict[str, str]:
         return {"authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
-    def url(self, model: str) -> str:
-        return f"{self.base_url}/chat/completions"
+    def url(self, model: str, operation: str = "chat/completions") -> str:
+        return f"{self.base_url}/{operation}"
 
     def body_model(self, model: str) -> str | None:
         return model
@@ -72,6 +72,22 @@ class OpenAIProvider(HTTPProvider):
         except (KeyError, IndexError, TypeError, AttributeError) as exc:
             raise ProviderError(self.name, "protocol", "response has no choices[0].message") from exc
         return Completion(str(text), choice.get("finish_reason") or "stop", _usage(data.get("usage")))
+
+    async def embed(self, texts: list[str], model: str) -> list[list[float]]:
+        """The Embeddings API (OpenAI, Azure, vLLM, Ollama), vectors in input order."""
+        payload: dict[str, Any] = {"input": texts}
+        body_model = self.body_model(model)
+        if body_model is not None:
+            payload["model"] = body_model
+        data = await self.post_json(self.url(model, "embeddings"), payload)
+        try:
+            rows = sorted(data["data"], key=lambda row: row["index"])
+            vectors = [[float(x) for x in row["embedding"]] for row in rows]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProviderError(self.name, "protocol", "embeddings response has no data[].embedding") from exc
+        if len(vectors) != len(texts):
+            raise ProviderError(self.name, "protocol", f"{len(vectors)} embeddings for {len(texts)} inputs")
+        return vectors
 
     async def stream(self, request: ChatRequest, model: str) -> AsyncIterator[Delta]:
         payload = openai_payload(request, self.body_model(model), True, self.stream_usage)

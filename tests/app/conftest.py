@@ -4,12 +4,14 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
+from pgserver.postgres_server import get_server
 
 from tests.app.support import (
     BASE_ENV,
@@ -132,3 +134,17 @@ def app_server(start_app: StartApp, redis_server: RedisServer) -> AppProcess:
 def client(app_server: AppProcess) -> Iterator[httpx.Client]:
     with app_server.client() as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], str]]:
+    """A real PostgreSQL with pgvector (pgserver); call it with a name to get a fresh database's URI."""
+    server = get_server(Path(tmp_path_factory.mktemp("pg")), cleanup_mode="stop")
+    base = server.get_uri()
+
+    def new_database(name: str) -> str:
+        server.psql(f"CREATE DATABASE {name};")
+        return base.replace("/postgres?", f"/{name}?")
+
+    yield new_database
+    server.cleanup()

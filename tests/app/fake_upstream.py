@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import hashlib
 import json
 import socket
 import struct
@@ -247,6 +248,30 @@ async def anthropic_reply(conn: Connection, body: dict[str, Any], b: dict[str, s
     await conn.end_stream()
 
 
+def embedding(text: str, dim: int) -> list[float]:
+    """Bag of words hashed into `dim` buckets and normalised: texts sharing words are near."""
+    vector = [0.0] * dim
+    for word in text.lower().split():
+        digest = hashlib.sha256(word.strip(".,!?").encode()).digest()
+        vector[digest[0] % dim] += 1.0 if digest[1] % 2 else -1.0
+    norm = sum(x * x for x in vector) ** 0.5 or 1.0
+    return [x / norm for x in vector]
+
+
+async def embeddings_reply(conn: Connection, body: dict[str, Any], b: dict[str, str]) -> None:
+    texts = body.get("input", [])
+    texts = [texts] if isinstance(texts, str) else texts
+    dim = int(b.get("dim", "16"))
+    data = [{"object": "embedding", "index": i, "embedding": embedding(t, dim)} for i, t in enumerate(texts)]
+    answer = {
+        "object": "list",
+        "data": data,
+        "model": body.get("model"),
+        "usage": {"prompt_tokens": 1, "total_tokens": 1},
+    }
+    await conn.respond(200, json.dumps(answer).encode())
+
+
 async def control(conn: Connection, method: str, path: str, body: bytes) -> None:
     data = json.loads(body or b"{}")
     if path == "/_control/script":
@@ -299,7 +324,9 @@ async def handle_request(conn: Connection, method: str, path: str, headers: dict
     parsed = json.loads(body or b"{}")
     if route.startswith("/openai/deployments/"):
         model = route.split("/")[3]
-        kind = "azure"
+        kind = "azure_embeddings" if route.endswith("/embeddings") else "azure"
+    elif route == "/v1/embeddings":
+        model, kind = str(parsed.get("model", "")), "embeddings"
     elif route == "/v1/messages":
         model, kind = str(parsed.get("model", "")), "anthropic"
     elif route == "/v1/chat/completions":
@@ -333,7 +360,9 @@ async def handle_request(conn: Connection, method: str, path: str, headers: dict
             extra,
         )
         return
-    if kind == "anthropic":
+    if kind.endswith("embeddings"):
+        await embeddings_reply(conn, parsed, b)
+    elif kind == "anthropic":
         await anthropic_reply(conn, parsed, b)
     else:
         await openai_reply(conn, parsed, model, b)

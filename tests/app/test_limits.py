@@ -1,6 +1,7 @@
 """Rate limits and budgets enforced atomically in real Redis across processes, the in-process fallback, the cache."""
 
 import asyncio
+import time
 import uuid
 
 import httpx
@@ -70,9 +71,9 @@ def test_tokens_per_minute_count_real_usage(start_app: StartApp, redis_server: R
     )
     with app.client() as c:
         # each call reserves ~301 tokens but settles to its real 6 (1 prompt + 5 completion)
-        for _ in range(10):
-            r = c.post("/generate", json={"prompt": "hi", "max_tokens": 300})
-            assert r.status_code == 200, r.text
+        answers = [c.post("/generate", json={"prompt": "hi", "max_tokens": 300}) for _ in range(10)]
+        assert [a.status_code for a in answers] == [200] * 10
+        r = answers[-1]
         assert int(r.headers["x-ratelimit-remaining-tokens"]) == 1000 - 9 * 6 - 301
         r = c.post("/generate", json={"prompt": "hi", "max_tokens": 960})  # 60 used + 961 > 1000
         assert r.status_code == 429
@@ -145,3 +146,26 @@ def test_deterministic_requests_are_cached_per_key(app_server: AppProcess, upstr
     with httpx.Client(base_url=app_server.url, headers={"x-api-key": OTHER_KEY}) as other:
         assert other.post("/generate", json=payload).json()["cached"] is False
     assert upstream_calls() == 3
+
+
+def test_client_leaving_a_stream_still_settles_its_tokens(start_app: StartApp) -> None:
+    app = start_app({"APP_RPM_PER_KEY": "0", "APP_TPM_PER_KEY": "2000"})
+    with app.client() as c:
+        with c.stream(
+            "POST", "/generate", json={"prompt": "hi", "model": "slow-stream", "max_tokens": 1500, "stream": True}
+        ) as r:
+            next(r.iter_bytes())  # the first chunk, then hang up while the upstream is still sending
+        time.sleep(0.5)
+        after = c.post("/generate", json={"prompt": "hi", "max_tokens": 10})
+    # the 1501-token reservation was replaced by the few tokens actually streamed
+    remaining = int(after.headers["x-ratelimit-remaining-tokens"])
+    assert 2000 - 11 - 20 <= remaining < 2000 - 11, remaining
+
+
+def test_cache_entries_expire_after_the_ttl(start_app: StartApp, redis_server: RedisServer) -> None:
+    app = start_app({"APP_REDIS_URL": redis_server.url, "APP_CACHE_TTL_S": "1"})
+    payload = {"prompt": f"ttl {uuid.uuid4()}", "temperature": 0}
+    with app.client() as c:
+        assert [c.post("/generate", json=payload).json()["cached"] for _ in range(2)] == [False, True]
+        time.sleep(1.5)
+        assert c.post("/generate", json=payload).json()["cached"] is False

@@ -2,20 +2,27 @@
 
 import subprocess
 import sys
+from collections.abc import Callable
 
 from tests.app.support import API_KEY, StartApp, Upstream
 
 
-def test_schemathesis_finds_no_failures(start_app: StartApp, upstream: Upstream, tmp_path) -> None:
+def test_schemathesis_finds_no_failures(
+    start_app: StartApp, upstream: Upstream, postgres: Callable[[str], str], tmp_path
+) -> None:
     v1 = f"{upstream.url}/v1"
     routing = {
         "providers": {"p": {"type": "openai_compatible", "base_url": v1}},
-        "models": {"plain": [{"provider": "p", "model": "st;bullets;chunks=12"}]},
+        "models": {
+            "plain": [{"provider": "p", "model": "st;bullets;chunks=12"}],
+            "embed": [{"provider": "p", "model": "st-embed;dim=16;bullets;chunks=12"}],
+        },
         "tiers": {"small": "plain"},
         "default_model": "plain",
     }
     unlimited = {f"APP_{name}": "0" for name in ("RPM_PER_KEY", "RPM_PER_IP", "TPM_PER_KEY", "TPM_PER_IP")}
-    app = start_app(unlimited, routing)
+    database = {"APP_DATABASE_URL": postgres("schema"), "APP_EMBEDDING_MODEL": "embed", "APP_EMBEDDING_DIM": "16"}
+    app = start_app({**unlimited, **database}, routing)
     result = subprocess.run(
         [
             sys.executable,
