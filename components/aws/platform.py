@@ -174,14 +174,17 @@ class AiPlatform(Block):
                 ),
                 child,
             )
-            environment.update(
-                {
-                    "AI_PLATFORM_PG_HOST": self.vector_store.endpoint,
-                    "AI_PLATFORM_PG_PORT": self.vector_store.port.apply(str),
-                    "AI_PLATFORM_PG_DATABASE": self.vector_store.database_name,
-                    "AI_PLATFORM_PG_USER": APP_DB_USER,
-                }
+            # IAM authentication: no password anywhere; the app signs a token per connection.
+            # TLS is required; verify-full would also need the RDS CA bundle in the image.
+            environment["APP_DATABASE_URL"] = pulumi.Output.format(
+                "postgresql://{0}@{1}:{2}/{3}?sslmode=require",
+                APP_DB_USER,
+                self.vector_store.endpoint,
+                self.vector_store.port,
+                self.vector_store.database_name,
             )
+            environment["APP_DATABASE_IAM_AUTH"] = "true"
+            environment["APP_DATABASE_REGION"] = str(spec.region)
             task_statements.append(self.vector_store.connect_statement(APP_DB_USER))
 
         self.queue: Queue | None = None
