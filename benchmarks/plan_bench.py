@@ -43,7 +43,8 @@ def time_cli(stack: str, runs: int) -> list[float]:
 
 
 def raw_program(graph: Graph) -> Any:
-    """Register every recorded resource with the plain SDK, same types, names, parents, inputs."""
+    """Register every recorded resource with the plain SDK: same types, names, parents, inputs
+    and dependency edges (``depends_on``), in registration order, with no component library."""
 
     def program() -> None:
         created: dict[str, pulumi.Resource] = {}
@@ -51,7 +52,8 @@ def raw_program(graph: Graph) -> Any:
             if resource.type == STACK_TYPE:
                 continue
             parent = created.get(resource.parent or "")
-            opts = pulumi.ResourceOptions(parent=parent) if parent is not None else None
+            depends_on = [created[urn] for urn in resource.dependencies if urn in created]
+            opts = pulumi.ResourceOptions(parent=parent, depends_on=depends_on)
             if resource.custom:
                 created[resource.urn] = pulumi.CustomResource(resource.type, resource.name, dict(resource.inputs), opts)
             else:

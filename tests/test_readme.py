@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
-from components.testing import plan
+from components.testing import GraphResource, plan
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -40,6 +41,7 @@ def test_harness_example_runs_against_the_component_example() -> None:
     def my_program() -> None:
         exec(compile(component_example, "README.md", "exec"), {})
 
-    namespace = {"my_program": my_program}
+    namespace: dict[str, Any] = {"my_program": my_program}
     exec(compile(harness_example, "README.md", "exec"), namespace)
-    assert namespace["queue"].inputs["sqsManagedSseEnabled"] is True
+    queue: GraphResource = namespace["queue"]
+    assert queue.inputs["sqsManagedSseEnabled"] is True

@@ -141,8 +141,8 @@ class Cache(DataStoreBlock):
     """``<replication group id>-001`` ... one per node, known at plan time (for per-node alarms)."""
 
     def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("ai-platform:aws:Cache", name, args, opts)
         failover = _validate(name, args)
+        super().__init__("ai-platform:aws:Cache", name, args, opts)
         sg = self._private_security_group(args.vpc_id, args.port, "Redis (TLS)", args.allowed_security_group_ids)
         subnet_group = self.child(
             "subnetGroup",

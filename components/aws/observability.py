@@ -24,7 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.logs import log_group
-from components.aws.secrets import AwsContext, Statement, aws_context, policy_json
+from components.aws.policy_documents import AwsContext, Statement, aws_context, document
 from components.base import Block, BlockArgs
 
 _EMAIL = re.compile(
@@ -100,9 +100,9 @@ class Observability(Block):
     log_group_arns: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("ai-platform:aws:Observability", name, args, opts)
         tag_value = _validate(args)
-        ctx = aws_context()
+        super().__init__("ai-platform:aws:Observability", name, args, opts)
+        ctx = aws_context(self)
         prefix = re.sub(r"[^A-Za-z0-9_-]", "-", f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}")
 
         self.log_group_names = {}
@@ -129,7 +129,7 @@ class Observability(Block):
             aws.sns.TopicPolicy,
             aws.sns.TopicPolicyArgs(
                 arn=topic.arn,
-                policy=pulumi.Output.all(ctx, topic.arn).apply(lambda v: policy_json(topic_policy(v[0], v[1]))),
+                policy=pulumi.Output.all(ctx, topic.arn).apply(lambda v: document(topic_policy(v[0], v[1]))),
             ),
             name="alerts-policy",
         )

@@ -1,10 +1,14 @@
-"""IAM policy documents shared by the AWS blocks (plain JSON builders, no data-source calls)."""
+"""IAM policy documents shared by the AWS blocks, and the account context they are written for."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+import pulumi
+import pulumi_aws as aws
 
 Statement = Mapping[str, Any]
 
@@ -38,3 +42,27 @@ def partition_of(arn: str) -> str:
     if len(parts) < 6 or parts[0] != "arn":
         raise ValueError(f"not an ARN: {arn!r}")
     return parts[1]
+
+
+@dataclass(frozen=True)
+class AwsContext:
+    """Where policies apply. A dataclass, not a NamedTuple: ``Output.all`` would flatten a tuple."""
+
+    partition: str
+    account_id: str
+    region: str
+
+
+def aws_context(parent: pulumi.Resource | None = None) -> pulumi.Output[AwsContext]:
+    """Partition, account id and region of the deploying credentials and provider.
+
+    ``parent`` (the calling block) makes the lookups use the provider the block was given, so a
+    block deployed with another region's provider writes that region into its policies. The
+    partition comes from the caller's ARN, so no extra data source is needed.
+    """
+    opts = pulumi.InvokeOptions(parent=parent) if parent is not None else None
+    identity = aws.get_caller_identity_output(opts=opts)
+    region = aws.get_region_output(opts=opts)
+    return pulumi.Output.all(identity.arn, identity.account_id, region.region).apply(
+        lambda v: AwsContext(partition=partition_of(v[0]), account_id=v[1], region=v[2])
+    )

@@ -10,7 +10,6 @@ scoped to this account.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.policy_documents import AwsContext, Statement, aws_context, document
 from components.base import Block, BlockArgs
 
 #: Secrets Manager secret names: letters, digits and ``/_+=.@-``.
@@ -26,34 +26,6 @@ _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]+$")
 _MAX_SECRET_NAME = 512 - 26
 #: Services whose use of the key on behalf of this account's principals the key policy allows.
 KEY_USER_SERVICES = ("secretsmanager", "sqs", "sns", "rds", "elasticache")
-
-Statement = dict[str, object]
-"""One IAM policy statement, JSON-ready."""
-
-
-@dataclass(frozen=True)
-class AwsContext:
-    """A dataclass, not a NamedTuple: ``Output.all`` would flatten a tuple."""
-
-    partition: str
-    account_id: str
-    region: str
-
-
-def aws_context() -> pulumi.Output[AwsContext]:
-    """Partition, account id and region of the deploying credentials and provider.
-
-    The partition comes from the caller's ARN, so no extra data source is needed.
-    """
-    identity = aws.get_caller_identity_output()
-    region = aws.get_region_output()
-    return pulumi.Output.all(identity.arn, identity.account_id, region.region).apply(
-        lambda v: AwsContext(partition=v[0].split(":")[1], account_id=v[1], region=v[2])
-    )
-
-
-def policy_json(statements: list[Statement]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 @dataclass(kw_only=True)
@@ -89,10 +61,10 @@ class SecretStore(Block):
     secret_arns: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: SecretStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("ai-platform:aws:SecretStore", name, args, opts)
         _validate(args)
+        super().__init__("ai-platform:aws:SecretStore", name, args, opts)
         prefix = args.name_prefix or f"{pulumi.get_project()}/{pulumi.get_stack()}"
-        ctx = aws_context()
+        ctx = aws_context(self)
         self._context = ctx
 
         key = self.child(
@@ -106,7 +78,7 @@ class SecretStore(Block):
                 rotation_period_in_days=args.key_rotation_period_days,
                 deletion_window_in_days=args.key_deletion_window_days,
                 multi_region=False,
-                policy=ctx.apply(lambda c: policy_json(key_policy(c, args.kms_key_admin_arns))),
+                policy=ctx.apply(lambda c: document(key_policy(c, args.kms_key_admin_arns))),
             ),
         )
         alias = self.child(
@@ -168,7 +140,7 @@ class SecretStore(Block):
 
     def read_policy_json(self, names: list[str] | None = None) -> pulumi.Output[str]:
         """:meth:`read_statements` as a complete policy document (for ``aws.iam.RolePolicy``)."""
-        return self.read_statements(names).apply(policy_json)
+        return self.read_statements(names).apply(document)
 
 
 def _read_statements(ctx: AwsContext, key_arn: str, secret_arns: list[str]) -> list[Statement]:

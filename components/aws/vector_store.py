@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.cache import DataStoreBlock, known_length, validate_windows
-from components.aws.secrets import AwsContext, Statement, aws_context
+from components.aws.policy_documents import AwsContext, Statement, aws_context
 from components.base import BlockArgs
 
 #: PostgreSQL's reserved key words (PG 16, appendix C "reserved"): not a user or database name.
@@ -179,9 +179,9 @@ class VectorStore(DataStoreBlock):
     instance_identifiers: list[pulumi.Output[str]]
 
     def __init__(self, name: str, args: VectorStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("ai-platform:aws:VectorStore", name, args, opts)
         major = _validate(name, args)
-        self._context = aws_context()
+        super().__init__("ai-platform:aws:VectorStore", name, args, opts)
+        self._context = aws_context(self)
         sg = self._private_security_group(args.vpc_id, args.port, "PostgreSQL (TLS)", args.allowed_security_group_ids)
         subnet_group = self.child(
             "subnetGroup",
