@@ -37,6 +37,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             f"APP_EMBEDDING_MODEL={settings.embedding_model!r} is not a model alias of the routing table "
             f"({', '.join(routing.models) or 'none'})"
         )
+    database_args: dict[str, Any] = {}
+    if settings.database_iam_auth:
+        from app.rds_iam import iam_connect_args
+
+        database_args = iam_connect_args(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.redis_url is not None:
             redis = Redis.from_url(
                 settings.redis_url.get_secret_value(),
+                password=settings.redis_password.get_secret_value() if settings.redis_password else None,
                 socket_timeout=2,
                 socket_connect_timeout=2,
                 health_check_interval=30,
@@ -70,7 +76,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         vectors: VectorStore | None = None
         if settings.database_url is not None:
             vectors = await VectorStore.connect(
-                settings.database_url.get_secret_value(), settings.embedding_dim, min(settings.max_connections, 20)
+                settings.database_url.get_secret_value(),
+                settings.embedding_dim,
+                min(settings.max_connections, 20),
+                **database_args,
             )
             checks["postgres"] = vectors.ping
         app.state.vectors = vectors

@@ -4,14 +4,20 @@ Errors name the environment variable, the value given and what is allowed, so a
 misconfigured deployment fails fast with a message an operator can act on.
 """
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "APP_"
+
+# libpq sslmode values that guarantee TLS (IAM auth tokens must never travel in clear text)
+TLS_SSLMODES = ("require", "verify-ca", "verify-full")
+PLAIN_SSLMODES = ("disable", "allow", "prefer")
 
 
 class SettingsError(RuntimeError):
@@ -67,6 +73,7 @@ class Settings(BaseSettings):
 
     # Limits (0 disables a limit)
     redis_url: SecretStr | None = None
+    redis_password: SecretStr | None = None  # the AUTH token, kept out of the URL (e.g. from a secret store)
     rpm_per_key: int = Field(600, ge=0)
     tpm_per_key: int = Field(200_000, ge=0)
     rpm_per_ip: int = Field(600, ge=0)
@@ -75,6 +82,9 @@ class Settings(BaseSettings):
 
     # Vector DB (PostgreSQL with pgvector): document storage and search, off unless set
     database_url: SecretStr | None = None
+    database_iam_auth: bool = False  # RDS/Aurora IAM authentication: a fresh auth token per connection
+    database_region: str | None = None
+    aws_region: str | None = Field(None, validation_alias="AWS_REGION")  # the fallback for APP_DATABASE_REGION
     embedding_model: str | None = None
     embedding_dim: int = Field(1536, ge=1, le=16_000)
 
@@ -104,6 +114,16 @@ class Settings(BaseSettings):
             )
         if self.database_url is not None and not self.embedding_model:
             raise ValueError("APP_DATABASE_URL needs APP_EMBEDDING_MODEL (a model alias whose targets embed)")
+        if self.redis_password is not None:
+            _check_redis_password(self.redis_url, self.redis_password)
+        if self.database_iam_auth:
+            if self.database_url is None:
+                raise ValueError("APP_DATABASE_IAM_AUTH=true needs APP_DATABASE_URL")
+            parse_iam_database_url(self.database_url.get_secret_value())
+            if not self.database_aws_region:
+                raise ValueError(
+                    "APP_DATABASE_IAM_AUTH=true needs the database's AWS region: set APP_DATABASE_REGION or AWS_REGION"
+                )
         if self.auto_small_max_tokens >= self.auto_large_min_tokens:
             raise ValueError("APP_AUTO_SMALL_MAX_TOKENS must be below APP_AUTO_LARGE_MIN_TOKENS")
         return self
@@ -111,6 +131,72 @@ class Settings(BaseSettings):
     @property
     def jwt_enabled(self) -> bool:
         return self.jwt_jwks_url is not None
+
+    @property
+    def database_aws_region(self) -> str | None:
+        return self.database_region or self.aws_region
+
+
+def _check_redis_password(url: SecretStr | None, password: SecretStr) -> None:
+    if url is None:
+        raise ValueError("APP_REDIS_PASSWORD is set but APP_REDIS_URL is not")
+    if not password.get_secret_value():
+        raise ValueError("APP_REDIS_PASSWORD is empty: give the Redis AUTH token or leave the variable unset")
+    parts = urlsplit(url.get_secret_value())
+    if parts.password or "password" in parse_qs(parts.query):
+        raise ValueError(
+            "the Redis password is given twice, in APP_REDIS_URL and in APP_REDIS_PASSWORD: "
+            "keep APP_REDIS_PASSWORD and remove the password from APP_REDIS_URL"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseEndpoint:
+    """What an RDS IAM auth token is signed for, and the URL's sslmode (None when it names none)."""
+
+    host: str
+    port: int
+    user: str
+    sslmode: str | None
+
+
+def parse_iam_database_url(url: str) -> DatabaseEndpoint:
+    """Check APP_DATABASE_URL for IAM authentication: one host, a user, no password, TLS not refused."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ValueError("APP_DATABASE_URL must be a postgresql:// URL with APP_DATABASE_IAM_AUTH=true")
+    if parts.password is not None or "password" in query:
+        raise ValueError(
+            "APP_DATABASE_URL must carry no password with APP_DATABASE_IAM_AUTH=true "
+            "(every connection signs in with a fresh IAM auth token)"
+        )
+    in_query = sorted({"host", "port", "user"} & query.keys())
+    if in_query:
+        raise ValueError(
+            f"APP_DATABASE_URL: with APP_DATABASE_IAM_AUTH=true put {', '.join(in_query)} in the URL "
+            "(postgresql://user@host:port/db), not in its query"
+        )
+    if not parts.username:
+        raise ValueError(
+            "APP_DATABASE_URL must name the database user with APP_DATABASE_IAM_AUTH=true "
+            "(postgresql://user@host:5432/db; the user needs rds_iam and the task role rds-db:connect)"
+        )
+    if not parts.hostname or "," in parts.netloc:
+        raise ValueError("APP_DATABASE_URL must name exactly one database host with APP_DATABASE_IAM_AUTH=true")
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise ValueError("APP_DATABASE_URL: the port is not a number") from None
+    sslmodes = query.get("sslmode")
+    sslmode = sslmodes[-1] if sslmodes else None
+    if sslmode is not None and sslmode not in TLS_SSLMODES:
+        why = "allows a connection without TLS" if sslmode in PLAIN_SSLMODES else "is not a libpq sslmode"
+        raise ValueError(
+            f"APP_DATABASE_URL has sslmode={sslmode}, which {why}: IAM authentication needs TLS; use "
+            "sslmode=require, verify-ca or verify-full (or leave sslmode out: the app then requires TLS)"
+        )
+    return DatabaseEndpoint(parts.hostname, port, unquote(parts.username), sslmode)
 
 
 def _format(error: ValidationError) -> str:

@@ -28,8 +28,9 @@ class VectorStore:
         self.dim = dim
 
     @classmethod
-    async def connect(cls, dsn: str, dim: int, max_size: int) -> "VectorStore":
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_size, command_timeout=10)
+    async def connect(cls, dsn: str, dim: int, max_size: int, **connect_args: Any) -> "VectorStore":
+        """`connect_args` go to every connection, e.g. a `password` callable asked once per new connection."""
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_size, command_timeout=10, **connect_args)
         store = cls(pool, dim)
         async with pool.acquire() as conn:
             await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")

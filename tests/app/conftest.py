@@ -28,35 +28,35 @@ from tests.app.support import (
 )
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
+def _redis(password: str | None = None) -> Iterator[RedisServer]:
+    """A throwaway redis-server on a free loopback port; with `password`, AUTH is required (--requirepass)."""
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            redis_binary(),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    server = RedisServer(port, proc)
+    args = [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    if password is not None:
+        args += ["--requirepass", password]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = RedisServer(port, proc, password)
 
     def ping() -> bool:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
             s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
+            return s.recv(16).startswith((b"+PONG", b"-NOAUTH"))  # either way it is serving
 
     wait_until(ping, 10, "redis-server", proc)
     yield server
     proc.terminate()
     proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    yield from _redis()
+
+
+@pytest.fixture(scope="session")
+def redis_with_password() -> Iterator[RedisServer]:
+    """A redis-server that needs AUTH, as ElastiCache with an auth token does."""
+    yield from _redis(password="redis-auth-token-0123456789")
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,22 +73,26 @@ def redis_binary() -> str:
 class RedisServer:
     port: int
     proc: subprocess.Popen
+    password: str | None = None  # set when the server runs with --requirepass
 
     @property
     def url(self) -> str:
+        """Never with the password: apps get it through APP_REDIS_PASSWORD."""
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def flush(self) -> None:
-        subprocess.run(
-            [
-                redis_binary().replace("redis-server", "redis-cli"),
-                "-p",
-                str(self.port),
-                "flushall",
-            ],
+    def cli(self, *command: str) -> str:
+        """Run a redis-cli command (authenticated when the server needs it) and return its output."""
+        env = {**os.environ, "REDISCLI_AUTH": self.password} if self.password else None
+        return subprocess.run(
+            [redis_binary().replace("redis-server", "redis-cli"), "-p", str(self.port), *command],
             check=True,
             capture_output=True,
-        )
+            text=True,
+            env=env,
+        ).stdout
+
+    def flush(self) -> None:
+        self.cli("flushall")
 
 
 @dataclass
@@ -149,6 +154,23 @@ class AppProcess:
                 self.proc.kill()
                 self.proc.wait(10)
         return self.proc.returncode
+
+
+def run_app(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run `python -m app` with only `env` (and the dev provider) and wait for it to exit: for start-up errors."""
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(REPO),
+        "APP_DEV_PROVIDER": "true",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "app"],
+        cwd=REPO,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def routing_table(upstream_url: str) -> dict[str, Any]:

@@ -1,7 +1,5 @@
 """JWT against a JWKS, key files holding digests only, and start-up settings errors naming the variable."""
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -11,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from tests.app.support import REPO, StartApp, Upstream, sha256
+from tests.app.support import StartApp, Upstream, run_app, sha256
 
 ISSUER, AUDIENCE = "https://issuer.test", "ai-api"
 
@@ -93,22 +91,6 @@ def test_api_keys_file_holds_digests(start_app: StartApp, tmp_path: Path) -> Non
             ).status_code
             == 401
         )
-
-
-def run_app(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    base = {
-        "PATH": "/usr/bin:/bin",
-        "PYTHONPATH": str(REPO),
-        "APP_DEV_PROVIDER": "true",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "app"],
-        cwd=REPO,
-        env={**base, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 @pytest.mark.parametrize(
