@@ -29,7 +29,7 @@ from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from components.testing.outputs import call_result, resource_outputs
 
@@ -204,6 +204,8 @@ def plan(
     settings.ROOT.set(None)
     set_all_config(config_values(config or {}), list(secret_keys))
     monitor = _RecordingMonitor(mocks or PlanMocks())
+    # a caller's asyncio.run() leaves the thread without a loop; the runtime needs one
+    _ensure_event_loop()
     pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
     root = settings.get_root_resource()
     # pulumi.runtime.test first forgets what a previous (failed) run left pending, then runs the
