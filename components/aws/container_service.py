@@ -11,6 +11,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.iam import service_role
 from components.aws.logs import log_group
 from components.aws.policy_documents import document, partition_of, service_assume_role_policy
 from components.base import Block, BlockArgs
@@ -237,58 +238,38 @@ class ContainerService(Block):
             self, "logGroup", retention_days=args.log_retention_days, kms_key_arn=args.kms_key_arn, name="logs"
         )
 
-        execution_role = self.child(
+        execution_role = service_role(
+            self,
             "executionRole",
-            aws.iam.Role,
-            aws.iam.RoleArgs(
-                assume_role_policy=account_id.apply(
-                    lambda account: service_assume_role_policy("ecs-tasks.amazonaws.com", account)
-                ),
-                description="ECS agent: pull the image, write logs, read the task's secrets",
+            name="execution",
+            trust_policy=account_id.apply(
+                lambda account: service_assume_role_policy("ecs-tasks.amazonaws.com", account)
             ),
-            name="execution-role",
+            description="ECS agent: pull the image, write logs, read the task's secrets",
+            policy=pulumi.Output.all(
+                image=args.image,
+                log_group_arn=logs.arn,
+                partition=partition,
+                region=region,
+                secret_arns=list(args.secret_arns),
+                secrets=dict(args.secrets),
+                kms_key_arn=args.kms_key_arn,
+            ).apply(lambda v: _execution_policy(**v)),
         )
-        self.child(
-            "executionRolePolicy",
-            aws.iam.RolePolicy,
-            aws.iam.RolePolicyArgs(
-                role=execution_role.id,
-                policy=pulumi.Output.all(
-                    image=args.image,
-                    log_group_arn=logs.arn,
-                    partition=partition,
-                    region=region,
-                    secret_arns=list(args.secret_arns),
-                    secrets=dict(args.secrets),
-                    kms_key_arn=args.kms_key_arn,
-                ).apply(lambda v: _execution_policy(**v)),
-            ),
-            name="execution-policy",
-        )
-
-        task_role = self.child(
+        task_role = service_role(
+            self,
             "taskRole",
-            aws.iam.Role,
-            aws.iam.RoleArgs(
-                assume_role_policy=pulumi.Output.all(account_id, partition, region).apply(
-                    lambda v: service_assume_role_policy(
-                        "ecs-tasks.amazonaws.com", v[0], source_arn_like=f"arn:{v[1]}:ecs:{v[2]}:{v[0]}:*"
-                    )
-                ),
-                description="The app's own AWS permissions",
+            name="task",
+            trust_policy=pulumi.Output.all(account_id, partition, region).apply(
+                lambda v: service_assume_role_policy(
+                    "ecs-tasks.amazonaws.com", v[0], source_arn_like=f"arn:{v[1]}:ecs:{v[2]}:{v[0]}:*"
+                )
             ),
-            name="task-role",
+            description="The app's own AWS permissions",
+            policy=pulumi.Output.all(*args.task_policy_statements).apply(_checked_document)
+            if args.task_policy_statements
+            else None,
         )
-        if args.task_policy_statements:
-            self.child(
-                "taskRolePolicy",
-                aws.iam.RolePolicy,
-                aws.iam.RolePolicyArgs(
-                    role=task_role.id,
-                    policy=pulumi.Output.all(*args.task_policy_statements).apply(_checked_document),
-                ),
-                name="task-policy",
-            )
 
         sg = self.child(
             "securityGroup",

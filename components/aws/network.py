@@ -12,6 +12,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.iam import service_role
 from components.aws.logs import log_group
 from components.aws.policy_documents import document, service_assume_role_policy
 from components.base import Block, BlockArgs
@@ -363,36 +364,26 @@ class Network(Block):
             kms_key_arn=args.kms_key_arn,
             name="flow-logs",
         )
-        flow_role = self.child(
+        flow_role = service_role(
+            self,
             "flowLogRole",
-            aws.iam.Role,
-            aws.iam.RoleArgs(
-                assume_role_policy=account_id.apply(
-                    lambda account: service_assume_role_policy("vpc-flow-logs.amazonaws.com", account)
-                ),
-                description="VPC flow logs delivery to one CloudWatch log group",
+            name="flow-logs",
+            trust_policy=account_id.apply(
+                lambda account: service_assume_role_policy("vpc-flow-logs.amazonaws.com", account)
             ),
-            name="flow-logs-role",
-        )
-        self.child(
-            "flowLogRolePolicy",
-            aws.iam.RolePolicy,
-            aws.iam.RolePolicyArgs(
-                role=flow_role.id,
-                policy=flow_group.arn.apply(
-                    lambda arn: document(
-                        [
-                            {
-                                "Sid": "WriteFlowLogs",
-                                "Effect": "Allow",
-                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                                "Resource": [arn, f"{arn}:*"],
-                            }
-                        ]
-                    )
-                ),
+            description="VPC flow logs delivery to one CloudWatch log group",
+            policy=flow_group.arn.apply(
+                lambda arn: document(
+                    [
+                        {
+                            "Sid": "WriteFlowLogs",
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                            "Resource": [arn, f"{arn}:*"],
+                        }
+                    ]
+                )
             ),
-            name="flow-logs-policy",
         )
         self.child(
             "flowLog",
