@@ -13,7 +13,7 @@ import pulumi_aws as aws
 
 from components.aws.iam import service_role
 from components.aws.logs import log_group
-from components.aws.policy_documents import document, partition_of, service_assume_role_policy
+from components.aws.policy_documents import aws_context, document, service_assume_role_policy
 from components.base import Block, BlockArgs
 
 #: Fargate's valid task sizes: cpu units -> allowed memory (MiB).
@@ -217,10 +217,10 @@ class ContainerService(Block):
         _validate(args)
         super().__init__("ai-platform:aws:ContainerService", name, args, opts)
         invoke = pulumi.InvokeOptions(parent=self)
-        region = aws.get_region_output(opts=invoke).region
-        identity = aws.get_caller_identity_output(opts=invoke)
-        account_id = identity.account_id
-        partition = identity.arn.apply(partition_of)
+        context = aws_context(self)
+        region = context.apply(lambda c: c.region)
+        account_id = context.apply(lambda c: c.account_id)
+        partition = context.apply(lambda c: c.partition)
         vpc_cidr = (
             pulumi.Output.from_input(args.vpc_cidr_block)
             if args.vpc_cidr_block is not None

@@ -11,7 +11,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.policy_documents import document, partition_of
+from components.aws.policy_documents import aws_context, document, partition_of
 from components.base import Block, BlockArgs
 
 wafv2 = aws.wafv2
@@ -233,8 +233,9 @@ class Gateway(Block):
         allow_v4, allow_v6 = _validate(args)
         super().__init__("ai-platform:aws:Gateway", name, args, opts)
         invoke = pulumi.InvokeOptions(parent=self)
-        region = aws.get_region_output(opts=invoke).region
-        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        context = aws_context(self)
+        region = context.apply(lambda c: c.region)
+        account_id = context.apply(lambda c: c.account_id)
         vpc_cidr = (
             pulumi.Output.from_input(args.vpc_cidr_block)
             if args.vpc_cidr_block is not None

@@ -14,7 +14,7 @@ import pulumi_aws as aws
 
 from components.aws.iam import service_role
 from components.aws.logs import log_group
-from components.aws.policy_documents import document, service_assume_role_policy
+from components.aws.policy_documents import aws_context, document, service_assume_role_policy
 from components.base import Block, BlockArgs
 
 #: the interface endpoints a private Fargate service needs to pull from ECR, read secrets and log
@@ -155,8 +155,9 @@ class Network(Block):
         subnets = plan_subnets(args.cidr_block, az_count)
         super().__init__("ai-platform:aws:Network", name, args, opts)
         invoke = pulumi.InvokeOptions(parent=self)
-        region = aws.get_region_output(opts=invoke).region
-        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        context = aws_context(self)
+        region = context.apply(lambda c: c.region)
+        account_id = context.apply(lambda c: c.account_id)
 
         if args.availability_zones is not None:
             zone_names = list(args.availability_zones)
