@@ -117,7 +117,7 @@ class AiPlatform(Block):
         # one output per private subnet (a known count: one per zone), for blocks that check it
         private_subnets = [self.network.private_subnet_ids.apply(lambda ids, i=i: ids[i]) for i in range(spec.zones)]
         # APP_* are the app's settings (app/settings.py); AI_PLATFORM_* describe the platform
-        # (endpoints of the vector store and queue) for features and workers that use them
+        # (the queue URL) for workers that use it
         environment: dict[str, pulumi.Input[str]] = {
             "APP_PORT": str(spec.app.port),
             "APP_MAX_BODY_BYTES": str(spec.gateway.max_body_bytes),
