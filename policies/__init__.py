@@ -1,0 +1,1 @@
+"""The CrossGuard policy pack (see policies/pack.py) and its offline runner."""

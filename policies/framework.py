@@ -1,0 +1,503 @@
+"""The small framework every rule module uses: rule metadata, safe property access, dispatch.
+
+Why not write pulumi_policy policies directly: the checklist items span four targets, so one
+policy (say ``encryption-at-rest``) collects checks from the AWS, GCP, Azure and Kubernetes
+modules and dispatches on the resource type token. That keeps policy names (and their
+``--policy-pack-config`` keys) the same on every cloud, and keeps the number of policies small:
+the SDK's servicer deserialises a resource's properties once per policy, so fewer policies is
+the main lever on Analyzer throughput.
+
+Checks never crash on what a preview or a state file can contain:
+- missing properties read as ``None`` (or the given default) through :meth:`Resource.get`;
+- unknown values (``pulumi preview`` before a value is known) read as :data:`UNKNOWN`, and a
+  check that needs one calls :func:`require_known`, which skips that check for that resource
+  and reports it as the SDK's advisory "can't run during preview" diagnostic;
+- secrets arrive unwrapped from the SDK; offline graphs mark them with :data:`SECRET_MARKER`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import (
+    UNKNOWN_ARCHIVE_VALUE,
+    UNKNOWN_ARRAY_VALUE,
+    UNKNOWN_ASSET_VALUE,
+    UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_NUMBER_VALUE,
+    UNKNOWN_OBJECT_VALUE,
+    UNKNOWN_STRING_VALUE,
+    UnknownValueError,
+)
+
+__all__ = [
+    "SECRET_MARKER",
+    "UNKNOWN",
+    "CheckSet",
+    "EnforcementLevel",
+    "Resource",
+    "Rule",
+    "Severity",
+    "Stack",
+    "Unknown",
+    "Violation",
+    "build_policies",
+    "is_unknown",
+    "parse_json",
+    "require_known",
+]
+
+SECRET_MARKER = "[secret]"
+"""How offline graphs (``ai-platform plan --json``) show a secret value."""
+
+_UNKNOWN_SENTINELS = frozenset(
+    {
+        UNKNOWN_STRING_VALUE,
+        UNKNOWN_NUMBER_VALUE,
+        UNKNOWN_BOOLEAN_VALUE,
+        UNKNOWN_ARRAY_VALUE,
+        UNKNOWN_OBJECT_VALUE,
+        UNKNOWN_ASSET_VALUE,
+        UNKNOWN_ARCHIVE_VALUE,
+    }
+)
+
+
+class Unknown:
+    """A value that is not known yet (a preview before the resource it comes from exists)."""
+
+    _instance: Unknown | None = None
+
+    def __new__(cls) -> Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<unknown during preview>"
+
+    def __bool__(self) -> bool:
+        raise TypeError("an unknown value has no truth value; check is_unknown() or call require_known()")
+
+
+UNKNOWN = Unknown()
+
+
+def is_unknown(value: Any) -> bool:
+    return value is UNKNOWN or (isinstance(value, str) and value in _UNKNOWN_SENTINELS)
+
+
+class _SkipCheck(Exception):
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+def require_known(value: Any, path: str = "") -> Any:
+    """Return ``value``, or skip the current check if it is unknown during preview."""
+    if is_unknown(value):
+        raise _SkipCheck(path)
+    return value
+
+
+def _unwrap(value: Any) -> Any:
+    """The plain dict/list behind the SDK's unknown-checking proxies (no copy)."""
+    if isinstance(value, Mapping) and not isinstance(value, dict):
+        try:
+            return value["__target"]
+        except KeyError:
+            return dict(value)
+    if isinstance(value, Sequence) and not isinstance(value, str | list | tuple):
+        try:
+            return value["__target"]  # type: ignore[index]
+        except (KeyError, TypeError, IndexError):
+            return list(value)
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """A plain copy of proxied properties: checks see ordinary dicts, lists and sentinels."""
+    value = _unwrap(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _step(value: Any, key: str) -> Any:
+    if is_unknown(value):
+        return UNKNOWN
+    if isinstance(value, dict):
+        return value.get(key)
+    if isinstance(value, list | tuple) and key.isdigit():
+        index = int(key)
+        return value[index] if index < len(value) else None
+    return None
+
+
+def parse_json(value: Any) -> Any:
+    """Parse a JSON-string input (ECS container definitions, IAM documents); None if it is not JSON.
+
+    Already-parsed values pass through, so a check works on inputs (strings) and on state
+    outputs (sometimes objects) alike.
+    """
+    if is_unknown(value):
+        return UNKNOWN
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A read-only view of one resource, as the engine sends it to the pack."""
+
+    type: str
+    props: Mapping[str, Any]
+    urn: str = ""
+    name: str = ""
+    parent: str | None = None
+    dependencies: tuple[str, ...] = ()
+    property_dependencies: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def get(self, path: str, default: Any = None) -> Any:
+        """The value at a dotted path (``"accessLogs.enabled"``, ``"rules.0.name"``).
+
+        Missing keys give ``default``; an unknown value anywhere on the path gives :data:`UNKNOWN`.
+        """
+        value: Any = self.props
+        for key in path.split("."):
+            value = _step(value, key)
+            if value is UNKNOWN:
+                return UNKNOWN
+            if value is None:
+                return default
+        if is_unknown(value):
+            return UNKNOWN
+        return value
+
+    def known(self, path: str, default: Any = None) -> Any:
+        """Like :meth:`get`, but skips the check when the value is unknown during preview."""
+        return require_known(self.get(path, default), path)
+
+    def has(self, path: str) -> bool:
+        return self.get(path) is not None
+
+    @property
+    def package(self) -> str:
+        return self.type.split(":", 1)[0]
+
+    @property
+    def label(self) -> str:
+        """How messages name the resource: its logical name and type."""
+        return f"{self.name or self.urn} ({self.type})"
+
+    @property
+    def tags(self) -> Mapping[str, Any] | None:
+        """Tags, or labels where the target calls them that (GCP, Kubernetes); None if there are none."""
+        if self.package == "kubernetes":
+            paths: tuple[str, ...] = ("metadata.labels",)
+        elif self.package == "gcp":
+            paths = ("labels", "userLabels", "resourceLabels")
+        else:
+            paths = ("tags",)
+        for path in paths:
+            value = self.get(path)
+            if isinstance(value, dict):
+                return value
+            if is_unknown(value):
+                return require_known(value, path)
+        return None
+
+    def is_prod(self, config: Mapping[str, Any], stack: Stack | None = None) -> bool:
+        """Prod if its `environment` tag/label says so, else if the stack's platform component does."""
+        prod = set(config.get("prodEnvironments") or ("prod", "production"))
+        tags = self.tags or {}
+        environment = tags.get("environment")
+        if isinstance(environment, str):
+            return environment in prod
+        stack_environment = stack.environment() if stack is not None else None
+        return stack_environment in prod
+
+    def refers_to(self, path: str, target: Resource) -> bool:
+        """Whether the input at ``path`` points at ``target``.
+
+        By the engine's property dependencies (what a preview and the offline plan carry) or, for
+        state files, by value: the target's ``id``/``arn``/``name``/``selfLink`` output.
+        """
+        root = path.split(".", 1)[0]
+        if target.urn and target.urn in self.property_dependencies.get(root, ()):
+            return True
+        value = self.get(path)
+        if value is None or is_unknown(value):
+            return False
+        candidates = {target.get(key) for key in ("id", "arn", "name", "selfLink")}
+        candidates.discard(None)
+        values = value if isinstance(value, list) else [value]
+        return any(isinstance(v, str) and v in candidates for v in values)
+
+
+@dataclass(frozen=True)
+class Violation:
+    message: str
+    urn: str | None = None
+
+
+@dataclass
+class Stack:
+    """Every resource of a stack, for rules that look across resources."""
+
+    resources: list[Resource]
+
+    def of_type(self, *types: str) -> list[Resource]:
+        wanted = set(types)
+        return [r for r in self.resources if r.type in wanted]
+
+    def platform_components(self) -> list[Resource]:
+        """The ``ai-platform:<cloud>:AiPlatform`` components (they carry environment and opt-outs)."""
+        return [r for r in self.resources if r.type.startswith("ai-platform:") and r.type.endswith(":AiPlatform")]
+
+    def opt_outs(self) -> dict[str, Resource]:
+        """Named insecure opt-outs recorded by the platform components, with the component."""
+        found: dict[str, Resource] = {}
+        for component in self.platform_components():
+            names = component.get("optOuts") or []
+            if is_unknown(names):
+                continue
+            for name in names:
+                if isinstance(name, str):
+                    found[name] = component
+        return found
+
+    def opted_out(self, name: str) -> bool:
+        return name in self.opt_outs()
+
+    def environment(self) -> str | None:
+        for component in self.platform_components():
+            value = component.get("environment")
+            if isinstance(value, str):
+                return value
+        return None
+
+
+ResourceCheck = Callable[[Resource, Mapping[str, Any]], Iterable[str]]
+"""A check yields one message per violated condition of its rule on one resource."""
+
+StackCheck = Callable[[Stack, Mapping[str, Any]], Iterable[Violation]]
+"""A stack check yields violations, each naming the resource it concerns."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One checklist item: the metadata every policy carries, and its config schema."""
+
+    name: str
+    description: str
+    severity: Severity
+    enforcement: EnforcementLevel
+    remediation: str
+    scope: Literal["resource", "stack"] = "resource"
+    config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """JSON-schema properties of the rule's config; each has a ``default``."""
+    opt_out: str | None = None
+    """The named stack opt-out (``insecure.<name>``) that waives this stack rule; ``insecure-opt-outs`` reports it."""
+
+    def defaults(self) -> dict[str, Any]:
+        return {key: schema["default"] for key, schema in self.config.items() if "default" in schema}
+
+
+class CheckSet:
+    """The checks one target (or the cross-target module) contributes, by rule name.
+
+    Usage::
+
+        checks = CheckSet("aws")
+
+        @checks.resource("encryption-at-rest", "aws:sqs/queue:Queue")
+        def sqs_encrypted(r, config): ...
+
+        @checks.stack("waf-on-entry-points")
+        def albs_have_waf(stack, config): ...
+
+    ``facts`` hold predicates that cross-target rules ask every target for (``"budget"``,
+    ``"latency-alert"``, ``"error-alert"``).
+    """
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.resource_checks: dict[str, dict[str, list[ResourceCheck]]] = {}
+        self.stack_checks: dict[str, list[StackCheck]] = {}
+        self.facts: dict[str, list[Callable[[Resource], bool]]] = {}
+
+    def resource(self, rule: str, *types: str) -> Callable[[ResourceCheck], ResourceCheck]:
+        """Register a check for these type tokens; ``"<package>:*"`` matches every type of a package."""
+        if not types:
+            raise ValueError(f"check for {rule!r} names no resource types")
+
+        def register(fn: ResourceCheck) -> ResourceCheck:
+            by_type = self.resource_checks.setdefault(rule, {})
+            for token in types:
+                by_type.setdefault(token, []).append(fn)
+            return fn
+
+        return register
+
+    def stack(self, rule: str) -> Callable[[StackCheck], StackCheck]:
+        def register(fn: StackCheck) -> StackCheck:
+            self.stack_checks.setdefault(rule, []).append(fn)
+            return fn
+
+        return register
+
+    def fact(self, name: str) -> Callable[[Callable[[Resource], bool]], Callable[[Resource], bool]]:
+        def register(fn: Callable[[Resource], bool]) -> Callable[[Resource], bool]:
+            self.facts.setdefault(name, []).append(fn)
+            return fn
+
+        return register
+
+
+def merged_facts(check_sets: Iterable[CheckSet], name: str) -> list[Callable[[Resource], bool]]:
+    return [fn for cs in check_sets for fn in cs.facts.get(name, [])]
+
+
+def _config(rule: Rule, configured: Mapping[str, Any] | None) -> dict[str, Any]:
+    merged = rule.defaults()
+    if configured:
+        merged.update({k: v for k, v in configured.items() if k != "enforcementLevel"})
+    return merged
+
+
+def run_resource_checks(
+    checks: Iterable[ResourceCheck], resource: Resource, config: Mapping[str, Any]
+) -> Iterator[str]:
+    """Run checks, skipping one (not the rest) when it needs a value unknown during preview."""
+    skipped: list[str] = []
+    for check in checks:
+        try:
+            yield from check(resource, config)
+        except _SkipCheck as skip:
+            skipped.append(skip.path)
+        except UnknownValueError as error:
+            skipped.append(".".join(error.props))
+    if skipped:
+        raise UnknownValueError(UNKNOWN_STRING_VALUE, [", ".join(p for p in skipped if p) or "(a property)"])
+
+
+def run_stack_checks(checks: Iterable[StackCheck], stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
+    for check in checks:
+        try:
+            yield from check(stack, config)
+        except (_SkipCheck, UnknownValueError):
+            continue
+
+
+def resource_view(args: ResourceValidationArgs) -> Resource:
+    return Resource(type=args.resource_type, props=_plain(args.props), urn=args.urn, name=args.name)
+
+
+def stack_view(args: StackValidationArgs) -> Stack:
+    resources = []
+    for r in args.resources:
+        resources.append(
+            Resource(
+                type=r.resource_type,
+                props=_plain(r.props),
+                urn=r.urn,
+                name=r.name,
+                parent=r.parent.urn if r.parent is not None else None,
+                dependencies=tuple(d.urn for d in r.dependencies),
+                property_dependencies={k: [d.urn for d in v] for k, v in r.property_dependencies.items()},
+            )
+        )
+    return Stack(resources)
+
+
+def _schema(rule: Rule) -> PolicyConfigSchema | None:
+    if not rule.config:
+        return None
+    return PolicyConfigSchema(properties={k: dict(v) for k, v in rule.config.items()})
+
+
+_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def build_policies(rules: Sequence[Rule], check_sets: Sequence[CheckSet]) -> list[Policy]:
+    """One pulumi_policy policy per rule, dispatching to the checks every target registered."""
+    by_name = {rule.name: rule for rule in rules}
+    for cs in check_sets:
+        for name in (*cs.resource_checks, *cs.stack_checks):
+            if name not in by_name:
+                raise ValueError(f"{cs.target} registers checks for unknown rule {name!r}; rules: {sorted(by_name)}")
+            scope = by_name[name].scope
+            if (name in cs.resource_checks and scope != "resource") or (name in cs.stack_checks and scope != "stack"):
+                raise ValueError(f"{cs.target} registers {name!r} checks of the wrong scope (it is {scope}-level)")
+    policies: list[Policy] = []
+    for rule in rules:
+        if not _NAME.match(rule.name):
+            raise ValueError(f"rule name {rule.name!r} must be kebab-case")
+        common = {
+            "name": rule.name,
+            "description": rule.description,
+            "enforcement_level": rule.enforcement,
+            "config_schema": _schema(rule),
+            "severity": rule.severity,
+            "remediation_steps": rule.remediation,
+        }
+        if rule.scope == "resource":
+            dispatch: dict[str, list[ResourceCheck]] = {}
+            for cs in check_sets:
+                for token, fns in cs.resource_checks.get(rule.name, {}).items():
+                    dispatch.setdefault(token, []).extend(fns)
+            policies.append(ResourceValidationPolicy(validate=_resource_validator(rule, dispatch), **common))
+        else:
+            stack_fns = [fn for cs in check_sets for fn in cs.stack_checks.get(rule.name, [])]
+            policies.append(StackValidationPolicy(validate=_stack_validator(rule, stack_fns), **common))
+    return policies
+
+
+def _resource_validator(rule: Rule, dispatch: Mapping[str, list[ResourceCheck]]):
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        token = args.resource_type
+        checks = [*dispatch.get(token, ()), *dispatch.get(token.split(":", 1)[0] + ":*", ())]
+        if not checks:
+            return
+        config = _config(rule, args.get_config())
+        resource = resource_view(args)
+        for message in run_resource_checks(checks, resource, config):
+            report(message, None)
+
+    return validate
+
+
+def _stack_validator(rule: Rule, checks: Sequence[StackCheck]):
+    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+        if not checks:
+            return
+        config = _config(rule, args.get_config())
+        stack = stack_view(args)
+        if rule.opt_out and stack.opted_out(rule.opt_out):
+            return
+        for violation in run_stack_checks(checks, stack, config):
+            report(violation.message, violation.urn)
+
+    return validate
