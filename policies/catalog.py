@@ -117,8 +117,10 @@ RULES: tuple[Rule, ...] = (
         remediation=(
             "Add a rate-based rule to the WAFv2 web ACL, a `throttle` or `rate_based_ban` rule to the Cloud Armor "
             "policy, a `rate-limit-by-key` (or `rate-limit`) element to the API Management policy, or the "
-            "`nginx.ingress.kubernetes.io/limit-rps` annotation to the Ingress."
+            "`nginx.ingress.kubernetes.io/limit-rps` annotation to the Ingress. In prod the rule must block (not "
+            "only count or log)."
         ),
+        config={"prodEnvironments": PROD_ENVIRONMENTS},
     ),
     Rule(
         name="request-size-limits",
@@ -135,7 +137,8 @@ RULES: tuple[Rule, ...] = (
                 "minimum": 1,
                 "default": 10485760,
                 "description": "Largest body limit accepted (bytes).",
-            }
+            },
+            "prodEnvironments": PROD_ENVIRONMENTS,
         },
     ),
     Rule(
