@@ -48,10 +48,7 @@ def apply_set(props: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
         keys = path.split(".")
         node: Any = result
         for key in keys[:-1]:
-            if isinstance(node, list):
-                node = node[int(key)]
-            else:
-                node = node.setdefault(key, {})
+            node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
         last: Any = int(keys[-1]) if isinstance(node, list) else keys[-1]
         if value is None:
             if isinstance(node, list):

@@ -1,0 +1,98 @@
+"""The framework's promises: missing, unknown and secret values never crash a check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE, UNKNOWN_STRING_VALUE
+
+from policies.framework import UNKNOWN, CheckSet, EnforcementLevel, Resource, Rule, Severity, build_policies, parse_json
+from policies.inprocess import InProcessPack, PlannedResource
+
+PROPS = {
+    "accessLogs": {"enabled": True, "bucket": UNKNOWN_STRING_VALUE},
+    "rules": [{"name": "rate"}, {"name": "size"}],
+    "tags": {"environment": "prod", "owner": "team"},
+    "doc": '{"Statement": []}',
+}
+
+
+def test_get_walks_dotted_paths_and_list_indices() -> None:
+    r = Resource("aws:lb/loadBalancer:LoadBalancer", PROPS)
+    assert r.get("accessLogs.enabled") is True
+    assert r.get("rules.1.name") == "size"
+    assert r.get("rules.7.name") is None
+    assert r.get("missing.deeper", "default") == "default"
+    assert r.get("tags.owner.x") is None
+
+
+def test_unknown_values_read_as_unknown() -> None:
+    r = Resource("t:m:T", PROPS)
+    assert r.get("accessLogs.bucket") is UNKNOWN
+    assert r.get("accessLogs.bucket.deeper") is UNKNOWN
+    with pytest.raises(TypeError, match="unknown value has no truth value"):
+        bool(r.get("accessLogs.bucket"))
+
+
+def test_tags_and_prod_follow_the_target_conventions() -> None:
+    assert Resource("aws:s3/bucket:Bucket", PROPS).is_prod({"prodEnvironments": ["prod"]})
+    assert not Resource("aws:s3/bucket:Bucket", {"tags": {"environment": "dev"}}).is_prod({})
+    labels = {"metadata": {"labels": {"environment": "production"}}}
+    assert Resource("kubernetes:apps/v1:Deployment", labels).is_prod({})
+    assert Resource("gcp:redis/instance:Instance", {"labels": {"owner": "x"}}).tags == {"owner": "x"}
+
+
+def test_parse_json_accepts_strings_objects_and_unknowns() -> None:
+    assert parse_json(PROPS["doc"]) == {"Statement": []}
+    assert parse_json({"a": 1}) == {"a": 1}
+    assert parse_json("not json") is None
+    assert parse_json(UNKNOWN_STRING_VALUE) is UNKNOWN
+
+
+RULE = Rule("encryption-at-rest", "d", Severity.HIGH, EnforcementLevel.MANDATORY, "r")
+
+
+def _checks() -> CheckSet:
+    checks = CheckSet("stand-in")
+
+    @checks.resource("encryption-at-rest", "t:m:Queue")
+    def needs_known_key(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+        if not r.known("encrypted", False):
+            yield f"{r.label} is not encrypted"
+
+    @checks.resource("encryption-at-rest", "t:m:Queue")
+    def independent(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+        if r.get("name") == "bad":
+            yield f"{r.label} has a bad name"
+
+    return checks
+
+
+def _analyze(props: dict[str, Any]) -> tuple[list[str], list[str]]:
+    pack = InProcessPack()
+    pack.policies = build_policies([RULE], [_checks()])
+    findings = pack.analyze(PlannedResource("t:m:Queue", props, "urn:q", "q"))
+    return [f.message for f in findings], pack.unknowns
+
+
+def test_an_unknown_value_skips_only_the_check_that_needs_it() -> None:
+    messages, unknowns = _analyze({"encrypted": UNKNOWN_BOOLEAN_VALUE, "name": "bad"})
+    assert messages == ["q (t:m:Queue) has a bad name"]
+    assert unknowns == ["encryption-at-rest: string value at .encrypted can't be known during preview"]
+
+
+def test_missing_properties_and_secrets_do_not_crash() -> None:
+    assert _analyze({}) == (["q (t:m:Queue) is not encrypted"], [])
+    secret = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": True}
+    assert _analyze({"encrypted": secret}) == ([], [])
+
+
+def test_wildcard_checks_match_every_type_of_a_package() -> None:
+    checks = CheckSet("stand-in")
+    checks.resource("encryption-at-rest", "t:*")(lambda r, c: [f"{r.type} seen"])
+    pack = InProcessPack()
+    pack.policies = build_policies([RULE], [checks])
+    assert [f.message for f in pack.analyze(PlannedResource("t:x:Y", {}, "urn:y", "y"))] == ["t:x:Y seen"]
+    assert pack.analyze(PlannedResource("u:x:Y", {}, "urn:u", "u")) == []
