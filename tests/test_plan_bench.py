@@ -1,0 +1,23 @@
+"""The plan benchmark compares like with like: its raw twins register the very same graph."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks.plan_bench import raw_program, typed_program
+from components.cli import load_stack, plan_stack
+from components.testing import plan
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("twin", [typed_program, raw_program], ids=["typed", "untyped"])
+def test_raw_twin_registers_the_same_resources_inputs_and_parents(twin) -> None:
+    stack_file = load_stack(ROOT, "aws-dev")
+    graph = plan_stack(stack_file)
+    replay = plan(twin(graph), project=stack_file.project, stack=stack_file.stack)
+    expected = {r.urn: (r.type, r.parent, r.inputs) for r in graph.resources}
+    actual = {r.urn: (r.type, r.parent, r.inputs) for r in replay.resources}
+    assert actual == expected
