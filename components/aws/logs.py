@@ -41,8 +41,14 @@ def log_group(
     retention_days: int,
     kms_key_arn: pulumi.Input[str] | None,
     name: str | None = None,
+    log_group_name: pulumi.Input[str] | None = None,
 ) -> aws.cloudwatch.LogGroup:
-    """Create an encrypted log group child of ``block`` with a retention CloudWatch accepts."""
+    """Create an encrypted log group child of ``block`` with a retention CloudWatch accepts.
+
+    ``log_group_name`` fixes the group's name, for groups a service writes to by convention
+    (``/aws/rds/cluster/<id>/postgresql``): created first, the service uses it instead of making
+    its own without retention or KMS.
+    """
     if retention_days not in ALLOWED_RETENTION_DAYS:
         raise ValueError(
             f"log retention_days={retention_days} is not a CloudWatch retention; allowed: {ALLOWED_RETENTION_DAYS}"
@@ -50,6 +56,6 @@ def log_group(
     return block.child(
         key,
         aws.cloudwatch.LogGroup,
-        aws.cloudwatch.LogGroupArgs(retention_in_days=retention_days, kms_key_id=kms_key_arn),
+        aws.cloudwatch.LogGroupArgs(name=log_group_name, retention_in_days=retention_days, kms_key_id=kms_key_arn),
         name=name,
     )

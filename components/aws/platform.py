@@ -171,6 +171,7 @@ class AiPlatform(Block):
                     deletion_protection=spec.deletion_protection,
                     skip_final_snapshot=not prod,
                     backup_retention_days=spec.backup_retention_days,
+                    log_retention_days=spec.log_retention_days,
                 ),
                 child,
             )

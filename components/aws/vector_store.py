@@ -3,6 +3,7 @@ TLS-only, with a Secrets Manager-managed master password and IAM database authen
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.cache import DataStoreBlock, known_length, validate_windows
+from components.aws.logs import log_group
 from components.aws.policy_documents import AwsContext, Statement, aws_context
 from components.base import BlockArgs
 
@@ -144,6 +146,8 @@ class VectorStoreArgs(BlockArgs):
     """Default True (dev); False in prod, where ``<project>-<stack>-<name>-final`` is taken on delete."""
     backup_retention_days: int = 1
     """Automated backups kept (1..35). Default 1 (dev, free); 14 in prod."""
+    log_retention_days: int = 30
+    """Retention of the exported PostgreSQL log (``/aws/rds/cluster/<id>/postgresql``, KMS-encrypted)."""
     preferred_backup_window: str = "02:00-03:00"
     """Daily backup window (UTC); must not overlap the maintenance window."""
     preferred_maintenance_window: str = "sun:04:00-sun:05:00"
@@ -215,10 +219,22 @@ class VectorStore(DataStoreBlock):
             seconds_until_auto_pause=args.seconds_until_auto_pause if args.min_capacity == 0 else None,
         )
         final_snapshot = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}-final"
+        # A fixed identifier lets the exported log's group exist first, with retention and KMS;
+        # otherwise RDS creates /aws/rds/cluster/<id>/postgresql itself, kept forever, unencrypted.
+        identifier = cluster_identifier(f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}")
+        postgresql_log = log_group(
+            self,
+            "postgresqlLog",
+            retention_days=args.log_retention_days,
+            kms_key_arn=args.kms_key_arn,
+            name="postgresql-log",
+            log_group_name=f"/aws/rds/cluster/{identifier}/postgresql",
+        )
         cluster = self.child(
             "cluster",
             aws.rds.Cluster,
             aws.rds.ClusterArgs(
+                cluster_identifier=identifier,
                 engine="aurora-postgresql",
                 engine_mode="provisioned",
                 engine_version=args.engine_version,
@@ -247,6 +263,7 @@ class VectorStore(DataStoreBlock):
                 apply_immediately=args.apply_immediately,
                 allow_major_version_upgrade=False,
             ),
+            pulumi.ResourceOptions(depends_on=[postgresql_log]),
             name="cluster",
         )
         self.instance_identifiers = []
@@ -329,6 +346,18 @@ def _connect_statement(ctx: AwsContext, resource_id: str, db_user: str) -> State
         "Action": ["rds-db:connect"],
         "Resource": f"arn:{ctx.partition}:rds-db:{ctx.region}:{ctx.account_id}:dbuser:{resource_id}/{db_user}",
     }
+
+
+def cluster_identifier(raw: str) -> str:
+    """A valid, stable DB cluster identifier: lowercase letters, digits and single hyphens, a
+    letter first, at most 63 characters (a hash keeps long names unique when cut)."""
+    cleaned = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", raw.lower())).strip("-")
+    if not cleaned[:1].isalpha():
+        cleaned = f"db-{cleaned}"
+    if len(cleaned) > 63:
+        digest = hashlib.sha256(cleaned.encode()).hexdigest()[:8]
+        cleaned = f"{cleaned[:54].rstrip('-')}-{digest}"
+    return cleaned
 
 
 def _snapshot_id(raw: str) -> str:

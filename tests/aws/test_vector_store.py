@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pulumi
 import pytest
 
-from components.aws.vector_store import VectorStore, VectorStoreArgs
+from components.aws.vector_store import VectorStore, VectorStoreArgs, cluster_identifier
 from components.testing import Graph, plan
 from components.testing.aws import ACCOUNT
 
@@ -228,3 +230,32 @@ def test_availability_zones_may_be_an_output_and_are_assigned_round_robin() -> N
 def test_without_availability_zones_rds_places_the_instances() -> None:
     instance = _build(_args()).one(INSTANCE)
     assert "availabilityZone" not in instance.inputs
+
+
+def test_the_exported_postgresql_log_has_its_group_made_first_with_retention_and_kms() -> None:
+    graph = _build(_args(log_retention_days=90))
+    cluster = graph.one(CLUSTER)
+    identifier = cluster.inputs["clusterIdentifier"]
+    assert identifier == "ai-platform-dev-vectors"  # <project>-<stack>-<name>
+    group = graph.one("aws:cloudwatch/logGroup:LogGroup")
+    assert group.inputs == {
+        "name": f"/aws/rds/cluster/{identifier}/postgresql",
+        "retentionInDays": 90,
+        "kmsKeyId": KMS,
+        "tags": {"stack": "test"},
+    }
+    assert group.urn in cluster.dependencies
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("ai-platform-aws-prod-vectors", "ai-platform-aws-prod-vectors"),
+        ("My_Project--Prod", "my-project-prod"),
+        ("9lives", "db-9lives"),
+        ("x" * 80, "x" * 54 + "-" + hashlib.sha256(b"x" * 80).hexdigest()[:8]),
+    ],
+)
+def test_cluster_identifiers_follow_rds_rules(raw: str, expected: str) -> None:
+    assert cluster_identifier(raw) == expected
+    assert len(cluster_identifier(raw)) <= 63
