@@ -34,6 +34,9 @@ Cloud = Literal["aws", "gcp", "azure", "kubernetes"]
 Environment = Literal["dev", "prod"]
 #: the clouds this release can deploy; the spec accepts all four so stack files stay stable
 AVAILABLE_CLOUDS = ("aws",)
+#: CloudWatch Logs accepts only these retention periods (days).
+CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557)
+CLOUDWATCH_RETENTION_DAYS += (2922, 3288, 3653)
 
 #: the settings whose defaults differ between dev (cheap, no HA) and prod (HA, protected)
 ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -531,6 +534,12 @@ def _cross_problems(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Probl
     if spec.cloud == "aws":
         if spec.region is None:
             add("aws:region", _MISSING, "must be set for cloud aws (pulumi config set aws:region us-east-1)")
+        if spec.log_retention_days not in CLOUDWATCH_RETENTION_DAYS:
+            add(
+                "observability.logRetentionDays",
+                spec.log_retention_days,
+                f"CloudWatch Logs keeps logs for one of {', '.join(map(str, CLOUDWATCH_RETENTION_DAYS))} days",
+            )
         aws = spec.aws or AwsSpec()
         if aws.certificate_arn is None and aws.hosted_zone_id is None:
             add(

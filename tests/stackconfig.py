@@ -101,6 +101,7 @@ INVALID_CHANGES: list[tuple[str, tuple[str, ...], Any, str]] = [
     ("ai-platform:gateway", ("waf",), {"mode": "off"}, "'block' or 'count'"),
     ("ai-platform:gateway", ("ipAllowlist",), ["not-a-cidr"], "IPv4 CIDR"),
     ("ai-platform:observability", ("alertEmails",), ["oncall"], "not e-mail addresses"),
+    ("ai-platform:observability", ("logRetentionDays",), 45, "CloudWatch Logs keeps logs for one of"),
     ("ai-platform:observability", ("alerts",), {"availabilityPercent": 100}, "less than 100"),
     ("ai-platform:budget", ("monthlyAmount",), 0, "greater than 0"),
     ("ai-platform:budget", ("thresholds",), [80, 80], "distinct percentages"),

@@ -11,6 +11,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.logs import ALLOWED_RETENTION_DAYS, log_group
 from components.aws.policy_documents import aws_context, document, partition_of
 from components.base import Block, BlockArgs
 
@@ -77,7 +78,8 @@ class GatewayArgs(BlockArgs):
     ``ingressHttps<i>``/``ingressHttp<i>`` (one pair per allowed CIDR), ``egressTargets``,
     ``loadBalancer``, ``targetGroup``, ``certificate``, ``certificateValidationRecord``,
     ``certificateValidation``, ``httpsListener``, ``httpListener``, ``allowlistIpv4``,
-    ``allowlistIpv6``, ``webAcl``, ``webAclAssociation``, ``aliasA``, ``aliasAaaa``.
+    ``allowlistIpv6``, ``webAcl``, ``webAclAssociation``, ``wafLog``, ``wafLogging``, ``aliasA``,
+    ``aliasAaaa``.
     """
 
     vpc_id: pulumi.Input[str]
@@ -113,7 +115,13 @@ class GatewayArgs(BlockArgs):
     """CIDRs (IPv4/IPv6) that alone may reach the API, enforced by WAF and the ALB security group;
     empty: the API is public."""
     access_log_retention_days: int = 90
-    """Days before ALB access log objects expire."""
+    """Days before ALB access log objects expire; also the retention of the WAF log (a CloudWatch
+    retention value: 1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."""
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    """KMS key for the WAF log group (``aws-waf-logs-<project>-<stack>-<name>``). Default none:
+    CloudWatch's own encryption; ``AiPlatform`` passes the platform key."""
+    waf_redacted_headers: Sequence[str] = ("authorization", "x-api-key", "cookie")
+    """Request headers kept out of the WAF log (lowercase): the API's credentials."""
     deletion_protection: bool = False
     """ALB deletion protection (on in prod); also keeps the log bucket from being force-destroyed."""
     ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -175,8 +183,14 @@ def _validate(args: GatewayArgs) -> tuple[list[str], list[str]]:
         raise ValueError(
             f"GatewayArgs.deregistration_delay_seconds={args.deregistration_delay_seconds}: ALB accepts 0-3600"
         )
-    if args.access_log_retention_days < 1:
-        raise ValueError(f"GatewayArgs.access_log_retention_days={args.access_log_retention_days}: must be >= 1")
+    if args.access_log_retention_days not in ALLOWED_RETENTION_DAYS:
+        raise ValueError(
+            f"GatewayArgs.access_log_retention_days={args.access_log_retention_days}: it is also the WAF log's "
+            f"CloudWatch retention, so one of {ALLOWED_RETENTION_DAYS}"
+        )
+    bad_headers = [h for h in args.waf_redacted_headers if h != h.lower() or not h]
+    if bad_headers:
+        raise ValueError(f"GatewayArgs.waf_redacted_headers={bad_headers}: WAF matches lowercase header names")
     if not _TLS12_PLUS_POLICY.match(args.ssl_policy):
         raise ValueError(
             f"GatewayArgs.ssl_policy={args.ssl_policy!r}: use a TLS 1.2+ policy "
@@ -337,6 +351,7 @@ class Gateway(Block):
                 name="waf-association",
             )
             web_acl_arn = acl.arn
+            self._waf_logging(name, args, acl)
 
         if args.hosted_zone_id is not None:
             record_types = ["A", "AAAA"] if args.ip_address_type == "dualstack" else ["A"]
@@ -564,6 +579,33 @@ class Gateway(Block):
         return validation.certificate_arn
 
     # -- WAF -------------------------------------------------------------------------------
+
+    def _waf_logging(self, name: str, args: GatewayArgs, acl: wafv2.WebAcl) -> None:
+        """Every request WAF sees goes to a log group (its name must start ``aws-waf-logs-``),
+        with the credentials' headers redacted; WAF adds the log group's resource policy."""
+        group = log_group(
+            self,
+            "wafLog",
+            retention_days=args.access_log_retention_days,
+            kms_key_arn=args.log_kms_key_arn,
+            name="waf-log",
+            log_group_name=f"aws-waf-logs-{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
+        )
+        self.child(
+            "wafLogging",
+            wafv2.WebAclLoggingConfiguration,
+            wafv2.WebAclLoggingConfigurationArgs(
+                resource_arn=acl.arn,
+                log_destination_configs=[group.arn],
+                redacted_fields=[
+                    wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
+                        single_header=wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(name=header)
+                    )
+                    for header in args.waf_redacted_headers
+                ],
+            ),
+            name="waf-logging",
+        )
 
     def _web_acl(self, name: str, args: GatewayArgs, allow_v4: list[str], allow_v6: list[str]) -> wafv2.WebAcl:
         metric_prefix = re.sub(r"[^A-Za-z0-9_-]", "-", name)[:80]

@@ -6,32 +6,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import Block
+from components.spec import CLOUDWATCH_RETENTION_DAYS
 
 #: CloudWatch accepts only these retention values (days); 0 would mean "never expire".
-ALLOWED_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
+ALLOWED_RETENTION_DAYS = CLOUDWATCH_RETENTION_DAYS
 
 
 def log_group(

@@ -108,6 +108,7 @@ class AiPlatform(Block):
                 max_body_size_bytes=spec.gateway.max_body_bytes,
                 ip_allowlist=list(spec.gateway.ip_allowlist),
                 access_log_retention_days=spec.log_retention_days,
+                log_kms_key_arn=kms_key_arn,
                 deletion_protection=spec.deletion_protection,
                 idle_timeout_seconds=spec.app.timeout_seconds,
             ),

@@ -187,8 +187,25 @@ def test_waf_can_be_switched_off_explicitly():
 
     graph = plan(program)
     assert graph.of_type(ACL) == [] and graph.of_type("aws:wafv2/webAclAssociation:WebAclAssociation") == []
+    assert graph.of_type("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration") == []
     assert graph.outputs == {"web_acl_arn": None}
     assert len(graph.of_type(LISTENER)) == 2
+
+
+def test_waf_logs_every_request_without_credentials_to_an_encrypted_group():
+    kms = "arn:aws:kms:us-east-1:123456789012:key/abc"
+    graph = plan(build(log_kms_key_arn=kms, access_log_retention_days=365))
+    group = graph.one("aws:cloudwatch/logGroup:LogGroup")
+    assert group.inputs["name"] == "aws-waf-logs-ai-platform-test-gw"  # the prefix WAF requires
+    assert (group.inputs["retentionInDays"], group.inputs["kmsKeyId"]) == (365, kms)
+    logging = graph.one("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+    assert logging.inputs["resourceArn"] == graph.one(ACL).outputs["arn"]
+    assert logging.inputs["logDestinationConfigs"] == [group.outputs["arn"]]
+    assert [f["singleHeader"]["name"] for f in logging.inputs["redactedFields"]] == [
+        "authorization",
+        "x-api-key",
+        "cookie",
+    ]
 
 
 def test_waf_count_mode_and_small_body_limit():
@@ -256,6 +273,8 @@ def test_dns_validated_certificate_and_alias():
         ({"extra_managed_rule_groups": ["MyRules"]}, "is not an additional AWS managed rule group"),
         ({"health_check_path": "ready"}, "must start with '/'"),
         ({"idle_timeout_seconds": 0}, "ALB accepts 1-4000"),
+        ({"access_log_retention_days": 45}, "also the WAF log's CloudWatch retention"),
+        ({"waf_redacted_headers": ["Authorization"]}, "WAF matches lowercase header names"),
     ],
 )
 def test_validation_errors(kwargs, message):
