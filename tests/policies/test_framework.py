@@ -8,7 +8,17 @@ from typing import Any
 import pytest
 from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE, UNKNOWN_STRING_VALUE
 
-from policies.framework import UNKNOWN, CheckSet, EnforcementLevel, Resource, Rule, Severity, build_policies, parse_json
+from policies.framework import (
+    UNKNOWN,
+    CheckSet,
+    EnforcementLevel,
+    Resource,
+    Rule,
+    Severity,
+    Stack,
+    build_policies,
+    parse_json,
+)
 from policies.inprocess import InProcessPack, PlannedResource
 
 PROPS = {
@@ -96,3 +106,8 @@ def test_wildcard_checks_match_every_type_of_a_package() -> None:
     pack.policies = build_policies([RULE], [checks])
     assert [f.message for f in pack.analyze(PlannedResource("t:x:Y", {}, "urn:y", "y"))] == ["t:x:Y seen"]
     assert pack.analyze(PlannedResource("u:x:Y", {}, "urn:u", "u")) == []
+
+
+def test_unknown_opt_outs_read_as_none_declared() -> None:
+    component = Resource("ai-platform:gcp:AiPlatform", {"optOuts": UNKNOWN_STRING_VALUE}, "urn:p", "p")
+    assert Stack([component]).opt_outs() == {}
