@@ -4,8 +4,9 @@ The required-tags rule checks every GCP resource that can carry labels. Which on
 the pulumi_gcp SDK, so it is derived from it rather than kept by hand: a resource is labelable when
 its constructor (``_internal_init``) has a top-level ``labels``, ``user_labels`` or ``resource_labels``
 parameter (wire names ``labels``, ``userLabels``, ``resourceLabels``: what ``Resource.tags`` reads).
-Cloud SQL keeps its labels one level down (``settings.userLabels``); the rule handles that type
-itself.
+Cloud SQL keeps its labels one level down (``settings.userLabels``) and a notification channel has
+both ``labels`` (its configuration) and ``userLabels``; the rule reads those two types from
+``LABEL_PATHS`` in policies/rules/gcp.py.
 
 Run after upgrading pulumi-gcp::
 

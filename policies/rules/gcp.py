@@ -57,7 +57,8 @@ Decisions, per checklist item:
   least the minimum (unset: Cloud SQL's 7); Memorystore ``deletionProtection`` not false and RDB
   snapshots (``persistenceConfig.persistenceMode: RDB``).
 - required-tags: every type in :data:`LABELABLE_TYPES` (generated from the SDK) through ``gcp:*``,
-  plus Cloud SQL, whose labels are ``settings.userLabels``.
+  plus Cloud SQL, whose labels are ``settings.userLabels``; notification channels are read from
+  ``userLabels`` (their ``labels`` are the channel's configuration).
 - budget-and-alerts facts: a billing budget with threshold rules and someone to notify; alert
   policies whose condition filter or query names a latency metric, or the 5xx response class.
 """
@@ -94,6 +95,11 @@ BUDGET = "gcp:billing/budget:Budget"
 ALERT_POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 SERVICE_ACCOUNT_KEY = "gcp:serviceaccount/key:Key"
 HMAC_KEY = "gcp:storage/hmacKey:HmacKey"
+NOTIFICATION_CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
+
+LABEL_PATHS = {SQL_INSTANCE: "settings.userLabels", NOTIFICATION_CHANNEL: "userLabels"}
+"""Where resource labels live when Resource.tags would miss or misread them: Cloud SQL nests them, and a
+notification channel's ``labels`` are its configuration (``email_address``), its own labels ``userLabels``."""
 
 IAM_MEMBERS = (
     "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember",
@@ -504,14 +510,14 @@ def log_bucket_retention(r: Resource, config: Mapping[str, Any]) -> Iterator[str
 @checks.resource("required-tags", "gcp:*")
 def labelable_resources_labelled(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     """Owner and cost center make every resource attributable (types from the SDK, see gcp_labelable)."""
-    if r.type in LABELABLE_TYPES:
+    if r.type in LABELABLE_TYPES and r.type not in LABEL_PATHS:
         yield from missing_tags(r, config)
 
 
-@checks.resource("required-tags", SQL_INSTANCE)
-def sql_instance_labelled(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
-    """Cloud SQL keeps its labels in settings.userLabels, where Resource.tags does not look."""
-    labels = r.known("settings.userLabels")
+@checks.resource("required-tags", *LABEL_PATHS)
+def labels_elsewhere(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """Types whose resource labels are not where Resource.tags looks first (see LABEL_PATHS)."""
+    labels = r.known(LABEL_PATHS[r.type])
     view = Resource(r.type, {"labels": labels if isinstance(labels, dict) else {}}, r.urn, r.name)
     yield from missing_tags(view, config)
 
