@@ -70,7 +70,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.framework import SECRET_MARKER, CheckSet, Resource, Stack, Violation, is_unknown
+from policies.framework import SECRET_MARKER, CheckSet, Resource, Stack, Violation, is_unknown, require_known
 from policies.rules.common import missing_tags
 from policies.rules.gcp_labelable import LABELABLE_TYPES
 
@@ -311,14 +311,23 @@ def iam_member_is_not_public(r: Resource, config: Mapping[str, Any]) -> Iterator
 # --- rate and size limits (Cloud Armor) ---------------------------------------------------------
 
 
-def _armor_rules(r: Resource) -> list[tuple[int, dict[str, Any]]] | None:
-    """The policy's rules with their index, or None for policy types that cannot hold these rules."""
+def _armor_rules(r: Resource) -> list[tuple[int, Resource]] | None:
+    """The policy's rules as views with their index, or None for types that cannot hold these rules.
+
+    A rule whose action or expression is unknown skips the check: it might be the one asked for.
+    """
     if r.known("type") in SKIPPED_ARMOR_TYPES:
         return None
-    return [(i, rule) for i, rule in enumerate(_items(r, "rules")) if isinstance(rule, dict)]
+    rules = []
+    for index, rule in enumerate(_items(r, "rules")):
+        view = Resource(r.type, require_known(rule, f"rules.{index}") or {}, r.urn, r.name)
+        view.known("action")
+        view.known("match.expr.expression")
+        rules.append((index, view))
+    return rules
 
 
-def _in_preview(rule: Mapping[str, Any]) -> bool:
+def _in_preview(rule: Resource) -> bool:
     return rule.get("preview") is True
 
 
@@ -337,10 +346,10 @@ def armor_rate_limits(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
         yield f"{r.label} rules.{index}.preview is true; in prod the rate limit must enforce, not only log"
 
 
-def _body_limit(rule: Mapping[str, Any]) -> int | None:
+def _body_limit(rule: Resource) -> int | None:
     """The byte limit a deny rule puts on Content-Length, or None if it is not such a rule."""
     action = rule.get("action")
-    expression = _sub(rule, "match.expr.expression")
+    expression = rule.get("match.expr.expression")
     if not (isinstance(action, str) and action.startswith("deny") and isinstance(expression, str)):
         return None
     match = _BODY_LIMIT.search(expression)
@@ -373,14 +382,27 @@ def armor_limits_body_size(r: Resource, config: Mapping[str, Any]) -> Iterator[s
 # --- Cloud Run: secrets, hardening, images ------------------------------------------------------
 
 
-def _containers(r: Resource) -> list[tuple[str, dict[str, Any]]]:
-    return [
-        (f"template.containers.{i}", c) for i, c in enumerate(_items(r, "template.containers")) if isinstance(c, dict)
-    ]
+def _containers(r: Resource) -> list[tuple[str, Resource]]:
+    """Each container as its own view (so ``known`` and ``get`` work inside it), with its path."""
+    found = []
+    for index, container in enumerate(_items(r, "template.containers")):
+        path = f"template.containers.{index}"
+        if isinstance(require_known(container, path), dict):
+            found.append((path, Resource(r.type, container, r.urn, r.name)))
+    return found
 
 
 def _matches_any(patterns: Any, text: str) -> bool:
     return any(re.search(p, text) for p in patterns or () if isinstance(p, str))
+
+
+def _plain_env(container: Resource) -> Iterator[tuple[int, str, str]]:
+    """(index, name, value) of the env entries with a known plain value."""
+    envs = container.known("envs")
+    for index, env in enumerate(envs if isinstance(envs, list) else []):
+        name, value = _sub(env, "name"), _sub(env, "value")
+        if isinstance(name, str) and isinstance(value, str) and not is_unknown(name) and not is_unknown(value):
+            yield index, name, value
 
 
 @checks.resource("secrets-not-in-plain-env", RUN_SERVICE)
@@ -389,13 +411,7 @@ def run_env_has_no_plain_secrets(r: Resource, config: Mapping[str, Any]) -> Iter
     names = config.get("secretNamePatterns") or ()
     values = config.get("secretValuePatterns") or ()
     for prefix, container in _containers(r):
-        envs = container.get("envs")
-        for index, env in enumerate(envs if isinstance(envs, list) else []):
-            if not isinstance(env, dict):
-                continue
-            name, value = env.get("name"), env.get("value")
-            if not isinstance(name, str) or not isinstance(value, str) or is_unknown(value):
-                continue
+        for index, name, value in _plain_env(container):
             path = f"{prefix}.envs.{index}.value"
             if value == SECRET_MARKER:
                 yield f"{r.label} {path} ({name}) is a secret output in a plain value; use valueSource.secretKeyRef"
@@ -405,7 +421,7 @@ def run_env_has_no_plain_secrets(r: Resource, config: Mapping[str, Any]) -> Iter
                 yield f"{r.label} {path} ({name}) looks like a credential; use valueSource.secretKeyRef"
 
 
-def _serves_traffic(container: Mapping[str, Any], count: int) -> bool:
+def _serves_traffic(container: Resource, count: int) -> bool:
     """The ingress container: the one that declares ports, or the only one."""
     return count == 1 or container.get("ports") is not None
 
@@ -415,16 +431,14 @@ def run_containers_hardened(r: Resource, config: Mapping[str, Any]) -> Iterator[
     """Limits bound a noisy instance; probes let Cloud Run route only to, and restart, healthy ones."""
     containers = _containers(r)
     for prefix, container in containers:
-        limits = _sub(container, "resources.limits")
         for key in ("cpu", "memory"):
-            value = _sub(limits, key) if isinstance(limits, dict) else None
-            if value in (None, ""):
+            if container.known(f"resources.limits.{key}") in (None, ""):
                 yield f"{r.label} {prefix}.resources.limits.{key} is unset; set a {key} limit"
         if not _serves_traffic(container, len(containers)):
             continue
-        if container.get("livenessProbe") is None:
+        if container.known("livenessProbe") is None:
             yield f"{r.label} {prefix}.livenessProbe is unset; add a liveness probe (httpGet /health)"
-        if container.get("startupProbe") is None and container.get("readinessProbe") is None:
+        if container.known("startupProbe") is None and container.known("readinessProbe") is None:
             yield (
                 f"{r.label} {prefix}.startupProbe is unset (and no readinessProbe); "
                 "add a startup or readiness probe (httpGet /ready)"
@@ -435,8 +449,8 @@ def run_containers_hardened(r: Resource, config: Mapping[str, Any]) -> Iterator[
 def run_images_pinned(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     """A tag can move after review; a digest is the image that was tested."""
     for prefix, container in _containers(r):
-        image = container.get("image")
-        if isinstance(image, str) and not is_unknown(image) and "@sha256:" not in image:
+        image = container.known("image")
+        if isinstance(image, str) and "@sha256:" not in image:
             yield f"{r.label} {prefix}.image is {_show(image)}; pin it by digest (<image>@sha256:<digest>)"
 
 
@@ -468,10 +482,11 @@ def sql_accepts_iam_auth(r: Resource, config: Mapping[str, Any]) -> Iterator[str
     version = r.known("databaseVersion")
     if isinstance(version, str) and not version.startswith(("POSTGRES", "MYSQL")):
         return
-    flags = {_sub(f, "name"): _sub(f, "value") for f in _items(r, "settings.databaseFlags")}
-    value = flags.get("cloudsql.iam_authentication")
-    if is_unknown(value):
-        return
+    flags = {}
+    for index, flag in enumerate(_items(r, "settings.databaseFlags")):
+        path = f"settings.databaseFlags.{index}.name"
+        flags[require_known(_sub(require_known(flag, path), "name"), path)] = _sub(flag, "value")
+    value = require_known(flags.get("cloudsql.iam_authentication"), "settings.databaseFlags")
     if value != "on":
         yield (
             f"{r.label} settings.databaseFlags cloudsql.iam_authentication is {_show(value)}; "
@@ -580,21 +595,26 @@ def load_balancers_and_subnets_log(stack: Stack, config: Mapping[str, Any]) -> I
             yield Violation(f"{subnet.label} logConfig is unset; enable VPC flow logs on the subnetwork", subnet.urn)
 
 
-def _waf_rules(policy: Resource) -> list[tuple[int, Mapping[str, Any]]]:
+def _waf_rules(policy: Resource) -> list[tuple[int, Resource]] | None:
+    """The policy's enforcing preconfigured WAF rules, or None while a rule is not known yet."""
     rules = policy.get("rules")
+    if is_unknown(rules):
+        return None
     found = []
     for index, rule in enumerate(rules if isinstance(rules, list) else []):
-        expression = _sub(rule, "match.expr.expression")
-        action = _sub(rule, "action")
+        view = Resource(policy.type, rule if isinstance(rule, dict) else {}, policy.urn, policy.name)
+        expression, action = view.get("match.expr.expression"), view.get("action")
+        if is_unknown(rule) or is_unknown(expression) or is_unknown(action):
+            return None
         if isinstance(expression, str) and _WAF_EXPRESSION.search(expression) and str(action).startswith("deny"):
-            found.append((index, rule))
+            found.append((index, view))
     return found
 
 
 def _policy_problems(policy: Resource, stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
-    if is_unknown(policy.get("rules")):
-        return
     waf = _waf_rules(policy)
+    if waf is None:
+        return
     if not waf:
         yield Violation(
             f"{policy.label} rules has no preconfigured WAF rule (evaluatePreconfiguredWaf with a deny action); "
@@ -681,32 +701,35 @@ def prod_data_is_protected(stack: Stack, config: Mapping[str, Any]) -> Iterator[
 
 @checks.fact("budget")
 def is_budget_with_notifications(r: Resource) -> bool:
-    """A billing budget that alerts someone: threshold rules, and IAM recipients or channels."""
+    """A billing budget that alerts someone: threshold rules, and IAM recipients or channels.
+
+    Facts read with ``known``: an unknown input skips budget-and-alerts rather than failing it.
+    """
     if r.type != BUDGET:
         return False
-    thresholds = r.get("thresholdRules")
+    thresholds = r.known("thresholdRules")
     if not (isinstance(thresholds, list) and thresholds):
         return False
-    rule = r.get("allUpdatesRule")
-    if not isinstance(rule, dict):
+    if r.known("allUpdatesRule") is None:
         return True
-    channels = rule.get("monitoringNotificationChannels")
-    return rule.get("disableDefaultIamRecipients") is not True or bool(channels) or bool(rule.get("pubsubTopic"))
+    default_recipients = r.known("allUpdatesRule.disableDefaultIamRecipients") is not True
+    channels = r.known("allUpdatesRule.monitoringNotificationChannels")
+    topic = r.known("allUpdatesRule.pubsubTopic")
+    return default_recipients or bool(channels) or bool(topic)
 
 
 def _alert_texts(r: Resource) -> list[str]:
     """The filters and queries of an enabled alert policy's conditions."""
-    if r.type != ALERT_POLICY or r.get("enabled") is False:
+    if r.type != ALERT_POLICY or r.known("enabled") is False:
         return []
-    conditions = r.get("conditions")
     texts = []
-    for condition in conditions if isinstance(conditions, list) else []:
+    for index, _ in enumerate(_items(r, "conditions")):
         for path in (
             "conditionThreshold.filter",
             "conditionMonitoringQueryLanguage.query",
             "conditionPrometheusQueryLanguage.query",
         ):
-            text = _sub(condition, path)
+            text = r.known(f"conditions.{index}.{path}")
             if isinstance(text, str):
                 texts.append(text)
     return texts
