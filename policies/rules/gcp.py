@@ -545,14 +545,18 @@ def _is_external(backend: Resource) -> bool:
     return scheme is None or scheme in EXTERNAL_SCHEMES
 
 
-def _min_instances(service: Resource) -> int:
-    counts = [service.get(p) for p in ("scaling.minInstanceCount", "template.scaling.minInstanceCount")]
+RUN_INSTANCE_FLOORS = ("scaling.minInstanceCount", "scaling.manualInstanceCount", "template.scaling.minInstanceCount")
+"""Where a Cloud Run service says how many instances it keeps: service-level minimum or manual count, or the
+revision template's minimum; the largest applies."""
+
+
+def _min_instances(service: Resource) -> int | None:
+    """The instance floor, or None while one of its inputs is unknown."""
+    counts = [service.get(path) for path in RUN_INSTANCE_FLOORS]
+    if any(is_unknown(c) for c in counts):
+        return None
     known = [c for c in counts if isinstance(c, int | float) and not isinstance(c, bool)]
     return int(max(known, default=0))
-
-
-def _unknown_in(resource: Resource, *paths: str) -> bool:
-    return any(is_unknown(resource.get(p)) for p in paths)
 
 
 @checks.stack("high-availability")
@@ -560,8 +564,8 @@ def prod_is_highly_available(stack: Stack, config: Mapping[str, Any]) -> Iterato
     """In prod a zone outage must not take the API, the cache or the database down."""
     minimum = int(config.get("minimumReplicas", 2))
     for svc in stack.of_type(RUN_SERVICE):
-        paths = ("scaling.minInstanceCount", "template.scaling.minInstanceCount")
-        if svc.is_prod(config, stack) and not _unknown_in(svc, *paths) and _min_instances(svc) < minimum:
+        floor = _min_instances(svc)
+        if floor is not None and floor < minimum and svc.is_prod(config, stack):
             value = svc.get("template.scaling.minInstanceCount")
             yield Violation(
                 f"{svc.label} template.scaling.minInstanceCount is {_show(value)}; prod needs at least {minimum}",
@@ -657,11 +661,9 @@ def entry_points_behind_cloud_armor(stack: Stack, config: Mapping[str, Any]) -> 
 def _sql_protection(sql: Resource, minimum: int) -> Iterator[str]:
     if sql.get("deletionProtection") is False:
         yield f"{sql.label} deletionProtection is false; prod databases keep deletion protection on"
-    if sql.get("settings.deletionProtectionEnabled") is not True and not _unknown_in(
-        sql, "settings.deletionProtectionEnabled"
-    ):
-        value = sql.get("settings.deletionProtectionEnabled")
-        yield f"{sql.label} settings.deletionProtectionEnabled is {_show(value)}; prod databases need true"
+    protected = sql.get("settings.deletionProtectionEnabled")
+    if protected is not True and not is_unknown(protected):
+        yield f"{sql.label} settings.deletionProtectionEnabled is {_show(protected)}; prod databases need true"
     enabled = sql.get("settings.backupConfiguration.enabled")
     if enabled is not True and not is_unknown(enabled):
         yield f"{sql.label} settings.backupConfiguration.enabled is {_show(enabled)}; prod databases need backups"

@@ -261,11 +261,12 @@ def test_error_alerts_are_recognised(text: str) -> None:
     assert not gcp.is_latency_alert(view)
 
 
-def test_service_level_min_instances_count_for_high_availability() -> None:
+@pytest.mark.parametrize("scaling", [{"minInstanceCount": 2}, {"scalingMode": "MANUAL", "manualInstanceCount": 3}])
+def test_service_level_instance_floors_count_for_high_availability(scaling: dict[str, Any]) -> None:
     fixture = next(iter(GCP_STACKS))
     case = next(c for c in fixture.cases if c.rule == "high-availability")
     planned = fixture.planned(case)  # template.scaling.minInstanceCount 1
     api = next(r for r in planned if r.name == "api")
-    props = dict(api.props, scaling={"minInstanceCount": 2})
+    props = dict(api.props, scaling=scaling)
     changed = [r if r is not api else PlannedResource(r.type, props, r.urn, r.name, r.parent) for r in planned]
     assert InProcessPack().analyze_stack(changed, only="high-availability") == []
