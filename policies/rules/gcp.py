@@ -17,7 +17,8 @@ Decisions, per checklist item:
 - tls-in-transit: SSL policies with ``minTlsVersion`` at least the minimum (unset means TLS 1.0),
   an ``sslPolicy`` on every HTTPS target proxy (without one the LB accepts TLS 1.0), Cloud SQL
   ``settings.ipConfiguration.sslMode`` ENCRYPTED_ONLY or TRUSTED_CLIENT_CERTIFICATE_REQUIRED,
-  Memorystore ``transitEncryptionMode: SERVER_AUTHENTICATION``, and a URL map that redirects
+  Memorystore ``transitEncryptionMode: SERVER_AUTHENTICATION``, https:// push endpoints on Pub/Sub
+  subscriptions, and a URL map that redirects
   (``defaultUrlRedirect``) must redirect to HTTPS. That an HTTP proxy's URL map redirects at all
   needs two resources, which a resource-level rule cannot see (see the report/README).
 - no-public-data-services: Cloud SQL without a public IP (``ipv4Enabled: false``; unset means
@@ -81,6 +82,7 @@ SQL_INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
 SQL_USER = "gcp:sql/user:User"
 REDIS = "gcp:redis/instance:Instance"
 TOPIC = "gcp:pubsub/topic:Topic"
+SUBSCRIPTION = "gcp:pubsub/subscription:Subscription"
 SECRET = "gcp:secretmanager/secret:Secret"
 REPOSITORY = "gcp:artifactregistry/repository:Repository"
 CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
@@ -268,6 +270,14 @@ def redis_requires_tls(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     mode = r.known("transitEncryptionMode")
     if mode != "SERVER_AUTHENTICATION":
         yield f"{r.label} transitEncryptionMode is {_show(mode)}; allowed: SERVER_AUTHENTICATION"
+
+
+@checks.resource("tls-in-transit", SUBSCRIPTION)
+def push_endpoint_is_https(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """A push subscription delivers every message to its endpoint; over http:// they cross in clear text."""
+    endpoint = r.known("pushConfig.pushEndpoint")
+    if isinstance(endpoint, str) and not endpoint.lower().startswith("https://"):
+        yield f"{r.label} pushConfig.pushEndpoint is {_show(endpoint)}; allowed: an https:// URL"
 
 
 # --- no public data services --------------------------------------------------------------------
