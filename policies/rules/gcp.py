@@ -18,9 +18,10 @@ Decisions, per checklist item:
   an ``sslPolicy`` on every HTTPS target proxy (without one the LB accepts TLS 1.0), Cloud SQL
   ``settings.ipConfiguration.sslMode`` ENCRYPTED_ONLY or TRUSTED_CLIENT_CERTIFICATE_REQUIRED,
   Memorystore ``transitEncryptionMode: SERVER_AUTHENTICATION``, https:// push endpoints on Pub/Sub
-  subscriptions, and a URL map that redirects
-  (``defaultUrlRedirect``) must redirect to HTTPS. That an HTTP proxy's URL map redirects at all
-  needs two resources, which a resource-level rule cannot see (see the report/README).
+  subscriptions, and a URL map that redirects (``defaultUrlRedirect``) must redirect to HTTPS.
+  That an HTTP target proxy's URL map redirects at all takes two resources; tls-in-transit is
+  resource-scoped and cannot register a stack check, so that part waits for a framework change
+  (a rule with both resource and stack checks).
 - no-public-data-services: Cloud SQL without a public IP (``ipv4Enabled: false``; unset means
   public) and no ``authorizedNetworks``; Memorystore over Private Service Access with AUTH on (it
   has no public IP, so reachability from the VPC is all that guards it); no ``allUsers`` /
@@ -29,7 +30,8 @@ Decisions, per checklist item:
   ``throttle`` or ``rate_based_ban`` rule; a ``deny`` rule on
   ``int(request.headers['content-length']) > N`` with N at most ``maximumBodyBytes`` (Cloud Armor
   has no body-size setting; that custom rule is the documented way). In prod neither may be in
-  ``preview`` (log only). Edge and network policies (``type``) cannot hold these rules: skipped.
+  ``preview`` (log only); prod is the policy's ``environment`` label (a resource rule sees no
+  stack). Edge and network policies (``type``) cannot hold these rules: skipped.
 - secrets-not-in-plain-env: Cloud Run v2 ``template.containers[].envs[]`` with a plain ``value``
   whose name or value looks like a secret, or whose value is a secret output.
 - no-static-credentials: Cloud SQL users must be IAM users (``type`` CLOUD_IAM_*; BUILT_IN has a
@@ -44,8 +46,8 @@ Decisions, per checklist item:
 - pinned-images: Cloud Run images pinned by digest (``@sha256:``); one resource cannot show that a
   tag lives in an immutable repository. Artifact Registry Docker repositories set
   ``dockerConfig.immutableTags: true``.
-- high-availability (prod): Cloud Run ``minInstanceCount`` (service or template scaling) at least
-  ``minimumReplicas``; Memorystore ``tier: STANDARD_HA``; Cloud SQL ``availabilityType: REGIONAL``.
+- high-availability (prod): Cloud Run's instance floor (service ``scaling.minInstanceCount`` or
+  ``manualInstanceCount``, or ``template.scaling.minInstanceCount``) at least ``minimumReplicas``; Memorystore ``tier: STANDARD_HA``; Cloud SQL ``availabilityType: REGIONAL``.
 - log-retention: log buckets' ``retentionDays`` (unset: Cloud Logging's default, 30).
 - access-and-flow-logs: external backend services log (``logConfig.enable``); every regular
   subnetwork has flow logs (``logConfig``).
@@ -53,8 +55,8 @@ Decisions, per checklist item:
   policy has a preconfigured WAF rule (``evaluatePreconfiguredWaf``/``evaluatePreconfiguredExpr``)
   that denies, not in ``preview`` in prod; Cloud Run ingress is internal / LB only (otherwise the
   service is an entry point that bypasses the policy).
-- data-protection (prod): Cloud SQL ``deletionProtection`` not false, ``settings.
-  deletionProtectionEnabled: true``, backups on, ``retainedBackups`` (daily backups, so days) at
+- data-protection (prod): Cloud SQL ``deletionProtection`` not false (unset is true),
+  ``settings.deletionProtectionEnabled: true``, backups on, ``retainedBackups`` (daily backups, so days) at
   least the minimum (unset: Cloud SQL's 7); Memorystore ``deletionProtection`` not false and RDB
   snapshots (``persistenceConfig.persistenceMode: RDB``).
 - required-tags: every type in :data:`LABELABLE_TYPES` (generated from the SDK) through ``gcp:*``,

@@ -105,7 +105,7 @@ def test_an_unknown_value_in_a_stack_is_never_a_violation(fixture: StackFixture)
             continue  # the platform component's optOuts are config, always known (framework: see the report)
         for path in _paths(dict(resource.props)):
             if path.count(".") > 2:
-                continue
+                continue  # deeper paths are covered per resource above; this bounds the stack runs
             changed = list(planned)
             props = _replaced(dict(resource.props), path, UNKNOWN_STRING_VALUE)
             changed[index] = PlannedResource(
