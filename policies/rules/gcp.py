@@ -47,7 +47,8 @@ Decisions, per checklist item:
   tag lives in an immutable repository. Artifact Registry Docker repositories set
   ``dockerConfig.immutableTags: true``.
 - high-availability (prod): Cloud Run's instance floor (service ``scaling.minInstanceCount`` or
-  ``manualInstanceCount``, or ``template.scaling.minInstanceCount``) at least ``minimumReplicas``; Memorystore ``tier: STANDARD_HA``; Cloud SQL ``availabilityType: REGIONAL``.
+  ``manualInstanceCount``, or ``template.scaling.minInstanceCount``) at least ``minimumReplicas``;
+  Memorystore ``tier: STANDARD_HA``; Cloud SQL ``availabilityType: REGIONAL``.
 - log-retention: log buckets' ``retentionDays`` (unset: Cloud Logging's default, 30).
 - access-and-flow-logs: external backend services log (``logConfig.enable``); every regular
   subnetwork has flow logs (``logConfig``).
