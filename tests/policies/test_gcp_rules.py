@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -270,3 +271,127 @@ def test_service_level_instance_floors_count_for_high_availability(scaling: dict
     props = dict(api.props, scaling=scaling)
     changed = [r if r is not api else PlannedResource(r.type, props, r.urn, r.name, r.parent) for r in planned]
     assert InProcessPack().analyze_stack(changed, only="high-availability") == []
+
+
+# --- the inputs the checks read exist in the SDK --------------------------------------------------
+
+INPUT_PATHS: dict[str, list[str]] = {
+    gcp.RUN_SERVICE: [
+        "ingress",
+        "labels",
+        "scaling.minInstanceCount",
+        "scaling.manualInstanceCount",
+        "template.scaling.minInstanceCount",
+        "template.containers.image",
+        "template.containers.ports",
+        "template.containers.envs.name",
+        "template.containers.envs.value",
+        "template.containers.envs.valueSource.secretKeyRef.secret",
+        "template.containers.resources.limits",
+        "template.containers.livenessProbe",
+        "template.containers.startupProbe",
+        "template.containers.readinessProbe",
+    ],
+    gcp.SQL_INSTANCE: [
+        "databaseVersion",
+        "encryptionKeyName",
+        "deletionProtection",
+        "settings.userLabels",
+        "settings.availabilityType",
+        "settings.deletionProtectionEnabled",
+        "settings.ipConfiguration.ipv4Enabled",
+        "settings.ipConfiguration.sslMode",
+        "settings.ipConfiguration.authorizedNetworks.value",
+        "settings.backupConfiguration.enabled",
+        "settings.backupConfiguration.backupRetentionSettings.retainedBackups",
+        "settings.databaseFlags.name",
+        "settings.databaseFlags.value",
+    ],
+    gcp.SQL_USER: ["type"],
+    gcp.REDIS: [
+        "tier",
+        "connectMode",
+        "authEnabled",
+        "transitEncryptionMode",
+        "customerManagedKey",
+        "deletionProtection",
+        "persistenceConfig.persistenceMode",
+        "labels",
+    ],
+    gcp.TOPIC: ["kmsKeyName", "labels"],
+    gcp.SUBSCRIPTION: ["pushConfig.pushEndpoint", "labels"],
+    gcp.SECRET: [
+        "replication.auto.customerManagedEncryption.kmsKeyName",
+        "replication.userManaged.replicas.customerManagedEncryption.kmsKeyName",
+        "labels",
+    ],
+    gcp.REPOSITORY: ["format", "kmsKeyName", "dockerConfig.immutableTags", "labels"],
+    gcp.CRYPTO_KEY: ["purpose", "rotationPeriod", "labels"],
+    gcp.SSL_POLICY: ["minTlsVersion"],
+    gcp.HTTPS_PROXY: ["sslPolicy"],
+    gcp.URL_MAP: ["defaultUrlRedirect.httpsRedirect"],
+    gcp.SECURITY_POLICY: [
+        "type",
+        "labels",
+        "rules.action",
+        "rules.preview",
+        "rules.match.expr.expression",
+        "rules.rateLimitOptions.rateLimitThreshold.count",
+    ],
+    gcp.BACKEND_SERVICE: ["loadBalancingScheme", "securityPolicy", "logConfig.enable"],
+    gcp.SUBNETWORK: ["purpose", "logConfig"],
+    gcp.LOG_BUCKET: ["retentionDays"],
+    gcp.BUDGET: [
+        "thresholdRules",
+        "allUpdatesRule.disableDefaultIamRecipients",
+        "allUpdatesRule.monitoringNotificationChannels",
+        "allUpdatesRule.pubsubTopic",
+    ],
+    gcp.ALERT_POLICY: [
+        "enabled",
+        "userLabels",
+        "conditions.conditionThreshold.filter",
+        "conditions.conditionMonitoringQueryLanguage.query",
+        "conditions.conditionPrometheusQueryLanguage.query",
+    ],
+    gcp.NOTIFICATION_CHANNEL: ["userLabels"],
+    **{token: ["member"] for token in gcp.IAM_MEMBERS},
+}
+"""Every input path (list indices left out) a GCP check reads, by type."""
+
+_GETTER = re.compile(r"@pulumi\.getter(?:\(name=\"(\w+)\"\))?\n    def (\w+)\(self\) -> ([^\n]*):\n")
+SDK = Path(pulumi_gcp.__file__).parent
+
+
+def _class_fields(text: str, name: str) -> dict[str, str]:
+    """Wire name -> type annotation of an SDK input class's properties."""
+    start = text.index(f"\nclass {name}:")
+    end = text.find("\nclass ", start + 1)
+    body = text[start : end if end > 0 else len(text)]
+    return {wire or python: annotation for wire, python, annotation in _GETTER.findall(body)}
+
+
+def _missing_input(token: str, path: str) -> str | None:
+    """The first key of ``path`` the SDK's input types do not have, or None if the path exists."""
+    module = SDK / token.split(":")[1].split("/")[0]
+    source = next(p.read_text() for p in module.glob("*.py") if f"'{token}'" in p.read_text())
+    inputs = (module / "_inputs.py").read_text()
+    text, cls = source, re.search(r"^class (\w+Args):", source, re.M)
+    assert cls is not None, token
+    name = cls.group(1)
+    for key in path.split("."):
+        fields = _class_fields(text, name)
+        if key not in fields:
+            return key
+        nested = re.search(r"'(\w+Args)'", fields[key])
+        text, name = inputs, nested.group(1) if nested else ""
+    return None
+
+
+@pytest.mark.parametrize("token", sorted(INPUT_PATHS))
+def test_checked_inputs_exist_in_the_sdk(token: str) -> None:
+    assert {path: _missing_input(token, path) for path in INPUT_PATHS[token]} == dict.fromkeys(INPUT_PATHS[token])
+
+
+def test_every_inspected_type_lists_its_inputs() -> None:
+    assert _inspected_gcp_types() - {gcp.SERVICE_ACCOUNT_KEY, gcp.HMAC_KEY} <= set(INPUT_PATHS)
