@@ -241,10 +241,14 @@ def _env(container: Container) -> Iterator[tuple[str, Resource]]:
 # --- container-hardening -------------------------------------------------------------------------------
 
 
-def _effective(container: Container, pod: Resource, field: str) -> Any:
-    """A securityContext field: the container's, else the pod's (Kubernetes' own precedence)."""
+def _effective(container: Container, pod: Resource, base: str, field: str) -> tuple[Any, str]:
+    """A securityContext field and where it is set: the container's, else the pod's (Kubernetes' precedence)."""
     value = container.known(f"securityContext.{field}")
-    return value if value is not None else pod.known(f"securityContext.{field}")
+    if value is not None:
+        return value, f"{container.path}.securityContext.{field}"
+    return require_known(pod.get(f"securityContext.{field}"), f"{base}.securityContext.{field}"), (
+        f"{base}.securityContext.{field}"
+    )
 
 
 @checks.resource("container-hardening", *WORKLOADS)
@@ -253,10 +257,11 @@ def runs_as_non_root(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     pod = pod_spec(r)
     base = pod_spec_path(r)
     for c in containers(r):
-        user = _effective(c, pod, "runAsUser")
-        non_root = _effective(c, pod, "runAsNonRoot")
+        user, user_path = _effective(c, pod, base, "runAsUser")
+        non_root, _ = _effective(c, pod, base, "runAsNonRoot")
         if _is_number(user) and user == 0:
-            yield f"{r.label}: {c.path}.securityContext.runAsUser is 0 (root); use a non-zero user"
+            where = "" if user_path.startswith(c.path) else f" for {c.path}"
+            yield f"{r.label}: {user_path} is 0 (root){where}; use a non-zero user"
         elif non_root is not True and not (_is_number(user) and user > 0):
             yield (
                 f"{r.label}: {c.path}.securityContext.runAsNonRoot is {show(non_root)} and no runAsUser is set "
