@@ -781,8 +781,8 @@ def _disruption_budget_violations(workload: Resource, pdbs: Sequence[Resource]) 
         return
     if not any(selector_matches(p.get("spec.selector"), labels) for p in candidates):
         yield Violation(
-            f"{workload.label}: no PodDisruptionBudget selects spec.template.metadata.labels {show(labels)}; "
-            "prod workloads need one so node drains keep replicas serving",
+            f"{workload.label}: no PodDisruptionBudget in its namespace selects spec.template.metadata.labels "
+            f"{show(labels)}; prod workloads need one so node drains keep replicas serving",
             workload.urn,
         )
 
