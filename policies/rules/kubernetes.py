@@ -48,14 +48,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from policies.framework import (
     SECRET_MARKER,
+    UNKNOWN,
     CheckSet,
     Resource,
+    ResourceCheck,
     Stack,
     Violation,
     is_unknown,
@@ -180,6 +182,20 @@ def _annotations(resource: Resource) -> dict[str, Any]:
 # --- the pod-spec reader, shared by every workload type ----------------------------------------------
 
 
+class _UnknownField(Exception):
+    """A field of one container (or variable) is unknown during preview: that item is skipped, not the check."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+def _known(value: Any, path: str) -> Any:
+    if is_unknown(value):
+        raise _UnknownField(path)
+    return value
+
+
 @dataclass(frozen=True)
 class Container:
     """One container of a workload's pod spec, with the path messages name it by."""
@@ -193,161 +209,197 @@ class Container:
         return self.view.get(path, default)
 
     def known(self, path: str, default: Any = None) -> Any:
-        return require_known(self.view.get(path, default), f"{self.path}.{path}")
+        """The field's value; an unknown one skips this container for the current check."""
+        return _known(self.view.get(path, default), f"{self.path}.{path}")
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A workload's pod spec and where it sits (``spec.template.spec``, ``spec`` for a Pod, ...)."""
+
+    resource: Resource
+    base: str
+    pod: Resource
+
+    def pod_known(self, path: str) -> Any:
+        return _known(self.pod.get(path), f"{self.base}.{path}")
 
 
 def pod_spec_path(resource: Resource) -> str:
     return POD_SPEC_PATHS[resource.type]
 
 
-def pod_spec(resource: Resource) -> Resource:
+def workload(resource: Resource) -> Workload:
     """The pod spec as a resource view of its own (so pod-level fields read like any other)."""
-    spec = resource.known(pod_spec_path(resource), {})
-    return Resource(type=resource.type, props=spec if isinstance(spec, dict) else {}, name=resource.name)
-
-
-def containers(resource: Resource) -> Iterator[Container]:
-    """Every init container and container of a workload; skips the check if the lists are unknown."""
     base = pod_spec_path(resource)
+    spec = resource.known(base, {})
+    return Workload(resource, base, Resource(type=resource.type, props=spec if isinstance(spec, dict) else {}))
+
+
+def containers(w: Workload) -> tuple[list[Container], list[str]]:
+    """Every init container and container, and the paths of those unknown during preview."""
+    found: list[Container] = []
+    unknown: list[str] = []
     for group in ("initContainers", "containers"):
-        items = resource.known(f"{base}.{group}", [])
-        if not isinstance(items, list):
-            continue
-        for index, item in enumerate(items):
-            require_known(item, f"{base}.{group}.{index}")
+        items = w.resource.known(f"{w.base}.{group}", [])
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            if is_unknown(item):
+                unknown.append(f"{w.base}.{group}.{index}")
+                continue
             if not isinstance(item, dict):
                 continue
             name = item.get("name")
             key = name if isinstance(name, str) and name and not is_unknown(name) else str(index)
-            yield Container(
-                f"{base}.{group}[{key}]", Resource(type=resource.type, props=item), group == "initContainers"
-            )
+            view = Resource(type=w.resource.type, props=item)
+            found.append(Container(f"{w.base}.{group}[{key}]", view, group == "initContainers"))
+    return found, unknown
 
 
-def _env(container: Container) -> Iterator[tuple[str, Resource]]:
+ContainerCheck = Callable[[Workload, Container, Mapping[str, Any]], Iterator[str]]
+
+
+def per_container(check: ContainerCheck) -> ResourceCheck:
+    """A resource check running ``check`` on each container: it reports what is known, then (if a container's
+    field is unknown during preview) skips for the rest, so one unknown image never hides another's violation."""
+
+    def run(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+        w = workload(r)
+        items, pending = containers(w)
+        for c in items:
+            try:
+                yield from check(w, c, config)
+            except _UnknownField as unknown:
+                pending.append(unknown.path)
+        if pending:
+            require_known(UNKNOWN, ", ".join(pending))
+
+    run.__name__ = check.__name__
+    run.__doc__ = check.__doc__
+    return run
+
+
+def env_vars(c: Container) -> Iterator[tuple[str, Resource]]:
     """(path, variable) for each env entry of a container."""
-    items = container.known("env", [])
-    if not isinstance(items, list):
-        return
-    for index, item in enumerate(items):
-        require_known(item, f"{container.path}.env.{index}")
+    items = c.known("env", [])
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        _known(item, f"{c.path}.env.{index}")
         if not isinstance(item, dict):
             continue
         name = item.get("name")
         key = name if isinstance(name, str) and not is_unknown(name) else str(index)
-        yield f"{container.path}.env[{key}]", Resource(type="", props=item)
+        yield f"{c.path}.env[{key}]", Resource(type="", props=item)
 
 
 # --- container-hardening -------------------------------------------------------------------------------
 
 
-def _effective(container: Container, pod: Resource, base: str, field: str) -> tuple[Any, str]:
+def _effective(w: Workload, c: Container, field: str) -> tuple[Any, str]:
     """A securityContext field and where it is set: the container's, else the pod's (Kubernetes' precedence)."""
-    value = container.known(f"securityContext.{field}")
+    value = c.known(f"securityContext.{field}")
     if value is not None:
-        return value, f"{container.path}.securityContext.{field}"
-    return require_known(pod.get(f"securityContext.{field}"), f"{base}.securityContext.{field}"), (
-        f"{base}.securityContext.{field}"
-    )
+        return value, f"{c.path}.securityContext.{field}"
+    return w.pod_known(f"securityContext.{field}"), f"{w.base}.securityContext.{field}"
 
 
 @checks.resource("container-hardening", *WORKLOADS)
-def runs_as_non_root(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+@per_container
+def runs_as_non_root(w: Workload, c: Container, config: Mapping[str, Any]) -> Iterator[str]:
     """Root in a container is root on the node once anything escapes; Kubernetes enforces runAsNonRoot at start."""
-    pod = pod_spec(r)
-    base = pod_spec_path(r)
-    for c in containers(r):
-        user, user_path = _effective(c, pod, base, "runAsUser")
-        non_root, _ = _effective(c, pod, base, "runAsNonRoot")
-        if _is_number(user) and user == 0:
-            where = "" if user_path.startswith(c.path) else f" for {c.path}"
-            yield f"{r.label}: {user_path} is 0 (root){where}; use a non-zero user"
-        elif non_root is not True and not (_is_number(user) and user > 0):
-            yield (
-                f"{r.label}: {c.path}.securityContext.runAsNonRoot is {show(non_root)} and no runAsUser is set "
-                f"(here or in {base}.securityContext); set runAsNonRoot: true or a non-zero runAsUser"
-            )
+    user, user_path = _effective(w, c, "runAsUser")
+    non_root, _ = _effective(w, c, "runAsNonRoot")
+    label = w.resource.label
+    if _is_number(user) and user == 0:
+        where = "" if user_path.startswith(c.path) else f" for {c.path}"
+        yield f"{label}: {user_path} is 0 (root){where}; use a non-zero user"
+    elif non_root is not True and not (_is_number(user) and user > 0):
+        yield (
+            f"{label}: {c.path}.securityContext.runAsNonRoot is {show(non_root)} and no runAsUser is set "
+            f"(here or in {w.base}.securityContext); set runAsNonRoot: true or a non-zero runAsUser"
+        )
 
 
 @checks.resource("container-hardening", *WORKLOADS)
-def read_only_root_filesystem(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+@per_container
+def read_only_root_filesystem(w: Workload, c: Container, config: Mapping[str, Any]) -> Iterator[str]:
     """A writable root filesystem lets an intruder drop tools and persist; writable paths go on volumes."""
-    for c in containers(r):
-        value = c.known("securityContext.readOnlyRootFilesystem")
-        if value is not True:
-            yield f"{r.label}: {c.path}.securityContext.readOnlyRootFilesystem is {show(value)}; it must be true"
+    value = c.known("securityContext.readOnlyRootFilesystem")
+    if value is not True:
+        yield (f"{w.resource.label}: {c.path}.securityContext.readOnlyRootFilesystem is {show(value)}; it must be true")
 
 
 @checks.resource("container-hardening", *WORKLOADS)
-def no_privilege_escalation(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+@per_container
+def no_privilege_escalation(w: Workload, c: Container, config: Mapping[str, Any]) -> Iterator[str]:
     """setuid binaries and privileged mode undo every other restriction; allowPrivilegeEscalation defaults to true."""
-    for c in containers(r):
-        privileged = c.known("securityContext.privileged")
-        if privileged is True:
-            yield f"{r.label}: {c.path}.securityContext.privileged is true; containers must not be privileged"
-        escalation = c.known("securityContext.allowPrivilegeEscalation")
-        if escalation is not False:
-            yield (
-                f"{r.label}: {c.path}.securityContext.allowPrivilegeEscalation is {show(escalation)}; it must be false"
-            )
+    if c.known("securityContext.privileged") is True:
+        yield f"{w.resource.label}: {c.path}.securityContext.privileged is true; containers must not be privileged"
+    escalation = c.known("securityContext.allowPrivilegeEscalation")
+    if escalation is not False:
+        yield (
+            f"{w.resource.label}: {c.path}.securityContext.allowPrivilegeEscalation is {show(escalation)}; "
+            "it must be false"
+        )
+
+
+def _known_list(value: Any, path: str) -> list[Any]:
+    return [_known(item, f"{path}.{i}") for i, item in enumerate(value)] if isinstance(value, list) else []
 
 
 @checks.resource("container-hardening", *WORKLOADS)
-def capabilities_dropped(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+@per_container
+def capabilities_dropped(w: Workload, c: Container, config: Mapping[str, Any]) -> Iterator[str]:
     """The runtime's default capabilities (NET_RAW, CHOWN, ...) are more than an API server needs."""
-    for c in containers(r):
-        path = f"{c.path}.securityContext.capabilities"
-        drop = c.known("securityContext.capabilities.drop")
-        if "ALL" not in [d.upper() for d in known_items(drop, f"{path}.drop") if isinstance(d, str)]:
-            yield f"{r.label}: {path}.drop is {show(drop)}; it must include ALL"
-        add = c.known("securityContext.capabilities.add")
-        added = known_items(add, f"{path}.add")
-        if any(not (isinstance(a, str) and a.upper() in ALLOWED_ADDED_CAPABILITIES) for a in added):
-            yield (
-                f"{r.label}: {path}.add is {show(add)}; "
-                f"only {', '.join(sorted(ALLOWED_ADDED_CAPABILITIES))} may be added back"
-            )
+    path = f"{c.path}.securityContext.capabilities"
+    drop = c.known("securityContext.capabilities.drop")
+    if "ALL" not in [d.upper() for d in _known_list(drop, f"{path}.drop") if isinstance(d, str)]:
+        yield f"{w.resource.label}: {path}.drop is {show(drop)}; it must include ALL"
+    add = c.known("securityContext.capabilities.add")
+    added = _known_list(add, f"{path}.add")
+    if any(not (isinstance(a, str) and a.upper() in ALLOWED_ADDED_CAPABILITIES) for a in added):
+        yield (
+            f"{w.resource.label}: {path}.add is {show(add)}; "
+            f"only {', '.join(sorted(ALLOWED_ADDED_CAPABILITIES))} may be added back"
+        )
 
 
 @checks.resource("container-hardening", *WORKLOADS)
 def no_host_namespaces(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     """Sharing the node's network, PID or IPC namespace exposes the node's traffic and processes."""
-    pod = pod_spec(r)
-    base = pod_spec_path(r)
+    w = workload(r)
     for field in ("hostNetwork", "hostPID", "hostIPC"):
-        if pod.known(field) is True:
-            yield f"{r.label}: {base}.{field} is true; pods must not share the node's namespaces"
+        if require_known(w.pod.get(field), f"{w.base}.{field}") is True:
+            yield f"{r.label}: {w.base}.{field} is true; pods must not share the node's namespaces"
 
 
 @checks.resource("container-hardening", *WORKLOADS)
-def requests_and_limits(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+@per_container
+def requests_and_limits(w: Workload, c: Container, config: Mapping[str, Any]) -> Iterator[str]:
     """Requests let the scheduler place pods; limits stop one pod starving the node (and its neighbours)."""
-    for c in containers(r):
-        missing = [
-            f"{kind}.{resource}"
-            for kind in ("requests", "limits")
-            for resource in ("cpu", "memory")
-            if c.known(f"resources.{kind}.{resource}") in (None, "")
-        ]
-        if missing:
-            yield (
-                f"{r.label}: {c.path}.resources has no {', '.join(missing)}; "
-                "every container needs cpu and memory requests and limits"
-            )
+    missing = [
+        f"{kind}.{resource}"
+        for kind in ("requests", "limits")
+        for resource in ("cpu", "memory")
+        if c.known(f"resources.{kind}.{resource}") in (None, "")
+    ]
+    if missing:
+        yield (
+            f"{w.resource.label}: {c.path}.resources has no {', '.join(missing)}; "
+            "every container needs cpu and memory requests and limits"
+        )
 
 
 @checks.resource("container-hardening", *LONG_RUNNING)
-def health_probes(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
-    """Without probes a hung process keeps receiving traffic and is never restarted."""
-    for c in containers(r):
-        if c.init:
-            continue
-        for probe in ("livenessProbe", "readinessProbe"):
-            if c.known(probe) is None:
-                yield (
-                    f"{r.label}: {c.path}.{probe} is not set; "
-                    "long-running containers need liveness and readiness probes"
-                )
+@per_container
+def health_probes(w: Workload, c: Container, config: Mapping[str, Any]) -> Iterator[str]:
+    """Without probes a hung process keeps receiving traffic and is never restarted (init containers run once)."""
+    if c.init:
+        return
+    for probe in ("livenessProbe", "readinessProbe"):
+        if c.known(probe) is None:
+            yield (
+                f"{w.resource.label}: {c.path}.{probe} is not set; "
+                "long-running containers need liveness and readiness probes"
+            )
 
 
 # --- pinned-images -----------------------------------------------------------------------------------
@@ -356,12 +408,12 @@ DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
 @checks.resource("pinned-images", *WORKLOADS)
-def images_pinned_by_digest(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+@per_container
+def images_pinned_by_digest(w: Workload, c: Container, config: Mapping[str, Any]) -> Iterator[str]:
     """A tag can be moved to other bytes; a digest names exactly what was scanned and tested."""
-    for c in containers(r):
-        image = c.known("image")
-        if not (isinstance(image, str) and DIGEST.search(image)):
-            yield f"{r.label}: {c.path}.image is {show(image)}; pin it by digest (repository@sha256:<digest>)"
+    image = c.known("image")
+    if not (isinstance(image, str) and DIGEST.search(image)):
+        yield f"{w.resource.label}: {c.path}.image is {show(image)}; pin it by digest (repository@sha256:<digest>)"
 
 
 # --- secrets-not-in-plain-env --------------------------------------------------------------------------
@@ -372,44 +424,50 @@ def _secret_named(name: Any, patterns: Sequence[re.Pattern[str]]) -> bool:
 
 
 @checks.resource("secrets-not-in-plain-env", *WORKLOADS)
-def secret_named_env_from_secret_refs(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
-    """A value in the pod spec is readable by anyone who can read the workload; a secretKeyRef is not."""
+@per_container
+def secret_named_env_from_secret_refs(w: Workload, c: Container, config: Mapping[str, Any]) -> Iterator[str]:
+    """A value in the pod spec is readable by anyone who can read the workload; a secretKeyRef is not.
+
+    Needs no known value: whatever an unknown value resolves to, it lands in the pod spec."""
     names = _patterns(config, "secretNamePatterns")
-    for c in containers(r):
-        for path, var in _env(c):
-            name = var.get("name")
-            if not _secret_named(name, names):
-                continue
-            value = var.get("value")
-            if value is not None and value != "":
-                yield (
-                    f"{r.label}: {path}.value is set on a secret-named variable; "
-                    "reference a Secret with valueFrom.secretKeyRef instead"
-                )
-            elif var.get("valueFrom.configMapKeyRef") is not None:
-                yield (
-                    f"{r.label}: {path}.valueFrom.configMapKeyRef reads a secret-named variable from a ConfigMap; "
-                    "reference a Secret with valueFrom.secretKeyRef instead"
-                )
+    for path, var in env_vars(c):
+        if not _secret_named(var.get("name"), names):
+            continue
+        value = var.get("value")
+        if value is not None and value != "":
+            yield (
+                f"{w.resource.label}: {path}.value is set on a secret-named variable; "
+                "reference a Secret with valueFrom.secretKeyRef instead"
+            )
+        elif var.get("valueFrom.configMapKeyRef") is not None:
+            yield (
+                f"{w.resource.label}: {path}.valueFrom.configMapKeyRef reads a secret-named variable from a "
+                "ConfigMap; reference a Secret with valueFrom.secretKeyRef instead"
+            )
 
 
 @checks.resource("secrets-not-in-plain-env", *WORKLOADS)
-def no_secret_values_in_env(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+@per_container
+def no_secret_values_in_env(w: Workload, c: Container, config: Mapping[str, Any]) -> Iterator[str]:
     """Whatever the variable is called, a key-shaped value or a Pulumi secret must not sit in the spec."""
     values = _patterns(config, "secretValuePatterns")
-    for c in containers(r):
-        for path, var in _env(c):
-            value = require_known(var.get("value"), f"{path}.value")
-            if value == SECRET_MARKER:
-                yield (
-                    f"{r.label}: {path}.value is a Pulumi secret written as a plain value (readable in the pod "
-                    "spec); reference a Secret with valueFrom.secretKeyRef instead"
-                )
-            elif isinstance(value, str) and any(p.search(value) for p in values):
-                yield (
-                    f"{r.label}: {path}.value looks like a credential (it matches secretValuePatterns); "
-                    "reference a Secret with valueFrom.secretKeyRef instead"
-                )
+    pending: list[str] = []
+    for path, var in env_vars(c):
+        value = var.get("value")
+        if is_unknown(value):
+            pending.append(f"{path}.value")
+        elif value == SECRET_MARKER:
+            yield (
+                f"{w.resource.label}: {path}.value is a Pulumi secret written as a plain value (readable in the pod "
+                "spec); reference a Secret with valueFrom.secretKeyRef instead"
+            )
+        elif isinstance(value, str) and any(p.search(value) for p in values):
+            yield (
+                f"{w.resource.label}: {path}.value looks like a credential (it matches secretValuePatterns); "
+                "reference a Secret with valueFrom.secretKeyRef instead"
+            )
+    if pending:
+        raise _UnknownField(", ".join(pending))
 
 
 @checks.resource("secrets-not-in-plain-env", CONFIG_MAP)
@@ -420,32 +478,34 @@ def no_secrets_in_config_maps(r: Resource, config: Mapping[str, Any]) -> Iterato
     data = r.known("data", {})
     if data == SECRET_MARKER:
         yield f"{r.label}: data is a Pulumi secret in a ConfigMap; put it in a Secret"
-    if not isinstance(data, dict):
-        return
-    for key, value in sorted(data.items()):
-        value = require_known(value, f"data.{key}")
-        if value == SECRET_MARKER:
-            yield f"{r.label}: data[{key}] is a Pulumi secret in a ConfigMap; put it in a Secret"
-        elif isinstance(value, str) and value and _secret_named(key, names):
+    pending: list[str] = []
+    for key, value in sorted(data.items()) if isinstance(data, dict) else []:
+        if _secret_named(key, names) and value not in (None, ""):
             yield f"{r.label}: data[{key}] is a secret-named key in a ConfigMap; put it in a Secret"
+        elif is_unknown(value):
+            pending.append(f"data.{key}")
+        elif value == SECRET_MARKER:
+            yield f"{r.label}: data[{key}] is a Pulumi secret in a ConfigMap; put it in a Secret"
         elif isinstance(value, str) and any(p.search(value) for p in values):
             yield f"{r.label}: data[{key}] looks like a credential (it matches secretValuePatterns); put it in a Secret"
+    if pending:
+        require_known(UNKNOWN, ", ".join(pending))
 
 
 # --- no-static-credentials -----------------------------------------------------------------------------
 
 
 @checks.resource("no-static-credentials", *WORKLOADS)
-def no_cloud_keys_in_containers(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+@per_container
+def no_cloud_keys_in_containers(w: Workload, c: Container, config: Mapping[str, Any]) -> Iterator[str]:
     """Cloud access keys never expire; pods get cloud access through workload identity instead."""
-    for c in containers(r):
-        for path, var in _env(c):
-            name = var.get("name")
-            if isinstance(name, str) and CLOUD_KEY_NAMES.match(name):
-                yield (
-                    f"{r.label}: {path} gives the container a static cloud credential; use workload identity "
-                    "(EKS IRSA or Pod Identity, GKE or Azure workload identity) instead"
-                )
+    for path, var in env_vars(c):
+        name = var.get("name")
+        if isinstance(name, str) and CLOUD_KEY_NAMES.match(name):
+            yield (
+                f"{w.resource.label}: {path} gives the container a static cloud credential; use workload identity "
+                "(EKS IRSA or Pod Identity, GKE or Azure workload identity) instead"
+            )
 
 
 @checks.resource("no-static-credentials", SECRET)

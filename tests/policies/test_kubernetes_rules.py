@@ -474,3 +474,33 @@ def test_schema_file_names() -> None:
         "ingress-networking-v1.json",
     )
     assert _schema_file("kubernetes:core/v1:Service") == ("v1", "Service", "service-v1.json")
+
+
+def test_an_unknown_in_one_container_does_not_hide_another_containers_violation() -> None:
+    findings, unknowns = analyze(
+        "pod", {"spec.initContainers.0.image": UNKNOWN_STRING_VALUE, "spec.containers.0.image": "ghcr.io/x/app:1"}
+    )
+    assert rules(findings) == [
+        (
+            "pinned-images",
+            'debug (kubernetes:core/v1:Pod): spec.containers[shell].image is "ghcr.io/x/app:1"; '
+            "pin it by digest (repository@sha256:<digest>)",
+        )
+    ]
+    assert unknowns == [
+        "pinned-images: string value at .spec.initContainers[wait-for-redis].image can't be known during preview"
+    ]
+
+
+def test_an_unknown_env_value_does_not_hide_a_credential_in_another() -> None:
+    findings, unknowns = analyze(
+        "deployment",
+        {f"{APP}.env.0.value": UNKNOWN_STRING_VALUE, f"{APP}.env.1.value": "redis://u:hunter2@redis:6379/0"},
+    )
+    assert [f.message.split(": ", 1)[1].split(".value", 1)[0] for f in findings] == [
+        "spec.template.spec.containers[app].env[APP_REDIS_URL]"
+    ]
+    assert unknowns == [
+        "secrets-not-in-plain-env: string value at .spec.template.spec.containers[app].env[APP_SERVICE_NAME].value "
+        "can't be known during preview"
+    ]
