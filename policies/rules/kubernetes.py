@@ -13,7 +13,8 @@ Rules and what they inspect:
   annotations (the controller the platform targets; other controllers' annotations are not read).
   ingress-nginx redirects HTTP to HTTPS by default once an Ingress has TLS, so ``ssl-redirect`` only fails
   when it is turned off. The TLS protocol floor is controller-wide (its ConfigMap; TLS 1.2+ by default)
-  and not visible on an Ingress.
+  and not visible on an Ingress. A rate limit is ``limit-rps`` or ``limit-rpm`` (per client IP);
+  ``limit-connections`` bounds concurrency only, so it is checked when set but does not count.
 - ``no-public-data-services``: only the ingress controller may be reachable from outside the cluster, so
   a Service of type LoadBalancer (unless the cloud's internal-load-balancer annotation is set), NodePort,
   or with ``externalIPs`` fails unless it selects the ingress-nginx controller; every data service
@@ -103,7 +104,9 @@ REPLICATED = (DEPLOYMENT, STATEFUL_SET)
 """Workloads that high availability counts replicas and PodDisruptionBudgets for."""
 
 NGINX = "nginx.ingress.kubernetes.io/"
-RATE_LIMIT_ANNOTATIONS = ("limit-rps", "limit-rpm", "limit-connections")
+RATE_LIMIT_ANNOTATIONS = ("limit-rps", "limit-rpm")
+"""ingress-nginx's per-client request-rate limits (``limit-connections`` bounds concurrency, not the rate)."""
+LIMIT_ANNOTATIONS = (*RATE_LIMIT_ANNOTATIONS, "limit-connections")
 INGRESS_CONTROLLER_LABELS = {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}
 """The labels the ingress-nginx chart gives the controller's pods: the one workload that may be public."""
 INTERNAL_LB_ANNOTATIONS = {
@@ -121,7 +124,8 @@ CLOUD_KEY_NAMES = re.compile(
 )
 """Variable and Secret key names that carry a cloud's static access keys."""
 LATENCY_EXPR = re.compile(r"(?i)(duration|latency)\w*_(bucket|sum)\b")
-ERROR_EXPR = re.compile(r"""(?i)(status|code)\w*\s*=~?\s*["']5""")
+ERROR_EXPR = re.compile(r"""(?i)(status|code)\w*\s*(=~\s*["']([^"']*\|)?\(?5|=\s*["']5)""")
+"""A ``status``/``code`` label matched against 5xx: ``=~"5.."``, ``=~"4..|5.."``, ``="503"``, ``="5xx"``."""
 SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?)\s*$", re.IGNORECASE)
 SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 NOT_OBJECTS = ("helm.sh/", "yaml", "kustomize")
@@ -584,14 +588,14 @@ def ingress_limits_rate(r: Resource, config: Mapping[str, Any]) -> Iterator[str]
     """Per-client rate limits stop one client exhausting the API (and its LLM budget)."""
     annotations = _annotations(r)
     set_limits = {}
-    for name in RATE_LIMIT_ANNOTATIONS:
+    for name in LIMIT_ANNOTATIONS:
         value = require_known(annotations.get(NGINX + name), f"metadata.annotations.{NGINX}{name}")
         if value is not None:
             set_limits[name] = value
-    if not set_limits:
+    if not any(name in set_limits for name in RATE_LIMIT_ANNOTATIONS):
         yield (
-            f"{r.label}: metadata.annotations has no {NGINX}limit-rps, limit-rpm or limit-connections; "
-            "every Ingress needs a per-client rate limit"
+            f"{r.label}: metadata.annotations has no {NGINX}limit-rps or limit-rpm; every Ingress needs a "
+            "per-client request rate limit (limit-connections alone bounds concurrency, not the rate)"
         )
     for name, value in set_limits.items():
         if not _positive_int(value):
