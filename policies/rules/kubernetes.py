@@ -4,8 +4,10 @@ Rules and what they inspect:
 
 - ``container-hardening``, ``pinned-images``, ``secrets-not-in-plain-env``, ``no-static-credentials``: the
   pod spec of every workload (Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob), through one pod-spec
-  reader (:func:`containers`). Probes are required of long-running containers only (not of Jobs, CronJobs
-  or init containers, which run to completion).
+  reader (:func:`containers`, :func:`per_container`). Probes are required of long-running containers only
+  (not of Jobs, CronJobs or init containers, which run to completion). A field unknown during preview
+  skips that container for that check (reported as the advisory "can't run during preview"), never the
+  other containers.
 - ``secrets-not-in-plain-env`` also reads ConfigMaps (their keys reach containers through ``envFrom``).
 - ``no-static-credentials``: long-lived ``kubernetes.io/service-account-token`` Secrets, Secrets holding
   cloud access keys, and containers given cloud access keys (use IRSA / GKE or Azure workload identity).
@@ -23,6 +25,9 @@ Rules and what they inspect:
 - ``high-availability`` (stack): in prod, each Deployment and StatefulSet runs at least ``minimumReplicas``
   (``spec.replicas``, or the ``spec.minReplicas`` of the HorizontalPodAutoscaler scaling it) and some
   PodDisruptionBudget in its namespace selects its pod template's labels.
+- ``data-protection`` (stack): prod StatefulSets keep their volumes when deleted
+  (``persistentVolumeClaimRetentionPolicy.whenDeleted`` is not ``Delete``). Backups (Velero, volume
+  snapshots) are not objects of this stack and are not checked.
 - ``required-tags``: every Kubernetes object's ``metadata.labels``, and the pod template's labels of each
   workload (cost allocation tools attribute spend by pod labels).
 - facts ``latency-alert`` / ``error-alert`` for ``budget-and-alerts``: a PrometheusRule
@@ -36,13 +41,14 @@ Not checked here, and why:
 - ``access-and-flow-logs``: access logs are a controller-wide setting (on by default in ingress-nginx) and
   flow logs belong to the CNI or the cloud network, neither visible on these objects.
 - ``waf-on-entry-points``: ingress-nginx's ModSecurity only logs with the shipped config (``SecRuleEngine
-  DetectionOnly``); blocking needs a ``modsecurity-snippet`` annotation, which the controller refuses by
-  default (snippet annotations are a known injection risk), so no annotation set on an Ingress proves a
-  blocking WAF. A WAF for a cluster's entry point belongs in front of it (a cloud load balancer's WAF).
+  DetectionOnly``); blocking needs a ``modsecurity-snippet`` annotation, and current controllers refuse
+  snippet annotations by default (``allow-snippet-annotations: false``, a known injection risk), so no
+  annotation on an Ingress proves a blocking WAF. A WAF for a cluster's entry point belongs in front of
+  it (the cloud load balancer's WAF, checked by the cloud targets).
 - default-deny NetworkPolicies per namespace need a look across resources, and no stack-scoped rule in the
-  catalog fits (``no-public-data-services`` is resource-scoped): left for a catalog change.
-- ``kms-key-rotation``, ``log-retention``, ``private-endpoints``, ``data-protection``: no Kubernetes object
-  carries them.
+  catalog fits (``no-public-data-services`` is resource-scoped): :func:`namespaces_without_default_deny` is
+  written and tested, and waits for a catalog rule to register under.
+- ``kms-key-rotation``, ``log-retention``, ``private-endpoints``: no Kubernetes object carries them.
 """
 
 from __future__ import annotations
@@ -862,6 +868,72 @@ def prod_workloads_are_redundant(stack: Stack, config: Mapping[str, Any]) -> Ite
             continue
         yield from _replica_violations(workload, hpas, minimum)
         yield from _disruption_budget_violations(workload, pdbs)
+
+
+# --- data-protection (stack) ---------------------------------------------------------------------------
+
+
+@checks.stack("data-protection")
+def prod_volumes_outlive_their_stateful_sets(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
+    """Deleting (or replacing) a StatefulSet must not delete its data; ``whenDeleted: Delete`` does exactly that."""
+    for workload in stack.of_type(STATEFUL_SET):
+        templates = workload.get("spec.volumeClaimTemplates")
+        if not _prod(workload, config, stack) or not (is_unknown(templates) or templates):
+            continue
+        when_deleted = workload.get("spec.persistentVolumeClaimRetentionPolicy.whenDeleted")
+        if when_deleted == "Delete":
+            yield Violation(
+                f'{workload.label}: spec.persistentVolumeClaimRetentionPolicy.whenDeleted is "Delete"; prod data '
+                "volumes must be retained when the StatefulSet is deleted (Retain, the default)",
+                workload.urn,
+            )
+
+
+# --- default-deny NetworkPolicies (stack; not registered: no stack-scoped catalog rule fits yet) ---------
+
+
+def _selects_all_pods(policy: Resource) -> bool:
+    selector = policy.get("spec.podSelector")
+    return isinstance(selector, dict) and not selector.get("matchLabels") and not selector.get("matchExpressions")
+
+
+def denied_directions(policy: Resource) -> set[str]:
+    """The directions (Ingress, Egress) a NetworkPolicy denies by default for every pod of its namespace."""
+    if not _selects_all_pods(policy):
+        return set()
+    types = policy.get("spec.policyTypes")
+    if not isinstance(types, list):
+        types = ["Ingress", "Egress"] if policy.get("spec.egress") is not None else ["Ingress"]
+    return {t for t in ("Ingress", "Egress") if t in types and not policy.get(f"spec.{t.lower()}")}
+
+
+def namespaces_without_default_deny(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
+    """Each namespace running workloads has default-deny NetworkPolicies for ingress and egress, so only the
+    explicit allows (ingress controller -> API -> Redis/Qdrant, DNS, the LLM providers) carry traffic.
+
+    Ready to register once the catalog has a stack-scoped rule for it (``no-public-data-services`` is
+    resource-scoped): ``checks.stack("<rule>")(namespaces_without_default_deny)``."""
+    namespaces: dict[str, Resource] = {}
+    for workload in stack.of_type(*WORKLOADS):
+        namespace = _namespace(workload)
+        if namespace is not None:
+            namespaces.setdefault(namespace, workload)
+    policies = stack.of_type(NETWORK_POLICY)
+    if any(_has_unknown(p.get("spec")) or _namespace(p) is None for p in policies):
+        return
+    for namespace, first in sorted(namespaces.items()):
+        denied = set().union(*(denied_directions(p) for p in policies if _namespace(p) == namespace))
+        missing = [d for d in ("Ingress", "Egress") if d not in denied]
+        if missing:
+            anchor = next(
+                (n for n in stack.of_type("kubernetes:core/v1:Namespace") if n.get("metadata.name") == namespace),
+                first,
+            )
+            yield Violation(
+                f"{anchor.label}: namespace {namespace} has no default-deny NetworkPolicy for "
+                f"{' and '.join(missing)} (spec.podSelector {{}} with policyTypes {show(missing)} and no rules)",
+                anchor.urn,
+            )
 
 
 # --- facts for budget-and-alerts -----------------------------------------------------------------------

@@ -507,3 +507,71 @@ def test_an_unknown_env_value_does_not_hide_a_credential_in_another() -> None:
         "secrets-not-in-plain-env: string value at .spec.template.spec.containers[app].env[APP_SERVICE_NAME].value "
         "can't be known during preview"
     ]
+
+
+# --- data protection -----------------------------------------------------------------------------------
+
+DELETE_VOLUMES = {"redis": {"spec.persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Delete"}}}
+
+
+def test_volume_retention_is_a_prod_rule_and_can_be_opted_out() -> None:
+    assert analyze_stack(stack_case({**DELETE_VOLUMES, "platform": {"environment": "dev"}})) == []
+    opted_out = {**DELETE_VOLUMES, "platform": {"environment": "prod", "optOuts": ["disableDeletionProtection"]}}
+    assert [f.policy for f in analyze_stack(stack_case(opted_out))] == ["insecure-opt-outs"]
+
+
+def test_volume_retention_ignores_stateful_sets_without_volumes_and_unknowns() -> None:
+    assert analyze_stack(stack_case({"redis": {**DELETE_VOLUMES["redis"], "spec.volumeClaimTemplates": None}})) == []
+    unknown = {"redis": {"spec.persistentVolumeClaimRetentionPolicy": UNKNOWN_OBJECT_VALUE}}
+    assert analyze_stack(stack_case(unknown)) == []
+
+
+# --- default-deny NetworkPolicies (written, not yet registered) -----------------------------------------
+
+
+def stack_view(case: Case) -> k8s.Stack:
+    planned = STACK.planned(case)
+    return k8s.Stack(
+        [Resource(type=r.type, props=deserialize_properties(dict(r.props)), urn=r.urn, name=r.name) for r in planned]
+    )
+
+
+def default_deny(case: Case) -> list[tuple[str | None, str]]:
+    return [(v.urn, v.message) for v in k8s.namespaces_without_default_deny(stack_view(case), {})]
+
+
+def test_the_stack_fixture_denies_by_default() -> None:
+    assert default_deny(stack_case()) == []
+
+
+def test_a_namespace_without_default_deny_is_reported_on_the_namespace() -> None:
+    assert default_deny(stack_case(remove=["default-deny"])) == [
+        (
+            STACK.urn_of("namespace"),
+            "namespace (kubernetes:core/v1:Namespace): namespace ai-platform has no default-deny NetworkPolicy for "
+            'Ingress and Egress (spec.podSelector {} with policyTypes ["Ingress", "Egress"] and no rules)',
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("spec", "denied"),
+    [
+        ({"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, {"Ingress", "Egress"}),
+        ({"podSelector": {}}, {"Ingress"}),
+        ({"podSelector": {}, "policyTypes": ["Egress"]}, {"Egress"}),
+        ({"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{}]}, set()),
+        ({"podSelector": {"matchLabels": {"app": "api"}}, "policyTypes": ["Ingress"]}, set()),
+        ({"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "egress": [{"to": []}]}, {"Ingress"}),
+    ],
+)
+def test_denied_directions(spec: dict[str, Any], denied: set[str]) -> None:
+    policy = Resource(type=k8s.NETWORK_POLICY, props={"spec": spec})
+    assert k8s.denied_directions(policy) == denied
+
+
+def test_default_deny_is_judged_per_namespace_and_not_on_unknowns() -> None:
+    case = stack_case({"default-deny": {"metadata.namespace": "other"}})
+    assert [urn for urn, _ in default_deny(case)] == [STACK.urn_of("namespace")]
+    case = stack_case({"default-deny": {"spec.podSelector": UNKNOWN_OBJECT_VALUE}})
+    assert default_deny(case) == []
