@@ -401,8 +401,13 @@ def requests_and_limits(w: Workload, c: Container, config: Mapping[str, Any]) ->
 @checks.resource("container-hardening", *LONG_RUNNING)
 @per_container
 def health_probes(w: Workload, c: Container, config: Mapping[str, Any]) -> Iterator[str]:
-    """Without probes a hung process keeps receiving traffic and is never restarted (init containers run once)."""
-    if c.init:
+    """Without probes a hung process keeps receiving traffic and is never restarted.
+
+    Containers that run to completion are exempt: init containers (but not sidecars, ``restartPolicy: Always``)
+    and the containers of a bare Pod with ``restartPolicy`` Never or OnFailure."""
+    if c.init and c.known("restartPolicy") != "Always":
+        return
+    if w.resource.type == POD and w.pod_known("restartPolicy") in ("Never", "OnFailure"):
         return
     for probe in ("livenessProbe", "readinessProbe"):
         if c.known(probe) is None:

@@ -343,10 +343,18 @@ def test_the_ingress_controller_may_be_public() -> None:
     assert findings == []
 
 
-def test_jobs_and_init_containers_need_no_probes() -> None:
+def test_containers_that_run_to_completion_need_no_probes() -> None:
     assert analyze("job")[0] == []
-    findings, _ = analyze("pod", {"spec.initContainers.0.livenessProbe": None})
-    assert findings == []
+    assert analyze("pod", {"spec.restartPolicy": "Never", "spec.containers.0.livenessProbe": None})[0] == []
+
+
+def test_sidecar_init_containers_need_probes() -> None:
+    findings, _ = analyze("pod", {"spec.initContainers.0.restartPolicy": "Always"})
+    assert [f.message for f in findings] == [
+        f"debug (kubernetes:core/v1:Pod): spec.initContainers[wait-for-redis].{probe} is not set; "
+        "long-running containers need liveness and readiness probes"
+        for probe in ("livenessProbe", "readinessProbe")
+    ]
 
 
 @pytest.mark.parametrize(
