@@ -583,3 +583,25 @@ def test_default_deny_is_judged_per_namespace_and_not_on_unknowns() -> None:
     assert [urn for urn, _ in default_deny(case)] == [STACK.urn_of("namespace")]
     case = stack_case({"default-deny": {"spec.podSelector": UNKNOWN_OBJECT_VALUE}})
     assert default_deny(case) == []
+
+
+def _floats(value: Any) -> Any:
+    """Numbers as the engine sends them (protobuf Struct numbers are doubles)."""
+    if isinstance(value, dict):
+        return {k: _floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_floats(v) for v in value]
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def test_numbers_read_the_same_as_doubles() -> None:
+    fixture = FIXTURES["deployment"]
+    pack = InProcessPack()
+    assert pack.analyze(PlannedResource(fixture.type, _floats(fixture.baseline), urn(fixture.type, "api"), "api")) == []
+    props = _floats(apply_set(fixture.baseline, {"spec.template.spec.securityContext.runAsUser": 0}))
+    findings = pack.analyze(PlannedResource(fixture.type, props, urn(fixture.type, "api"), "api"))
+    assert [f.message for f in findings] == [fixture.cases[0].expected[0].message]
+    case = stack_case({"redis": {"spec.replicas": 1.0}, "api-hpa": {"spec.minReplicas": 3.0}})
+    assert [f.message.split(": ", 1)[1] for f in analyze_stack(case)] == [
+        "spec.replicas is 1; prod needs at least 2 (or a HorizontalPodAutoscaler with spec.minReplicas of at least 2)"
+    ]
