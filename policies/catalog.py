@@ -278,6 +278,21 @@ RULES: tuple[Rule, ...] = (
         opt_out="disableWaf",
     ),
     Rule(
+        name="network-isolation",
+        description=(
+            "Networks deny traffic by default and allow only the paths the platform needs (Kubernetes: a "
+            "default-deny NetworkPolicy for ingress and egress in every namespace that runs workloads)."
+        ),
+        severity=Severity.MEDIUM,
+        enforcement=MANDATORY,
+        scope="stack",
+        remediation=(
+            "Add a NetworkPolicy with `podSelector: {}`, `policyTypes: [Ingress, Egress]` and no rules to each "
+            "workload namespace, then the explicit allows (ingress controller -> API -> data stores, DNS, egress "
+            "to the LLM providers)."
+        ),
+    ),
+    Rule(
         name="private-endpoints",
         description="Azure PaaS data services are reached through private endpoints.",
         severity=Severity.HIGH,

@@ -45,9 +45,8 @@ Not checked here, and why:
   snippet annotations by default (``allow-snippet-annotations: false``, a known injection risk), so no
   annotation on an Ingress proves a blocking WAF. A WAF for a cluster's entry point belongs in front of
   it (the cloud load balancer's WAF, checked by the cloud targets).
-- default-deny NetworkPolicies per namespace need a look across resources, and no stack-scoped rule in the
-  catalog fits (``no-public-data-services`` is resource-scoped): :func:`namespaces_without_default_deny` is
-  written and tested, and waits for a catalog rule to register under.
+- default-deny NetworkPolicies per namespace need a look across resources: the stack rule
+  ``network-isolation`` (:func:`namespaces_without_default_deny`).
 - ``kms-key-rotation``, ``log-retention``, ``private-endpoints``: no Kubernetes object carries them.
 """
 
@@ -912,12 +911,10 @@ def denied_directions(policy: Resource) -> set[str]:
     return {t for t in ("Ingress", "Egress") if t in types and not policy.get(f"spec.{t.lower()}")}
 
 
+@checks.stack("network-isolation")
 def namespaces_without_default_deny(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
     """Each namespace running workloads has default-deny NetworkPolicies for ingress and egress, so only the
-    explicit allows (ingress controller -> API -> Redis/Qdrant, DNS, the LLM providers) carry traffic.
-
-    Ready to register once the catalog has a stack-scoped rule for it (``no-public-data-services`` is
-    resource-scoped): ``checks.stack("<rule>")(namespaces_without_default_deny)``."""
+    explicit allows (ingress controller -> API -> Redis/Qdrant, DNS, the LLM providers) carry traffic."""
     namespaces: dict[str, Resource] = {}
     for workload in stack.of_type(*WORKLOADS):
         namespace = _namespace(workload)
