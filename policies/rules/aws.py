@@ -644,8 +644,16 @@ def _patterns(config: Mapping[str, Any], key: str) -> list[re.Pattern[str]]:
     return compiled
 
 
+_SECRET_REFERENCE = re.compile(r"^arn:aws[a-z-]*:(secretsmanager|ssm):")
+
+
 def _secret_reasons(name: str, value: Any, config: Mapping[str, Any]) -> str | None:
-    """Why an environment variable looks like a secret, without repeating its value."""
+    """Why an environment variable looks like a secret, without repeating its value.
+
+    A value that is the ARN of a Secrets Manager secret or an SSM parameter is a reference, not a secret.
+    """
+    if isinstance(value, str) and _SECRET_REFERENCE.match(value):
+        return None
     if any(p.search(name) for p in _patterns(config, "secretNamePatterns")):
         return "its name matches secretNamePatterns"
     if value == SECRET_MARKER:
