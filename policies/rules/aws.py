@@ -911,10 +911,10 @@ def _cache_multi_az(r: Resource) -> Iterator[Violation]:
             "replica in another AZ)",
             r.urn,
         )
-    for field in ("multiAzEnabled", "automaticFailoverEnabled"):
+    for field, problem in (("multiAzEnabled", "is not multi-AZ"), ("automaticFailoverEnabled", "does not fail over")):
         value = r.get(field)
         if not is_unknown(value) and value is not True:
-            yield Violation(f"{r.label} is not multi-AZ in prod: {field} is {shown(value)}; set {field}: true", r.urn)
+            yield Violation(f"{r.label} {problem} in prod: {field} is {shown(value)}; set {field}: true", r.urn)
 
 
 def _aurora_instances(r: Resource, stack: Stack) -> Iterator[Violation]:
