@@ -84,6 +84,25 @@ def _known(value: Any, path: str) -> Any:
     return require_known(value, path)
 
 
+def dig(value: Any, path: str) -> Any:
+    """The value at a dotted path inside a nested input; skips the check if anything on the way is unknown."""
+    for key in path.split("."):
+        value = require_known(value, path)
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return require_known(value, path)
+
+
+def peek(value: Any, path: str) -> Any:
+    """Like :func:`dig` for facts and stack checks, which must not skip: unknown reads as None."""
+    for key in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return None if is_unknown(value) else value
+
+
 def _is_set(value: Any) -> bool:
     return value is not None and value != ""
 
@@ -125,7 +144,7 @@ def ecr_encrypted_with_kms(r: Resource, config: Mapping[str, Any]) -> Iterator[s
     configurations = r.known("encryptionConfigurations") or []
     kind = None
     if isinstance(configurations, list) and configurations and isinstance(configurations[0], dict):
-        kind = _known(configurations[0].get("encryptionType"), "encryptionConfigurations.0.encryptionType")
+        kind = dig(configurations[0], "encryptionType")
     if kind not in ("KMS", "KMS_DSSE"):
         found = "unset (AES256)" if kind is None else shown(kind)
         yield (
@@ -240,15 +259,13 @@ def _http_redirects_to_https(r: Resource) -> Iterator[str]:
     if not isinstance(actions, list):
         return
     for index, action in enumerate(actions):
-        if not isinstance(action, dict):
+        if not isinstance(require_known(action, f"defaultActions.{index}"), dict):
             continue
         kind = _known(action.get("type"), f"defaultActions.{index}.type")
         if kind != "redirect":
             path, value = f"defaultActions.{index}.type", kind
         else:
-            redirect = _known(action.get("redirect"), f"defaultActions.{index}.redirect")
-            protocol = redirect.get("protocol") if isinstance(redirect, dict) else None
-            value = _known(protocol, f"defaultActions.{index}.redirect.protocol")
+            value = dig(action, "redirect.protocol")
             if value == "HTTPS":
                 continue
             path = f"defaultActions.{index}.redirect.protocol"
@@ -302,7 +319,8 @@ def db_parameters_force_tls(r: Resource, config: Mapping[str, Any]) -> Iterator[
     name, forced_by_default = rule
     value = None
     for index, parameter in enumerate(r.known("parameters") or []):
-        if isinstance(parameter, dict) and parameter.get("name") == name:
+        parameter = require_known(parameter, f"parameters.{index}")
+        if isinstance(parameter, dict) and _known(parameter.get("name"), f"parameters.{index}.name") == name:
             value = _known(parameter.get("value"), f"parameters.{index}.value")
     if value is None and forced_by_default:
         return
@@ -449,7 +467,7 @@ def sg_inline_ingress_not_world_open(r: Resource, config: Mapping[str, Any]) -> 
     if not isinstance(rules, list):
         return
     for index, rule in enumerate(rules):
-        if not isinstance(rule, dict):
+        if not isinstance(require_known(rule, f"ingress.{index}"), dict):
             continue
         yield from _world_ingress(
             r,
@@ -522,13 +540,15 @@ def bucket_blocks_public_access(r: Resource, config: Mapping[str, Any]) -> Itera
 
 def _acl_rules(r: Resource) -> list[dict[str, Any]]:
     rules = r.known("rules") or []
-    return [rule for rule in rules if isinstance(rule, dict)] if isinstance(rules, list) else []
+    if not isinstance(rules, list):
+        return []
+    return [require_known(rule, "rules") for rule in rules if isinstance(rule, dict) or is_unknown(rule)]
 
 
 def _action(rule: Mapping[str, Any]) -> str | None:
     """The action a rule takes (``block``, ``count``, ...), or its rule-group override (``none``, ``count``)."""
     for key in ("action", "overrideAction"):
-        value = rule.get(key)
+        value = require_known(rule.get(key), key)
         if isinstance(value, dict):
             names = [name for name, setting in value.items() if setting is not None]
             if names:
@@ -544,7 +564,7 @@ def _rule_name(rule: Mapping[str, Any], index: int) -> str:
 @checks.resource("rate-limiting", WEB_ACL)
 def web_acl_rate_limits(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     """A rate-based rule caps requests per client; in prod it must block, not only count."""
-    rules = [(i, rule) for i, rule in enumerate(_acl_rules(r)) if _statement(rule).get("rateBasedStatement")]
+    rules = [(i, rule) for i, rule in enumerate(_acl_rules(r)) if dig(rule, "statement.rateBasedStatement")]
     if not rules:
         yield (
             f"{r.label} has no rate limit: no rule in rules has a rateBasedStatement; "
@@ -560,28 +580,27 @@ def web_acl_rate_limits(r: Resource, config: Mapping[str, Any]) -> Iterator[str]
 
 
 def _statement(rule: Mapping[str, Any]) -> dict[str, Any]:
-    statement = rule.get("statement")
+    statement = dig(rule, "statement")
     return statement if isinstance(statement, dict) else {}
 
 
 def _limits_body(statement: Mapping[str, Any], maximum: int) -> bool:
     """Whether a statement matches every request whose body is larger than ``maximum`` bytes."""
-    for key in ("orStatement",):
-        nested = statement.get(key)
-        if isinstance(nested, dict) and any(
-            isinstance(s, dict) and _limits_body(s, maximum) for s in nested.get("statements") or []
-        ):
-            return True
-    size = statement.get("sizeConstraintStatement")
-    if isinstance(size, dict) and "body" in (size.get("fieldToMatch") or {}):
-        limit, operator = size.get("size"), size.get("comparisonOperator")
+    alternatives = dig(statement, "orStatement.statements")
+    if isinstance(alternatives, list) and any(
+        _limits_body(require_known(s, "orStatement.statements"), maximum)
+        for s in alternatives
+        if isinstance(s, dict) or is_unknown(s)
+    ):
+        return True
+    if dig(statement, "sizeConstraintStatement.fieldToMatch.body") is not None:
+        limit = dig(statement, "sizeConstraintStatement.size")
+        operator = dig(statement, "sizeConstraintStatement.comparisonOperator")
         if isinstance(limit, int | float):
             return (operator == "GT" and limit <= maximum) or (operator == "GE" and limit <= maximum + 1)
-    regex = statement.get("regexMatchStatement")
-    if isinstance(regex, dict):
-        header = ((regex.get("fieldToMatch") or {}).get("singleHeader") or {}).get("name")
-        if isinstance(header, str) and header.lower() == "content-length":
-            return _regex_matches_lengths_over(regex.get("regexString"), maximum)
+    header = dig(statement, "regexMatchStatement.fieldToMatch.singleHeader.name")
+    if isinstance(header, str) and header.lower() == "content-length":
+        return _regex_matches_lengths_over(dig(statement, "regexMatchStatement.regexString"), maximum)
     return False
 
 
@@ -932,7 +951,7 @@ def _aurora_instances(r: Resource, stack: Stack) -> Iterator[Violation]:
 
 def _instance_multi_az(r: Resource) -> Iterator[Violation]:
     value = r.get("multiAz")
-    if not is_unknown(value) and value is not True and not r.get("replicateSourceDb"):
+    if not is_unknown(value) and value is not True and r.get("replicateSourceDb") is None:
         yield Violation(f"{r.label} is single-AZ in prod: multiAz is {shown(value)}; set multiAz: true", r.urn)
 
 
@@ -967,8 +986,15 @@ def _counts_only(acl: Resource) -> bool:
         return False
     if "block" in (acl.get("defaultAction") or {}):
         return False
-    rules = [rule for rule in acl.get("rules") or [] if isinstance(rule, dict)]
-    return not any(_action(rule) in ("block", "none", "captcha", "challenge") for rule in rules)
+    rules = acl.get("rules") or []
+    if not isinstance(rules, list):
+        return False
+    for rule in rules:
+        if not isinstance(rule, dict) or any(is_unknown(rule.get(k)) for k in ("action", "overrideAction")):
+            return False  # not decidable during preview: assume it blocks
+        if _action(rule) in ("block", "none", "captcha", "challenge"):
+            return False
+    return True
 
 
 @checks.stack("waf-on-entry-points")
@@ -1011,7 +1037,8 @@ def prod_data_is_protected(stack: Stack, config: Mapping[str, Any]) -> Iterator[
 
 
 def _database_protected(r: Resource, minimum: int) -> Iterator[Violation]:
-    if r.type == RDS_INSTANCE and (r.get("engine") or "").startswith("aurora"):
+    engine = r.get("engine")
+    if r.type == RDS_INSTANCE and isinstance(engine, str) and engine.startswith("aurora"):
         return  # instances of an Aurora cluster: the cluster carries these settings
     protection = r.get("deletionProtection")
     if not is_unknown(protection) and protection is not True:
@@ -1058,10 +1085,7 @@ def aws_budget_notifies(r: Resource) -> bool:
     notifications = r.get("notifications")
     if not isinstance(notifications, list):
         return False
-    return any(
-        isinstance(n, dict) and (n.get("subscriberEmailAddresses") or n.get("subscriberSnsTopicArns"))
-        for n in notifications
-    )
+    return any(peek(n, "subscriberEmailAddresses") or peek(n, "subscriberSnsTopicArns") for n in notifications)
 
 
 LATENCY_METRICS = frozenset({"TargetResponseTime", "Latency", "IntegrationLatency", "Duration"})
@@ -1075,7 +1099,7 @@ def _alarm_metrics(r: Resource) -> list[str]:
     names = [r.get("metricName")]
     queries = r.get("metricQueries")
     if isinstance(queries, list):
-        names += [(q.get("metric") or {}).get("metricName") for q in queries if isinstance(q, dict)]
+        names += [peek(q, "metric.metricName") for q in queries]
     return [n for n in names if isinstance(n, str)]
 
 
