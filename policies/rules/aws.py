@@ -53,7 +53,10 @@ EFS_FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
 EBS_VOLUME = "aws:ebs/volume:Volume"
 KMS_KEY = "aws:kms/key:Key"
 LB = "aws:lb/loadBalancer:LoadBalancer"
+ALB = "aws:alb/loadBalancer:LoadBalancer"
+"""The ``aws.alb`` module's alias of the same resource (a different type token)."""
 LB_LISTENER = "aws:lb/listener:Listener"
+ALB_LISTENER = "aws:alb/listener:Listener"
 S3_BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 S3_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 SG = "aws:ec2/securityGroup:SecurityGroup"
@@ -230,14 +233,14 @@ def _allowed_ssl_policies(config: Mapping[str, Any]) -> list[str]:
     return allowed
 
 
-@checks.resource("tls-in-transit", LB_LISTENER)
+@checks.resource("tls-in-transit", LB_LISTENER, ALB_LISTENER)
 def listener_tls(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
-    """HTTPS/TLS listeners use a TLS 1.2+ policy; HTTP listeners only redirect to HTTPS."""
+    """HTTPS/TLS listeners use a TLS 1.2+ policy; HTTP listeners (HTTP is the ALB default) only redirect to HTTPS."""
     protocol = r.known("protocol")
     if protocol in ("HTTPS", "TLS"):
         yield from _listener_ssl_policy(r, config)
-    elif protocol == "HTTP":
-        yield from _http_redirects_to_https(r)
+    elif protocol in (None, "HTTP"):
+        yield from _http_redirects_to_https(r, "unset (HTTP)" if protocol is None else shown(protocol))
 
 
 def _listener_ssl_policy(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
@@ -254,7 +257,7 @@ def _listener_ssl_policy(r: Resource, config: Mapping[str, Any]) -> Iterator[str
     )
 
 
-def _http_redirects_to_https(r: Resource) -> Iterator[str]:
+def _http_redirects_to_https(r: Resource, protocol: str) -> Iterator[str]:
     actions = r.known("defaultActions") or []
     if not isinstance(actions, list):
         return
@@ -270,7 +273,7 @@ def _http_redirects_to_https(r: Resource) -> Iterator[str]:
                 continue
             path = f"defaultActions.{index}.redirect.protocol"
         yield (
-            f'{r.label} serves plain HTTP: protocol is "HTTP" and {path} is {shown(value)}; '
+            f"{r.label} serves plain HTTP: protocol is {protocol} and {path} is {shown(value)}; "
             'make every default action a redirect with protocol "HTTPS"'
         )
         return
@@ -760,13 +763,13 @@ def _hardening_problems(
         yield "has a writable root filesystem", f"{prefix}.readonlyRootFilesystem is {shown(value)}; set it to true"
     if container.get("privileged") is True:
         yield "is privileged", f"{prefix}.privileged is true; set it to false"
-    drop = ((container.get("linuxParameters") or {}).get("capabilities") or {}).get("drop")
+    drop = peek(container, "linuxParameters.capabilities.drop")
     if not (isinstance(drop, list) and "ALL" in drop):
         yield (
             "keeps Linux capabilities",
             f'{prefix}.linuxParameters.capabilities.drop is {shown(drop)}; set it to ["ALL"]',
         )
-    if not (container.get("healthCheck") or {}).get("command"):
+    if not peek(container, "healthCheck.command"):
         yield (
             "has no health check",
             f"{prefix}.healthCheck is {shown(container.get('healthCheck'))}; set a healthCheck command "
@@ -940,7 +943,13 @@ def _aurora_instances(r: Resource, stack: Stack) -> Iterator[Violation]:
     engine = r.get("engine")
     if not (isinstance(engine, str) and engine.startswith("aurora")) or r.get("engineMode") == "serverless":
         return
-    instances = [i for i in stack.of_type(RDS_CLUSTER_INSTANCE) if i.refers_to("clusterIdentifier", r)]
+    identifier = r.get("clusterIdentifier")
+    instances = [
+        i
+        for i in stack.of_type(RDS_CLUSTER_INSTANCE)
+        if i.refers_to("clusterIdentifier", r)
+        or (isinstance(identifier, str) and i.get("clusterIdentifier") == identifier)
+    ]
     if len(instances) < 2:
         yield Violation(
             f"{r.label} has {len(instances)} cluster instance(s) in prod: Aurora needs at least 2 "
@@ -956,7 +965,7 @@ def _instance_multi_az(r: Resource) -> Iterator[Violation]:
 
 
 def _application_lbs(stack: Stack) -> list[Resource]:
-    return [r for r in stack.of_type(LB) if r.get("loadBalancerType") in (None, "application")]
+    return [r for r in stack.of_type(LB, ALB) if r.get("loadBalancerType") in (None, "application")]
 
 
 @checks.stack("access-and-flow-logs")

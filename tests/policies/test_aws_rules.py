@@ -274,3 +274,15 @@ def test_state_files_correlate_by_value() -> None:
     policies = {f.policy for f in InProcessPack().analyze_stack(planned)}
     assert "access-and-flow-logs" not in policies
     assert {"waf-on-entry-points", "high-availability"} <= policies  # nothing to correlate those by
+
+
+def test_aurora_instances_match_an_explicit_cluster_identifier() -> None:
+    """A cluster named by clusterIdentifier counts the instances that name it, without property dependencies."""
+    planned = []
+    for r in _stack_fixture().planned():
+        props = dict(r.props)
+        if r.name == "db-cluster":
+            props["clusterIdentifier"] = "vectors-cluster-46ff48c"
+        planned.append(dataclasses.replace(r, props=props, property_dependencies={}))
+    messages = [f.message for f in InProcessPack().analyze_stack(planned) if f.policy == "high-availability"]
+    assert messages == []
