@@ -60,6 +60,7 @@ ALB_LISTENER = "aws:alb/listener:Listener"
 S3_BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 S3_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 SG = "aws:ec2/securityGroup:SecurityGroup"
+DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SG_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
@@ -463,7 +464,7 @@ def sg_rule_not_world_open(r: Resource, config: Mapping[str, Any]) -> Iterator[s
     )
 
 
-@checks.resource("no-public-data-services", SG)
+@checks.resource("no-public-data-services", SG, DEFAULT_SG)
 def sg_inline_ingress_not_world_open(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     """The same condition for inline ``ingress`` blocks of a security group."""
     rules = r.known("ingress") or []
