@@ -172,8 +172,6 @@ def test_stack_checks_survive_unknown_values(fixture: StackFixture) -> None:
     """Each property (nested ones too) of each resource unknown in turn: stack checks never raise."""
     planned = fixture.planned()
     for index, resource in enumerate(planned):
-        if resource.type.startswith("ai-platform:"):
-            continue  # component inputs come from config and are always known (Stack.opt_outs assumes so)
         for path in _paths(dict(resource.props)):
             for sentinel in UNKNOWNS:
                 props = apply_set(dict(resource.props), {path: sentinel})
