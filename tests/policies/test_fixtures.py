@@ -60,7 +60,7 @@ def test_stack_case_fails_as_written(fixture: StackFixture, case: Case) -> None:
 
 
 def test_every_inspected_type_has_a_failing_case() -> None:
-    covered = {(c.rule, f.type) for f, c in RESOURCE_CASES for e in c.expected}
+    covered = {(e.rule, f.type) for f, c in RESOURCE_CASES for e in c.expected}
     covered |= {
         (e.rule, r["type"]) for f, c in STACK_CASES for e in c.expected for r in f.resources if e.resource == r["name"]
     }
