@@ -157,11 +157,11 @@ def _last_segment(resource_id: Any) -> str | None:
     return resource_id.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _disabled_public_access(r: Resource, path: str) -> Iterator[str]:
+def _disabled_public_access(r: Resource, path: str, way_in: str = "a private endpoint") -> Iterator[str]:
     """``publicNetworkAccess`` must be Disabled: the service is reached through private endpoints."""
     value = r.known(path)
     if not _is(value, "Disabled"):
-        yield f"{r.label}: {path} is {_show(value)}; it must be 'Disabled' (reach it through a private endpoint)"
+        yield f"{r.label}: {path} is {_show(value)}; it must be 'Disabled' (reach it through {way_in})"
 
 
 def _iso_days(duration: Any) -> int | None:
@@ -319,7 +319,7 @@ def properties_public_network_access_disabled(r: Resource, config: Mapping[str, 
 @checks.resource("no-public-data-services", POSTGRES)
 def postgres_private_access(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     """The database is reached over its delegated subnet (private access) only."""
-    yield from _disabled_public_access(r, "network.publicNetworkAccess")
+    yield from _disabled_public_access(r, "network.publicNetworkAccess", "its delegated subnet")
 
 
 @checks.resource("no-public-data-services", REGISTRY)
@@ -393,11 +393,11 @@ def _secret_env_problem(name: Any, value: Any, config: Mapping[str, Any]) -> str
     if not isinstance(value, str) or is_unknown(value):
         return None
     if value == SECRET_MARKER:
-        return "a secret value"
+        return "it is a Pulumi secret"
     if isinstance(name, str) and any(re.search(p, name) for p in config.get("secretNamePatterns") or ()):
-        return "a secret by its name"
+        return "its name marks it as a secret"
     if any(re.search(p, value) for p in config.get("secretValuePatterns") or ()):
-        return "a value in a known secret format"
+        return "it matches a known secret format"
     return None
 
 
@@ -415,8 +415,8 @@ def container_app_env_uses_secret_refs(r: Resource, config: Mapping[str, Any]) -
                 problem = _secret_env_problem(var.get("name"), var.get("value"), config)
                 if problem:
                     yield (
-                        f"{r.label}: template.{kind}.{c_index}.env.{e_index}.value ({var.get('name')}) is {problem} "
-                        "in a plain environment value; use secretRef to a Key Vault-referenced secret"
+                        f"{r.label}: template.{kind}.{c_index}.env.{e_index}.value ({var.get('name')}) is a plain "
+                        f"value but {problem}; use secretRef to a Key Vault-referenced secret"
                     )
 
 
