@@ -17,7 +17,16 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from policies.framework import SECRET_MARKER, CheckSet, Resource, Stack, Violation, is_unknown, require_known
+from policies.framework import (
+    SECRET_MARKER,
+    UNKNOWN,
+    CheckSet,
+    Resource,
+    Stack,
+    Violation,
+    is_unknown,
+    require_known,
+)
 from policies.rules.common import missing_tags
 
 checks = CheckSet("azure")
@@ -38,6 +47,7 @@ MANAGED_ENVIRONMENT = "azure-native:app:ManagedEnvironment"
 METRIC_ALERT = "azure-native:monitor:MetricAlert"
 OPENAI_ACCOUNT = "azure-native:cognitiveservices:Account"
 POSTGRES = "azure-native:dbforpostgresql:Server"
+PRIVATE_DNS_ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
 PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
 REDIS = "azure-native:redis:Redis"
 REGISTRY = "azure-native:containerregistry:Registry"
@@ -130,6 +140,16 @@ def _show(value: Any) -> str:
 def _is(value: Any, expected: str) -> bool:
     """Case-insensitive comparison of an enum-like string (Azure accepts any case)."""
     return isinstance(value, str) and value.lower() == expected.lower()
+
+
+def _at(item: Any, path: str) -> Any:
+    """The value at a dotted path inside a nested input object (an entry of a list input).
+
+    Like :meth:`Resource.get`: None when missing, :data:`UNKNOWN` when unknown during preview.
+    """
+    if is_unknown(item):
+        return UNKNOWN
+    return Resource("", item).get(path) if isinstance(item, dict) else None
 
 
 def _items(r: Resource, path: str) -> list[Any]:
@@ -272,7 +292,7 @@ def _named(items: Iterable[Any]) -> dict[str, dict[str, Any]]:
 def _redirects_to_https(redirect: dict[str, Any] | None, listeners: Mapping[str, dict[str, Any]]) -> bool:
     if redirect is None:
         return False
-    target = listeners.get(_last_segment(require_known((redirect.get("targetListener") or {}).get("id"))) or "")
+    target = listeners.get(_last_segment(require_known(_at(redirect, "targetListener.id"))) or "")
     if target is not None:
         return _is(target.get("protocol"), "Https")
     url = require_known(redirect.get("targetUrl"))
@@ -287,11 +307,11 @@ def app_gateway_http_redirects(r: Resource, config: Mapping[str, Any]) -> Iterat
     for index, rule in enumerate(_items(r, "requestRoutingRules")):
         if not isinstance(rule, dict):
             continue
-        listener_name = _last_segment(require_known((rule.get("httpListener") or {}).get("id"))) or ""
+        listener_name = _last_segment(require_known(_at(rule, "httpListener.id"))) or ""
         listener = listeners.get(listener_name)
-        if listener is None or not _is(require_known(listener.get("protocol")), "Http"):
+        if listener is None or not _is(require_known(_at(listener, "protocol")), "Http"):
             continue
-        redirect_id = require_known((rule.get("redirectConfiguration") or {}).get("id"))
+        redirect_id = require_known(_at(rule, "redirectConfiguration.id"))
         redirect = redirects.get(_last_segment(redirect_id) or "")
         if not _redirects_to_https(redirect, listeners):
             yield (
@@ -444,9 +464,8 @@ def _containers(r: Resource) -> Iterator[tuple[int, dict[str, Any]]]:
 def container_app_resources(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     """Without cpu and memory the scheduler can't place or bound the container."""
     for index, container in _containers(r):
-        resources = require_known(container.get("resources")) or {}
         for key in ("cpu", "memory"):
-            value = require_known(resources.get(key)) if isinstance(resources, dict) else None
+            value = require_known(_at(container, f"resources.{key}"))
             if value in (None, "", 0):
                 yield f"{r.label}: template.containers.{index}.resources.{key} is not set; set cpu and memory"
 
@@ -455,8 +474,12 @@ def container_app_resources(r: Resource, config: Mapping[str, Any]) -> Iterator[
 def container_app_probes(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     """Liveness restarts a hung replica; readiness keeps traffic off one that isn't ready."""
     for index, container in _containers(r):
-        probes = require_known(container.get("probes")) or []
-        types = {str(require_known(p.get("type"))).lower() for p in probes if isinstance(p, dict)}
+        probes = require_known(_at(container, "probes"))
+        types = (
+            {str(require_known(_at(p, "type"))).lower() for p in probes if isinstance(p, dict)}
+            if isinstance(probes, list)
+            else set()
+        )
         for wanted in ("Liveness", "Readiness"):
             if wanted.lower() not in types:
                 yield f"{r.label}: template.containers.{index}.probes has no {wanted} probe; add Liveness and Readiness"
@@ -479,16 +502,16 @@ def container_app_image_digest(r: Resource, config: Mapping[str, Any]) -> Iterat
 
 def _rotate_actions(r: Resource) -> list[dict[str, Any]]:
     actions = _items(r, "properties.rotationPolicy.lifetimeActions")
-    return [a for a in actions if isinstance(a, dict) and _is((a.get("action") or {}).get("type"), "rotate")]
+    return [a for a in actions if _is(require_known(_at(a, "action.type")), "rotate")]
 
 
 def _rotation_period(r: Resource, action: dict[str, Any]) -> tuple[str, Any]:
     """The path and value that bound one rotate action's period."""
-    trigger = action.get("trigger") or {}
-    if trigger.get("timeAfterCreate") is None and trigger.get("timeBeforeExpiry") is not None:
+    after = require_known(_at(action, "trigger.timeAfterCreate"))
+    if after is None and _at(action, "trigger.timeBeforeExpiry") is not None:
         path = "properties.rotationPolicy.attributes.expiryTime"
         return path, r.known(path)
-    return "trigger.timeAfterCreate", require_known(trigger.get("timeAfterCreate"))
+    return "trigger.timeAfterCreate", after
 
 
 @checks.resource("kms-key-rotation", KEY)
@@ -609,11 +632,14 @@ def _violation(r: Resource, message: str) -> Violation:
     return Violation(f"{r.label}: {message}", r.urn)
 
 
+def _is_prod(r: Resource, config: Mapping[str, Any], stack: Stack) -> bool:
+    """Whether ``r`` is prod; unknown tags during preview: can't tell, so not prod (nothing reported)."""
+    return not is_unknown(r.get("tags")) and r.is_prod(config, stack)
+
+
 def _prod(stack: Stack, config: Mapping[str, Any], *types: str) -> Iterator[Resource]:
-    """The resources of these types that are prod (unknown tags during preview: can't tell, skipped)."""
-    for r in stack.of_type(*types):
-        if not is_unknown(r.get("tags")) and r.is_prod(config, stack):
-            yield r
+    """The resources of these types that are prod."""
+    return (r for r in stack.of_type(*types) if _is_prod(r, config, stack))
 
 
 def _points_at(r: Resource, list_path: str, field: str, target: Resource) -> bool:
@@ -683,6 +709,34 @@ def diagnostic_settings(stack: Stack, config: Mapping[str, Any]) -> Iterator[Vio
 
 
 @checks.stack("access-and-flow-logs")
+def container_app_logs(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
+    """Without a log destination the environment discards the apps' console and system logs."""
+    settings = [s for s in stack.of_type(DIAGNOSTIC_SETTING) if _sends_logs(s)]
+    for r in stack.of_type(MANAGED_ENVIRONMENT):
+        destination = r.get("appLogsConfiguration.destination")
+        if is_unknown(destination):
+            continue
+        if _is(destination, "log-analytics"):
+            if r.get("appLogsConfiguration.logAnalyticsConfiguration.customerId") is None:
+                yield _violation(
+                    r, "appLogsConfiguration.logAnalyticsConfiguration.customerId is not set; name the workspace"
+                )
+        elif _is(destination, "azure-monitor"):
+            if not any(s.refers_to("resourceUri", r) for s in settings):
+                yield _violation(
+                    r,
+                    "appLogsConfiguration.destination is 'azure-monitor' but no monitor:DiagnosticSetting sends its "
+                    "logs to Log Analytics; add one with resourceUri set to it",
+                )
+        else:
+            yield _violation(
+                r,
+                f"appLogsConfiguration.destination is {_show(destination)}; it must be 'log-analytics' or "
+                "'azure-monitor' (with a diagnostic setting)",
+            )
+
+
+@checks.stack("access-and-flow-logs")
 def vnet_flow_logs(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
     """Flow logs are the record of who talked to what inside the network."""
     flow_logs = [f for f in stack.of_type(FLOW_LOG) if f.get("enabled") is not False]
@@ -720,7 +774,7 @@ def app_gateways_have_waf(stack: Stack, config: Mapping[str, Any]) -> Iterator[V
                     "of the stack",
                 )
             continue
-        prod = gateway.is_prod(config, stack)
+        prod = _is_prod(gateway, config, stack)
         for problem in _waf_policy_problems(gateway, policy, prod):
             yield _violation(gateway, problem)
 
@@ -769,6 +823,23 @@ def paas_private_endpoints(stack: Stack, config: Mapping[str, Any]) -> Iterator[
             yield _violation(
                 r, "network.delegatedSubnetResourceId is not set and no network:PrivateEndpoint points at it"
             )
+
+
+@checks.stack("private-endpoints")
+def private_endpoints_resolve(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
+    """Without a private DNS zone group, clients still resolve the service's public address and fail."""
+    groups = [g for g in stack.of_type(PRIVATE_DNS_ZONE_GROUP) if not _is_empty_list(g.get("privateDnsZoneConfigs"))]
+    for endpoint in stack.of_type(PRIVATE_ENDPOINT):
+        if not any(g.refers_to("privateEndpointName", endpoint) for g in groups):
+            yield _violation(
+                endpoint,
+                "no network:PrivateDnsZoneGroup with privateDnsZoneConfigs has privateEndpointName set to it; "
+                "link it to the service's private DNS zone",
+            )
+
+
+def _is_empty_list(value: Any) -> bool:
+    return not is_unknown(value) and not (isinstance(value, list) and value)
 
 
 @checks.stack("data-protection")
@@ -833,7 +904,10 @@ def consumption_budget(r: Resource) -> bool:
 
 def _alert_criteria(r: Resource) -> list[dict[str, Any]]:
     """The criteria of an enabled metric alert that notifies an action group."""
-    if r.type != METRIC_ALERT or r.get("enabled") is False or not r.get("actions"):
+    if r.type != METRIC_ALERT or r.get("enabled") is False:
+        return []
+    actions = r.get("actions")
+    if not is_unknown(actions) and not actions:
         return []
     criteria = r.get("criteria.allOf")
     return [c for c in criteria if isinstance(c, dict)] if isinstance(criteria, list) else []
