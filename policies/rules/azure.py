@@ -14,7 +14,7 @@ services' own settings.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from policies.framework import (
@@ -152,10 +152,19 @@ def _at(item: Any, path: str) -> Any:
     return Resource("", item).get(path) if isinstance(item, dict) else None
 
 
+def _known_list(value: Any, path: str) -> list[Any]:
+    """``value`` as a list ([] when missing or not a list); skips the check if it or an entry is unknown."""
+    require_known(value, path)
+    if not isinstance(value, list):
+        return []
+    for index, entry in enumerate(value):
+        require_known(entry, f"{path}.{index}")
+    return value
+
+
 def _items(r: Resource, path: str) -> list[Any]:
-    """The list at ``path`` ([] when missing or not a list); skips the check if it is unknown."""
-    value = r.known(path)
-    return value if isinstance(value, list) else []
+    """The list input at ``path`` of ``r`` (see :func:`_known_list`)."""
+    return _known_list(r.get(path), path)
 
 
 def _tls(value: Any) -> tuple[int, ...] | None:
@@ -286,7 +295,13 @@ def app_gateway_tls_policy(r: Resource, config: Mapping[str, Any]) -> Iterator[s
 
 
 def _named(items: Iterable[Any]) -> dict[str, dict[str, Any]]:
-    return {item["name"]: item for item in items if isinstance(item, dict) and isinstance(item.get("name"), str)}
+    """Sub-resources (listeners, redirect configurations) by name; skips the check if a name is unknown."""
+    named = {}
+    for item in items:
+        name = require_known(_at(item, "name"))
+        if isinstance(name, str) and isinstance(item, dict):
+            named[name] = item
+    return named
 
 
 def _redirects_to_https(redirect: dict[str, Any] | None, listeners: Mapping[str, dict[str, Any]]) -> bool:
@@ -294,7 +309,7 @@ def _redirects_to_https(redirect: dict[str, Any] | None, listeners: Mapping[str,
         return False
     target = listeners.get(_last_segment(require_known(_at(redirect, "targetListener.id"))) or "")
     if target is not None:
-        return _is(target.get("protocol"), "Https")
+        return _is(require_known(_at(target, "protocol")), "Https")
     url = require_known(redirect.get("targetUrl"))
     return isinstance(url, str) and url.lower().startswith("https://")
 
@@ -474,12 +489,8 @@ def container_app_resources(r: Resource, config: Mapping[str, Any]) -> Iterator[
 def container_app_probes(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     """Liveness restarts a hung replica; readiness keeps traffic off one that isn't ready."""
     for index, container in _containers(r):
-        probes = require_known(_at(container, "probes"))
-        types = (
-            {str(require_known(_at(p, "type"))).lower() for p in probes if isinstance(p, dict)}
-            if isinstance(probes, list)
-            else set()
-        )
+        probes = _known_list(_at(container, "probes"), f"template.containers.{index}.probes")
+        types = {str(require_known(_at(p, "type"))).lower() for p in probes}
         for wanted in ("Liveness", "Readiness"):
             if wanted.lower() not in types:
                 yield f"{r.label}: template.containers.{index}.probes has no {wanted} probe; add Liveness and Readiness"
@@ -692,7 +703,7 @@ def _sends_logs(setting: Resource) -> bool:
     logs = setting.get("logs")
     if is_unknown(logs):
         return True
-    return any(isinstance(log, dict) and log.get("enabled") is not False for log in logs or [])
+    return any(is_unknown(log) or (isinstance(log, dict) and log.get("enabled") is not False) for log in logs or [])
 
 
 @checks.stack("access-and-flow-logs")
@@ -855,7 +866,9 @@ def key_vault_purge_protection(stack: Stack, config: Mapping[str, Any]) -> Itera
 def postgres_backups_and_lock(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
     """Prod data survives a bad migration (backups) and a mistaken delete (a CanNotDelete lock)."""
     minimum = int(config.get("minimumBackupRetentionDays") or 7)
-    locks = [lock for lock in stack.of_type(LOCK) if _is(lock.get("level"), "CanNotDelete")]
+    locks = [
+        lock for lock in stack.of_type(LOCK) if _is(lock.get("level"), "CanNotDelete") or is_unknown(lock.get("level"))
+    ]
     for r in _prod(stack, config, POSTGRES):
         days = r.get("backup.backupRetentionDays")
         effective = days if isinstance(days, int) else 7
@@ -902,14 +915,16 @@ def consumption_budget(r: Resource) -> bool:
     )
 
 
-def _alert_criteria(r: Resource) -> list[dict[str, Any]]:
-    """The criteria of an enabled metric alert that notifies an action group."""
+def _alert_criteria(r: Resource) -> list[dict[str, Any]] | None:
+    """The criteria of an enabled metric alert that notifies an action group; None if unknown (preview)."""
     if r.type != METRIC_ALERT or r.get("enabled") is False:
         return []
     actions = r.get("actions")
     if not is_unknown(actions) and not actions:
         return []
     criteria = r.get("criteria.allOf")
+    if is_unknown(criteria) or (isinstance(criteria, list) and any(is_unknown(c) for c in criteria)):
+        return None
     return [c for c in criteria if isinstance(c, dict)] if isinstance(criteria, list) else []
 
 
@@ -918,22 +933,36 @@ def _metric(criterion: dict[str, Any]) -> str:
     return name.lower() if isinstance(name, str) else ""
 
 
+def _alert_on(r: Resource, matches: Callable[[dict[str, Any]], bool]) -> bool:
+    """Whether a metric alert has a criterion that ``matches`` (an unknown one may: counted, not reported)."""
+    criteria = _alert_criteria(r)
+    if criteria is None:
+        return True
+    return any(is_unknown(c.get("metricName")) or matches(c) for c in criteria)
+
+
 def _filters_5xx(criterion: dict[str, Any]) -> bool:
+    """Whether the criterion's dimensions select 5xx responses (an unknown dimension may: counted)."""
     dimensions = criterion.get("dimensions")
-    return any(
-        isinstance(d, dict)
-        and any(isinstance(v, str) and re.fullmatch(r"5(xx|\d\d)", v, re.I) for v in d.get("values") or [])
-        for d in (dimensions if isinstance(dimensions, list) else [])
-    )
+    if is_unknown(dimensions):
+        return True
+    for dimension in dimensions if isinstance(dimensions, list) else []:
+        values = _at(dimension, "values")
+        if is_unknown(values):
+            return True
+        for value in values if isinstance(values, list) else []:
+            if is_unknown(value) or (isinstance(value, str) and re.fullmatch(r"5(xx|\d\d)", value, re.I)):
+                return True
+    return False
 
 
 @checks.fact("latency-alert")
 def latency_metric_alert(r: Resource) -> bool:
     """A metric alert on request duration (App Insights, APIM, App Gateway, Container Apps)."""
-    return any(_metric(c) in LATENCY_METRICS for c in _alert_criteria(r))
+    return _alert_on(r, lambda c: _metric(c) in LATENCY_METRICS)
 
 
 @checks.fact("error-alert")
 def error_metric_alert(r: Resource) -> bool:
     """A metric alert on failed requests, or on a request count filtered to 5xx responses."""
-    return any(_metric(c) in ERROR_METRICS or _filters_5xx(c) for c in _alert_criteria(r))
+    return _alert_on(r, lambda c: _metric(c) in ERROR_METRICS or _filters_5xx(c))
