@@ -2,13 +2,29 @@
 
 Inputs are read as the engine sends them: camelCase, flat like the Python args
 (``enableNonSslPort`` on a cache, ``properties.enablePurgeProtection`` on a vault). Every token
-and path here was checked against pulumi_azure_native 3.x; ``tests/policies/test_azure_rules.py``
-checks the fixtures' paths and the taggable list against the installed SDK. The pack itself
-imports no provider SDK.
+and input used here exists in pulumi_azure_native 3.x: ``tests/policies/test_azure_rules.py``
+checks the tokens, every input the Azure fixtures set, and the taggable list against the
+installed SDK. The pack itself imports no provider SDK.
 
-Azure encrypts every data service at rest with platform keys and offers no switch to turn that
-off, so ``encryption-at-rest`` has no Azure checks; customer-managed keys are left to the
-services' own settings.
+Decisions:
+- encryption-at-rest: Azure encrypts every data service here at rest with platform keys and has no
+  switch to turn that off, so there is nothing to check; customer-managed keys are not required.
+- required-tags: the types in :data:`TAGGABLE` (every resource of the architecture's modules whose
+  args take a ``tags`` map, generated from the SDK); other azure-native types are not asked.
+- request-size-limits on API Management: a ``<validate-content max-size="N"
+  size-exceeded-action="prevent">`` in ``<inbound>`` (it rejects larger bodies with 413), N at most
+  the configured maximum; rate-limiting: ``<rate-limit-by-key>`` or ``<rate-limit>`` in
+  ``<inbound>``. An API-scope policy passes with ``<base />`` in ``<inbound>`` (it inherits the
+  global policy, which is checked itself). XML comments are ignored.
+- access-and-flow-logs: a diagnostic setting with a workspace and an enabled log category for the
+  gateway, APIM, Key Vault, Redis, PostgreSQL, Service Bus, ACR and Azure OpenAI; a log destination
+  for the Container Apps environment; a VNet flow log for each virtual network.
+- waf-on-entry-points: the Application Gateway is the only internet-facing entry point, so API
+  Management must be in Internal VNet mode and the Container Apps environment internal.
+- data-protection (prod): purge protection on Key Vault; on PostgreSQL, backup retention (unset means
+  the service default, 7 days) and a ``CanNotDelete`` ``ManagementLockByScope`` on the server.
+- Unknown values skip the check that needs them (an unknown list entry too); a stack check treats
+  an unknown reference, alert criterion or tag as "can't tell" and reports nothing.
 """
 
 from __future__ import annotations
