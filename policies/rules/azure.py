@@ -575,7 +575,7 @@ def _inbound_elements(r: Resource, element: str) -> list[dict[str, str]]:
     if inbound is None:
         return []
     found = []
-    for match in re.finditer(rf"<{re.escape(element)}\b([^>]*)>", inbound.group(1), re.I):
+    for match in re.finditer(rf"<{re.escape(element)}(?=[\s/>])([^>]*)>", inbound.group(1), re.I):
         found.append(
             {
                 m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)

@@ -426,3 +426,36 @@ if __name__ == "__main__":
         for index, line in enumerate(lines):
             print(f'        "{line}{" " if index < len(lines) - 1 else ""}"')
         print("    ),")
+
+
+@pytest.mark.parametrize(
+    ("xml", "rate_limited", "size_limited"),
+    [
+        ("<policies><inbound><rate-limit calls='5' renewal-period='60'/></inbound></policies>", True, False),
+        ("<policies><inbound><rate-limit-by-key calls='5' counter-key='k'/></inbound></policies>", True, False),
+        ("<policies><inbound><quota-by-key calls='5' counter-key='k'/></inbound></policies>", False, False),
+        (
+            "<policies><INBOUND><validate-content max-size='1024' size-exceeded-action='Prevent'/></INBOUND>",
+            False,
+            True,
+        ),
+        (
+            "<inbound><validate-content max-size='1024' size-exceeded-action='prevent'/></inbound>",
+            False,
+            True,
+        ),
+        ("<policies><inbound/><outbound><rate-limit calls='5'/></outbound></policies>", False, False),
+        ("not xml at all", False, False),
+    ],
+)
+def test_apim_policy_parsing(xml: str, rate_limited: bool, size_limited: bool) -> None:
+    pack = InProcessPack()
+    props = {"resourceGroupName": "rg", "serviceName": "apim", "format": "rawxml", "value": xml}
+    found = {f.policy for f in pack.analyze(PlannedResource(azure.APIM_POLICY, props, "urn:p", "p"))}
+    assert ("rate-limiting" not in found) is rate_limited
+    assert ("request-size-limits" not in found) is size_limited
+
+
+def test_api_policy_base_is_recognised_without_a_space() -> None:
+    props = {"value": "<policies><inbound><base/></inbound></policies>"}
+    assert InProcessPack().analyze(PlannedResource(azure.APIM_API_POLICY, props, "urn:p", "p")) == []
