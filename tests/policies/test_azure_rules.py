@@ -1,0 +1,466 @@
+"""Azure checks beyond the fixtures: the SDK agrees with the rules, and nothing a preview can send crashes them.
+
+- every property path the Azure fixtures use exists in the installed pulumi_azure_native args
+  classes (camelCase wire names, nested too), so a check can't read a misspelt input;
+- the committed taggable list is what the SDK says (``python -m tests.policies.test_azure_rules``
+  prints a fresh one);
+- unknown values, secrets and missing properties never crash a check, and an unknown value never
+  produces a violation;
+- prod-only conditions stay quiet outside prod; alert and budget facts; the pack imports no SDK.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.util
+import re
+import subprocess
+import sys
+import textwrap
+import typing
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+from policies.catalog import RULES_BY_NAME
+from policies.framework import SECRET_MARKER, Resource, Stack, run_stack_checks
+from policies.inprocess import InProcessPack, PlannedResource
+from policies.rules import ALL_CHECKS, azure
+from tests.policies.fixtures import ResourceFixture, StackFixture, apply_set, load_all
+
+RESOURCE_FIXTURES, STACK_FIXTURES = load_all()
+AZURE_RESOURCES = [f for f in RESOURCE_FIXTURES if f.path.parent.name == "azure"]
+AZURE_STACKS = [f for f in STACK_FIXTURES if f.path.parent.name == "azure"]
+PROD_STACK = next(f for f in AZURE_STACKS if f.path.stem == "stack-prod")
+ROOT = Path(__file__).resolve().parents[2]
+
+TAGGABLE_MODULES = (
+    *("apimanagement", "app", "applicationinsights", "cognitiveservices", "containerregistry", "dbforpostgresql"),
+    *("keyvault", "managedidentity", "monitor", "network", "operationalinsights", "privatedns", "redis"),
+    *("resources", "servicebus", "storage"),
+)
+"""The azure-native modules the architecture uses (the scope of the generated taggable list)."""
+
+
+# --- the SDK's args classes -------------------------------------------------------------------------
+
+
+def _sdk_dir() -> Path:
+    spec = importlib.util.find_spec("pulumi_azure_native")
+    assert spec is not None and spec.origin is not None
+    return Path(spec.origin).parent
+
+
+def _members(annotation: Any) -> Iterator[Any]:
+    """The concrete types in an ``Input[Optional[Union[...]]]`` annotation."""
+    if typing.get_origin(annotation) is typing.Union:
+        for arg in typing.get_args(annotation):
+            yield from _members(arg)
+    elif annotation is not type(None) and "Awaitable" not in repr(annotation) and "Output" not in repr(annotation):
+        yield annotation
+
+
+@cache
+def _schema(cls: type) -> dict[str, list[Any]]:
+    """Wire name -> the member types of one input type (what ``input_type_types`` reports)."""
+    from pulumi._types import input_type_types
+
+    return {name: list(_members(tp)) for name, tp in input_type_types(cls).items()}
+
+
+def _is_input_type(tp: Any) -> bool:
+    from pulumi._types import is_input_type
+
+    return isinstance(tp, type) and is_input_type(tp)
+
+
+def _unknown_paths(cls: type, value: Any, prefix: str = "") -> Iterator[str]:
+    """Paths in ``value`` (a fixture's inputs) that the args class ``cls`` does not declare."""
+    if not isinstance(value, dict):
+        return
+    schema = _schema(cls)
+    for key, item in value.items():
+        path = f"{prefix}{key}"
+        if key not in schema:
+            yield path
+            continue
+        for tp in schema[key]:
+            origin = typing.get_origin(tp)
+            if origin is not None and origin.__name__ in ("Mapping", "dict"):
+                break  # free-form map (tags, customProperties, notifications)
+            if _is_input_type(tp):
+                yield from _unknown_paths(tp, item, f"{path}.")
+                break
+            if origin is not None and origin.__name__ in ("Sequence", "list") and isinstance(item, list):
+                inner = [m for arg in typing.get_args(tp) for m in _members(arg) if _is_input_type(m)]
+                if inner:
+                    for index, entry in enumerate(item):
+                        yield from _unknown_paths(inner[0], entry, f"{path}.{index}.")
+                    break
+
+
+def _args_class(token: str) -> type:
+    """The ``<Resource>Args`` class of a default-module azure-native token.
+
+    Taken from the resource's own module, where it is ``<Name>InitArgs`` when an input type of
+    another resource already has the name (``monitor.ActionGroupArgs`` is an alert's action).
+    """
+    _, module, name = token.split(":")
+    resource = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), name)
+    own = vars(sys.modules[resource.__module__])
+    return own.get(f"{name}InitArgs") or own[f"{name}Args"]
+
+
+def _fixture_inputs() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for f in AZURE_RESOURCES:
+        yield f.path.stem, f.type, f.baseline
+        for case in f.cases:
+            yield case.id, f.type, apply_set(f.baseline, case.set)
+    for f in AZURE_STACKS:
+        for r in f.resources:
+            if r["type"].startswith("azure-native:"):
+                yield f"{f.path.stem}:{r['name']}", r["type"], r.get("props") or {}
+        for case in f.cases:
+            for planned in f.planned(case):
+                if planned.type.startswith("azure-native:") and planned.name in case.set:
+                    yield f"{case.id}:{planned.name}", planned.type, dict(planned.props)
+
+
+def test_fixture_inputs_exist_in_the_sdk() -> None:
+    """Every input a fixture sets is a real azure-native 3.x input (so every path a check reads is too)."""
+    wrong = sorted(
+        {
+            f"{where}: {token} has no input {path}"
+            for where, token, props in _fixture_inputs()
+            for path in _unknown_paths(_args_class(token), props)
+        }
+    )
+    assert wrong == []
+
+
+def test_checked_tokens_exist_in_the_sdk() -> None:
+    """Every type token a check dispatches on (or a stack check looks for) is a resource of the SDK."""
+    tokens = {t for by_type in azure.checks.resource_checks.values() for t in by_type if not t.endswith(":*")}
+    tokens |= {
+        value
+        for name, value in vars(azure).items()
+        if name.isupper() and isinstance(value, str) and value.startswith("azure-native:")
+    }
+    assert [t for t in sorted(tokens) if _registered_token(t) != t] == []
+
+
+def _registered_token(token: str) -> str | None:
+    """The type token the SDK's resource class for ``token`` registers with (None if there is none)."""
+    _, module, name = token.split(":")
+    resource = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), name, None)
+    if resource is None:
+        return None
+    match = _TOKEN.search(Path(sys.modules[resource.__module__].__file__ or "").read_text())
+    return match.group(1) if match else None
+
+
+# --- the taggable list -------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"super\(\w+, __self__\)\.__init__\(\s*'(azure-native:[A-Za-z0-9]+:[A-Za-z0-9]+)'")
+_ARGS = re.compile(r"^class \w+Args:\n.*?def __init__\(__self__, \*,(.*?)\):\n", re.S | re.M)
+_TAGS_MAP = re.compile(r"^\s+tags: pulumi\.Input\[Optional\[Mapping\[str,", re.M)
+
+
+def taggable_from_sdk() -> dict[str, list[str]]:
+    """Per module, the resources whose args take a ``tags`` map (read from the SDK's source, not imported)."""
+    found: dict[str, list[str]] = {}
+    for module in TAGGABLE_MODULES:
+        for path in sorted((_sdk_dir() / module).glob("*.py")):
+            if path.name.startswith(("_", "get_", "list_")):
+                continue
+            text = path.read_text()
+            token, args = _TOKEN.search(text), _ARGS.search(text)
+            if token and args and _TAGS_MAP.search(args.group(1)):
+                found.setdefault(module, []).append(token.group(1).split(":")[2])
+    return {module: sorted(names) for module, names in found.items()}
+
+
+def test_taggable_list_is_what_the_sdk_says() -> None:
+    generated = {f"azure-native:{m}:{n}" for m, names in taggable_from_sdk().items() for n in names}
+    assert sorted(azure.TAGGABLE ^ generated) == []
+
+
+def test_every_taggable_fixture_type_is_in_the_list() -> None:
+    for f in AZURE_RESOURCES:
+        if "tags" in f.baseline:
+            assert f.type in azure.TAGGABLE
+
+
+def test_untaggable_and_unlisted_types_need_no_tags() -> None:
+    pack = InProcessPack()
+    for token in ("azure-native:monitor:DiagnosticSetting", "azure-native:consumption:Budget", "azure-native:foo:Bar"):
+        assert pack.analyze(PlannedResource(token, {}, f"urn:{token}", "x"), only="required-tags") == []
+
+
+# --- unknowns, secrets, missing properties --------------------------------------------------------
+
+
+def _leaves(value: Any, prefix: str = "") -> Iterator[str]:
+    """Dotted paths to every leaf (and every container) of a props tree."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "." in key:
+                continue  # keys with dots can't be addressed by a dotted path
+            path = f"{prefix}{key}"
+            yield path
+            yield from _leaves(item, f"{path}.")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            path = f"{prefix}{index}"
+            yield path
+            yield from _leaves(item, f"{path}.")
+
+
+def _with(props: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    return apply_set(props, {path: value})
+
+
+@pytest.mark.parametrize("fixture", AZURE_RESOURCES, ids=lambda f: f.path.stem)
+def test_an_unknown_value_never_crashes_or_fails_a_check(fixture: ResourceFixture) -> None:
+    """Any single input unknown during preview: no violation, at most a "can't run during preview" note."""
+    pack = InProcessPack()
+    for path in _leaves(fixture.baseline):
+        props = _with(fixture.baseline, path, UNKNOWN_STRING_VALUE)
+        resource = PlannedResource(fixture.type, props, f"urn:{fixture.name}", fixture.name)
+        assert pack.analyze(resource) == [], path
+
+
+@pytest.mark.parametrize("fixture", AZURE_RESOURCES, ids=lambda f: f.path.stem)
+def test_secret_and_missing_values_never_crash(fixture: ResourceFixture) -> None:
+    """Secret markers (offline graphs) or a missing input anywhere: checks report, they don't raise."""
+    pack = InProcessPack()
+    for path in _leaves(fixture.baseline):
+        for value in (SECRET_MARKER, None, {}):
+            props = _with(fixture.baseline, path, value)
+            pack.analyze(PlannedResource(fixture.type, props, f"urn:{fixture.name}", fixture.name))
+    pack.analyze(PlannedResource(fixture.type, {}, f"urn:{fixture.name}", fixture.name))
+
+
+def test_a_secret_env_value_is_seen_unwrapped() -> None:
+    """The engine sends secrets wrapped; the SDK unwraps them, so a leaked key is still recognised."""
+    fixture = next(f for f in AZURE_RESOURCES if f.type == azure.CONTAINER_APP)
+    wrapped = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "sk-" + "a" * 40}
+    props = _with(fixture.baseline, "template.containers.0.env.0.value", wrapped)
+    found = InProcessPack().analyze(PlannedResource(fixture.type, props, "urn:api", "api"))
+    assert [f.policy for f in found] == ["secrets-not-in-plain-env"]
+
+
+def _stack_with(fixture: StackFixture, name: str, path: str, value: Any) -> Stack:
+    """The fixture's stack as the checks see it, with one input changed (built directly: fast)."""
+    return Stack(
+        [
+            Resource(
+                r.type,
+                _with(dict(r.props), path, value) if r.name == name else r.props,
+                r.urn,
+                r.name,
+                r.parent,
+                tuple(r.dependencies),
+                r.property_dependencies,
+            )
+            for r in fixture.planned()
+        ]
+    )
+
+
+AZURE_STACK_CHECKS = [(rule, fn) for rule, fns in azure.checks.stack_checks.items() for fn in fns]
+AZURE_STACK_CHECKS += [
+    (rule, fn) for rule, fns in ALL_CHECKS[-1].stack_checks.items() if rule == "budget-and-alerts" for fn in fns
+]
+
+
+def _stack_violations(stack: Stack) -> list[str]:
+    """What the Azure stack checks (and budget-and-alerts with the Azure facts) report, with default config."""
+    return [
+        f"{rule}: {v.message}"
+        for rule, fn in AZURE_STACK_CHECKS
+        for v in run_stack_checks([fn], stack, RULES_BY_NAME[rule].defaults())
+    ]
+
+
+STACK_READ_TYPES = {
+    azure.APP_GATEWAY, azure.APIM_SERVICE, azure.CONTAINER_APP, azure.MANAGED_ENVIRONMENT, azure.KEY_VAULT,
+    azure.REDIS, azure.POSTGRES, azure.SERVICE_BUS, azure.REGISTRY, azure.OPENAI_ACCOUNT, azure.WAF_POLICY,
+    azure.PRIVATE_ENDPOINT, azure.PRIVATE_DNS_ZONE_GROUP, azure.DIAGNOSTIC_SETTING, azure.FLOW_LOG,
+    azure.VIRTUAL_NETWORK, azure.LOCK, azure.METRIC_ALERT, azure.BUDGET,
+}  # fmt: skip
+"""The types the Azure stack checks and facts read."""
+
+
+def _stack_paths(fixture: StackFixture) -> Iterator[tuple[str, str]]:
+    """Paths of the inputs stack checks read (the first entry of each list).
+
+    (The platform component's ``optOuts`` is left out: the framework reads it before any check; see
+    the report on unknown opt-outs.)
+    """
+    for r in fixture.resources:
+        if r["type"] not in STACK_READ_TYPES:
+            continue
+        for path in _leaves(r.get("props") or {}):
+            parts = path.split(".")
+            if not any(p.isdigit() and p != "0" for p in parts):
+                yield r["name"], path
+
+
+def test_the_stack_baseline_passes_the_direct_run() -> None:
+    assert _stack_violations(_stack_with(PROD_STACK, "", "x", None)) == []
+
+
+def test_an_unknown_value_never_fails_a_stack_check() -> None:
+    for name, path in _stack_paths(PROD_STACK):
+        assert _stack_violations(_stack_with(PROD_STACK, name, path, UNKNOWN_STRING_VALUE)) == [], (name, path)
+
+
+def test_missing_values_never_crash_a_stack_check() -> None:
+    for name, path in _stack_paths(PROD_STACK):
+        for value in (None, SECRET_MARKER, {}):
+            _stack_violations(_stack_with(PROD_STACK, name, path, value))
+    empty = [PlannedResource(r.type, {}, r.urn, r.name) for r in PROD_STACK.planned()]
+    InProcessPack().analyze_stack(empty)
+
+
+# --- prod-only conditions, facts -----------------------------------------------------------------------
+
+
+def _as_dev(fixture: StackFixture) -> StackFixture:
+    resources = copy.deepcopy(fixture.resources)
+    for r in resources:
+        props = r.setdefault("props", {})
+        if r["type"].startswith("ai-platform:"):
+            props["environment"] = "dev"
+        elif isinstance(props.get("tags"), dict):
+            props["tags"] = {**props["tags"], "environment": "dev"}
+    return StackFixture(fixture.path, resources, [])
+
+
+@pytest.mark.parametrize(
+    ("name", "changes"),
+    [
+        ("api", {"template.scale.minReplicas": 1}),
+        ("env", {"zoneRedundant": False}),
+        ("cache", {"zonalAllocationPolicy": "NoZones"}),
+        ("vector-db", {"highAvailability.mode": "Disabled", "backup.backupRetentionDays": 1}),
+        ("vault", {"properties.enablePurgeProtection": False}),
+        ("waf", {"policySettings.mode": "Detection"}),
+    ],
+)
+def test_prod_only_conditions_are_quiet_in_dev(name: str, changes: dict[str, Any]) -> None:
+    dev = _as_dev(PROD_STACK)
+    planned = [
+        PlannedResource(
+            r.type,
+            apply_set(dict(r.props), changes) if r.name == name else r.props,
+            r.urn,
+            r.name,
+            r.parent,
+            r.dependencies,
+            r.property_dependencies,
+        )
+        for r in dev.planned()
+    ]
+    assert InProcessPack().analyze_stack(planned) == []
+
+
+def test_a_resource_environment_tag_overrides_the_component() -> None:
+    """A resource tagged environment=dev in a prod stack is held to dev rules."""
+    planned = PROD_STACK.planned()
+    api = next(r for r in planned if r.name == "api")
+    props = apply_set(dict(api.props), {"tags.environment": "dev", "template.scale.minReplicas": 1})
+    planned = [PlannedResource(r.type, props, r.urn, r.name) if r is api else r for r in planned]
+    assert InProcessPack().analyze_stack(planned, only="high-availability") == []
+
+
+def _alert(**props: Any) -> Resource:
+    base = {
+        "enabled": True,
+        "actions": [{"actionGroupId": "/ag"}],
+        "criteria": {"allOf": [{"metricName": "requests/duration"}]},
+    }
+    base.update(props)
+    return Resource(azure.METRIC_ALERT, base)
+
+
+def test_alert_facts() -> None:
+    assert azure.latency_metric_alert(_alert())
+    assert not azure.latency_metric_alert(_alert(enabled=False))
+    assert not azure.latency_metric_alert(_alert(actions=[]))
+    assert azure.error_metric_alert(_alert(criteria={"allOf": [{"metricName": "requests/failed"}]}))
+    five_xx = {"metricName": "Requests", "dimensions": [{"name": "StatusCodeCategory", "values": ["5xx"]}]}
+    assert azure.error_metric_alert(_alert(criteria={"allOf": [five_xx]}))
+    assert not azure.error_metric_alert(_alert(criteria={"allOf": [{**five_xx, "dimensions": []}]}))
+    assert not azure.error_metric_alert(_alert())
+
+
+def test_budget_fact_needs_a_notification_to_someone() -> None:
+    notify = {"enabled": True, "operator": "GreaterThan", "threshold": 80, "contactEmails": ["a@example.com"]}
+    assert azure.consumption_budget(Resource(azure.BUDGET, {"notifications": {"n": notify}}))
+    assert not azure.consumption_budget(Resource(azure.BUDGET, {"notifications": {"n": {**notify, "enabled": False}}}))
+    assert not azure.consumption_budget(
+        Resource(azure.BUDGET, {"notifications": {"n": {**notify, "contactEmails": []}}})
+    )
+    assert not azure.consumption_budget(Resource(azure.BUDGET, {}))
+
+
+def test_the_pack_imports_no_provider_sdk() -> None:
+    sdks = ("pulumi_azure_native", "pulumi_aws", "pulumi_gcp", "pulumi_kubernetes")
+    code = (
+        f"import sys, policies.pack; policies.pack.policies(); print([m for m in sys.modules if m.startswith({sdks})])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+if __name__ == "__main__":
+    # Print the taggable list to paste into policies/rules/azure.py (then `ruff format`).
+    for module, names in taggable_from_sdk().items():
+        lines = textwrap.wrap(" ".join(names), 80)
+        if len(lines) == 1:
+            print(f'    "{module}": "{lines[0]}",')
+            continue
+        print(f'    "{module}": (')
+        for index, line in enumerate(lines):
+            print(f'        "{line}{" " if index < len(lines) - 1 else ""}"')
+        print("    ),")
+
+
+@pytest.mark.parametrize(
+    ("xml", "rate_limited", "size_limited"),
+    [
+        ("<policies><inbound><rate-limit calls='5' renewal-period='60'/></inbound></policies>", True, False),
+        ("<policies><inbound><rate-limit-by-key calls='5' counter-key='k'/></inbound></policies>", True, False),
+        ("<policies><inbound><quota-by-key calls='5' counter-key='k'/></inbound></policies>", False, False),
+        (
+            "<policies><INBOUND><validate-content max-size='1024' size-exceeded-action='Prevent'/></INBOUND>",
+            False,
+            True,
+        ),
+        (
+            "<inbound><validate-content max-size='1024' size-exceeded-action='prevent'/></inbound>",
+            False,
+            True,
+        ),
+        ("<policies><inbound/><outbound><rate-limit calls='5'/></outbound></policies>", False, False),
+        ("not xml at all", False, False),
+    ],
+)
+def test_apim_policy_parsing(xml: str, rate_limited: bool, size_limited: bool) -> None:
+    pack = InProcessPack()
+    props = {"resourceGroupName": "rg", "serviceName": "apim", "format": "rawxml", "value": xml}
+    found = {f.policy for f in pack.analyze(PlannedResource(azure.APIM_POLICY, props, "urn:p", "p"))}
+    assert ("rate-limiting" not in found) is rate_limited
+    assert ("request-size-limits" not in found) is size_limited
+
+
+def test_api_policy_base_is_recognised_without_a_space() -> None:
+    props = {"value": "<policies><inbound><base/></inbound></policies>"}
+    assert InProcessPack().analyze(PlannedResource(azure.APIM_API_POLICY, props, "urn:p", "p")) == []
