@@ -280,8 +280,8 @@ class Stack:
         """Named insecure opt-outs recorded by the platform components, with the component."""
         found: dict[str, Resource] = {}
         for component in self.platform_components():
-            names = component.get("optOuts") or []
-            if is_unknown(names):
+            names = component.get("optOuts")
+            if names is None or is_unknown(names):
                 continue
             for name in names:
                 if isinstance(name, str):
