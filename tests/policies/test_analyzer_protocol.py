@@ -82,7 +82,7 @@ def test_a_pack_that_dies_on_start_up_gives_its_stderr(tmp_path: Path) -> None:
     broken.mkdir()
     (broken / "PulumiPolicy.yaml").write_text("runtime: python\n")
     (broken / "__main__.py").write_text("raise RuntimeError('the pack is broken on purpose')\n")
-    with pytest.raises(PackError, match="(?s)exited .*before serving.*the pack is broken on purpose"):
+    with pytest.raises(PackError, match=r"(?s)exited .*before serving.*the pack is broken on purpose"):
         PackClient(broken, start_timeout=30)
 
 

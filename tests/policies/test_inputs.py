@@ -89,7 +89,7 @@ def test_show_secrets_plaintext_and_resource_references_are_decoded() -> None:
 )
 def test_anything_else_names_the_expected_formats(document: object) -> None:
     with pytest.raises(
-        InputFormatError, match="ai-platform plan STACK --json.*pulumi stack export.*pulumi preview --json"
+        InputFormatError, match=r"ai-platform plan STACK --json.*pulumi stack export.*pulumi preview --json"
     ):
         parse_graph(document, "x.json")
 
