@@ -45,6 +45,8 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
+from policies.servicer import once
+
 __all__ = [
     "SECRET_MARKER",
     "UNKNOWN",
@@ -412,7 +414,7 @@ def run_stack_checks(checks: Iterable[StackCheck], stack: Stack, config: Mapping
 
 
 def resource_view(args: ResourceValidationArgs) -> Resource:
-    return Resource(type=args.resource_type, props=_plain(args.props), urn=args.urn, name=args.name)
+    return Resource(type=args.resource_type, props=once(_plain, args.props), urn=args.urn, name=args.name)
 
 
 def stack_view(args: StackValidationArgs) -> Stack:
@@ -421,7 +423,7 @@ def stack_view(args: StackValidationArgs) -> Stack:
         resources.append(
             Resource(
                 type=r.resource_type,
-                props=_plain(r.props),
+                props=once(_plain, r.props),
                 urn=r.urn,
                 name=r.name,
                 parent=r.parent.urn if r.parent is not None else None,
