@@ -121,7 +121,8 @@ def run(sizes: list[int], window: int) -> None:
         client.configure(resolve_config(None, client.get_info()))
         configured = time.perf_counter() - started
         print(
-            f"pack start-up: {startup:.2f} s to a connected channel; {configured:.2f} s with GetAnalyzerInfo + Configure"
+            f"pack start-up: {startup:.2f} s to a connected channel; "
+            f"{configured:.2f} s with GetAnalyzerInfo + Configure"
         )
         print()
         print("wall seconds (and CPU seconds of the pack | of this client):")

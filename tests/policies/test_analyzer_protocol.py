@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -53,8 +53,8 @@ def resource(type_: str, name: str, props: dict, **extra) -> AnalyzedResource:
     return AnalyzedResource(type=type_, props=props, urn=urn(type_, name), name=name, **extra)
 
 
-def platform(opt_outs: object = (), environment: str = "prod") -> AnalyzedResource:
-    return resource(PLATFORM, "platform", {"cloud": "aws", "environment": environment, "optOuts": list(opt_outs)})  # type: ignore[call-overload]
+def platform(opt_outs: Sequence[str] = (), environment: str = "prod") -> AnalyzedResource:
+    return resource(PLATFORM, "platform", {"cloud": "aws", "environment": environment, "optOuts": list(opt_outs)})
 
 
 def queue() -> AnalyzedResource:
