@@ -91,9 +91,10 @@ class SharedConversionServicer(sdk._PolicyAnalyzerServicer):
 
 def install() -> None:
     """Make ``PolicyPack`` serve with :class:`SharedConversionServicer` (idempotent)."""
-    if sdk._PolicyAnalyzerServicer is SharedConversionServicer:
+    namespace: dict[str, Any] = sdk.__dict__  # the names the SDK's servicer looks up when it runs
+    if namespace["_PolicyAnalyzerServicer"] is SharedConversionServicer:
         return
-    sdk.json_format = _JsonFormat(sdk.json_format)  # type: ignore[assignment]
-    sdk.deserialize_properties = _shared_within_a_request(sdk.deserialize_properties)
-    sdk.unknown_checking_proxy = _shared_within_a_request(sdk.unknown_checking_proxy)
-    sdk._PolicyAnalyzerServicer = SharedConversionServicer  # type: ignore[misc]
+    namespace["json_format"] = _JsonFormat(namespace["json_format"])
+    for name in ("deserialize_properties", "unknown_checking_proxy"):
+        namespace[name] = _shared_within_a_request(namespace[name])
+    namespace["_PolicyAnalyzerServicer"] = SharedConversionServicer
