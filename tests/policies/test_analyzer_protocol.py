@@ -189,7 +189,7 @@ checks = CheckSet("test")
 @checks.resource("needs-size", "test:index:Thing")
 def size(r, config):
     if r.known("size") > config["maximumSize"]:
-        yield f"{r.label} is too big"
+        yield f"{r.label} is too big: {r.get('size')} > {config['maximumSize']}"
     if r.get("password") is not None:
         yield f"{r.label} password is {r.get('password')}"
 
@@ -230,7 +230,7 @@ def test_violations_come_back_with_level_severity_and_the_resource(preview_pack:
     configure(preview_pack, {"needs-size": {"maximumSize": 3}})
     report = preview_pack.analyze(resource("test:index:Thing", "t", {"size": 5, "password": "[secret]"}))
     assert [(v.policy, v.level, v.severity, v.urn, v.message) for v in report.violations] == [
-        ("needs-size", "mandatory", "low", urn("test:index:Thing", "t"), "t (test:index:Thing) is too big"),
+        ("needs-size", "mandatory", "low", urn("test:index:Thing", "t"), "t (test:index:Thing) is too big: 5 > 3"),
         # a secret reaches the check as the engine hands it over: unwrapped; offline, that is the marker
         ("needs-size", "mandatory", "low", urn("test:index:Thing", "t"), "t (test:index:Thing) password is [secret]"),
     ]
