@@ -225,6 +225,12 @@ def _read_port(process: subprocess.Popen[bytes], stderr: IO[bytes], timeout: flo
     return int(text)
 
 
+def _drain(stream: IO[bytes] | None) -> None:
+    if stream is not None:
+        for _ in iter(lambda: stream.read(65536), b""):
+            pass
+
+
 class PackClient:
     """The pack in its own process, as the engine runs it; use as a context manager."""
 
@@ -238,6 +244,7 @@ class PackClient:
     ) -> None:
         self.pack_dir = Path(pack_dir)
         self.window = window
+        self._drainer: threading.Thread | None = None
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 -- lives as long as the pack; closed by close()
         started = time.perf_counter()
         self.process = subprocess.Popen(
@@ -250,6 +257,9 @@ class PackClient:
         )
         try:
             self.port = _read_port(self.process, self._stderr, start_timeout)
+            # whatever a check prints later must not fill the pipe and stall the pack
+            self._drainer = threading.Thread(target=_drain, args=(self.process.stdout,), daemon=True)
+            self._drainer.start()
             self.channel = grpc.insecure_channel(
                 f"127.0.0.1:{self.port}",
                 options=[
@@ -278,6 +288,8 @@ class PackClient:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
+        if self._drainer is not None:
+            self._drainer.join(timeout=5)  # it ends at the end of the pack's output
         if self.process.stdout is not None:
             self.process.stdout.close()
         self._stderr.close()
