@@ -46,12 +46,13 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from policies.errors import PackError
+from policies.framework import SECRET_MARKER
 
 PACK_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACK_DIR.parent
 
-SECRET_MARKER = "[secret]"
 UNKNOWN_MARKER = "[unknown]"
+"""How offline graphs show a value unknown during preview (``components.testing.UNKNOWN_MARKER``)."""
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
