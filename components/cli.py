@@ -1,8 +1,12 @@
 """``ai-platform``: offline tools that need no Pulumi CLI and no cloud credentials.
 
 ``ai-platform plan STACK`` runs the program for ``stacks/Pulumi.STACK.yaml`` under Pulumi's
-mock runtime and prints the resource tree with counts per type; ``--json`` writes the graph,
-``--diagram`` draws the architecture. Exit codes: 0 planned, 2 invalid config or usage.
+mock runtime and prints the resource tree with counts per type, then runs the policy pack over
+the planned graph through the Analyzer protocol (``--no-policy`` skips it); ``--json`` writes the
+graph, ``--diagram`` draws the architecture. ``ai-platform policy check FILE`` runs the pack over
+a plan graph, a ``pulumi stack export`` or a ``pulumi preview --json`` file.
+Exit codes: 0 planned / passed, 1 a mandatory policy violation, 2 invalid config or usage,
+3 the policy pack could not run.
 """
 
 from __future__ import annotations
@@ -20,8 +24,11 @@ import yaml
 
 from components.spec import NAMESPACE, SpecError, required_secret_keys
 from components.testing import STACK_TYPE, Graph, plan
+from policies.errors import PackError, PolicyUsageError
 
+EXIT_VIOLATIONS = 1
 EXIT_CONFIG = 2
+EXIT_PACK = 3
 PLACEHOLDER = "offline-placeholder-secret-value-0123456789"
 
 
@@ -126,8 +133,16 @@ def _plan_command(args: argparse.Namespace) -> int:
     print(render_tree(graph))
     if stack_file.placeholders:
         print(f"\noffline placeholders for secrets not set in the stack file: {', '.join(stack_file.placeholders)}")
+    document = graph.to_json()
+    policy: dict[str, Any] | None = None
+    if not args.no_policy:
+        from policies.inputs import parse_graph
+
+        print()
+        policy = _run_policy(parse_graph(document, f"the plan of {graph.stack}"), args.policy_config)
+        document["policy"] = policy
     if args.json:
-        Path(args.json).write_text(json.dumps(graph.to_json(), indent=2, sort_keys=False) + "\n")
+        Path(args.json).write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
         print(f"graph written to {args.json}")
     if args.diagram:
         from components.diagram import write_diagram
@@ -139,7 +154,38 @@ def _plan_command(args: argparse.Namespace) -> int:
         print(f"{name}: {value}")
     resources = [r for r in graph.resources if r.type != STACK_TYPE]
     print(f"\nplanned {len(resources)} resources for stack {graph.stack} ({graph.cloud}) offline")
+    return _policy_exit(policy)
+
+
+def _run_policy(graph: Any, config_path: str | None) -> dict[str, Any]:
+    """Run the pack over ``graph`` (a ``policies.inputs.StackGraph``), print the report; the JSON section."""
+    # imported here: grpc and the policy SDK cost start-up time that --no-policy should not pay
+    from policies.check import check_graph, render_report
+    from policies.config import load_config_file
+
+    raw_config = load_config_file(Path(config_path)) if config_path else None
+    report, info = check_graph(graph, raw_config)
+    print(render_report(report, info))
+    return report.to_json()
+
+
+def _policy_exit(policy: dict[str, Any] | None) -> int:
+    if policy and any(v["level"] == "mandatory" for v in policy["violations"]):
+        return EXIT_VIOLATIONS
     return 0
+
+
+def _policy_check_command(args: argparse.Namespace) -> int:
+    from policies.inputs import load_graph
+
+    graph = load_graph(Path(args.file))
+    print(f"{args.file}: {graph.format} file, {len(graph.resources)} resources")
+    policy = _run_policy(graph, args.policy_config)
+    if args.json:
+        document = {"source": args.file, "format": graph.format, "policy": policy}
+        Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
+        print(f"report written to {args.json}")
+    return _policy_exit(policy)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -152,8 +198,29 @@ def build_parser() -> argparse.ArgumentParser:
     plan_parser.add_argument(
         "--project-dir", metavar="DIR", help="the directory holding Pulumi.yaml (default: search up)"
     )
+    _policy_config_argument(plan_parser)
+    plan_parser.add_argument("--no-policy", action="store_true", help="skip the policy check of the planned graph")
     plan_parser.set_defaults(handler=_plan_command)
+
+    policy_parser = commands.add_parser("policy", help="the policy pack, offline")
+    policy_commands = policy_parser.add_subparsers(dest="policy_command", required=True)
+    check_parser = policy_commands.add_parser(
+        "check",
+        help="run the pack over a plan graph, `pulumi stack export` or `pulumi preview --json` file",
+    )
+    check_parser.add_argument("file", help="the JSON file to check")
+    _policy_config_argument(check_parser)
+    check_parser.add_argument("--json", metavar="FILE", help='write {"policy": {"pack", "violations"}} as JSON')
+    check_parser.set_defaults(handler=_policy_check_command)
     return parser
+
+
+def _policy_config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--policy-config",
+        metavar="FILE",
+        help='policy config JSON, as `pulumi preview --policy-pack-config` (policy or "all" -> level or settings)',
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -163,6 +230,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SpecError, UsageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_CONFIG
+    except PolicyUsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except PackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_PACK
     except ValueError as error:  # a building block rejected a value the spec let through
         print(f"error: invalid configuration: {error}", file=sys.stderr)
         return EXIT_CONFIG

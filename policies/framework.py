@@ -12,7 +12,8 @@ Checks never crash on what a preview or a state file can contain:
 - unknown values (``pulumi preview`` before a value is known) read as :data:`UNKNOWN`, and a
   check that needs one calls :func:`require_known`, which skips that check for that resource
   and reports it as the SDK's advisory "can't run during preview" diagnostic;
-- secrets arrive unwrapped from the SDK; offline graphs mark them with :data:`SECRET_MARKER`.
+- secrets arrive unwrapped from the SDK; offline graphs mark them with :data:`SECRET_MARKER`;
+- numbers arrive as doubles over the protocol; whole numbers read as ints (:func:`_plain`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ from pulumi_policy.proxy import (
     UNKNOWN_STRING_VALUE,
     UnknownValueError,
 )
+
+from policies.servicer import once
 
 __all__ = [
     "SECRET_MARKER",
@@ -131,12 +134,19 @@ def _unwrap(value: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    """A plain copy of proxied properties: checks see ordinary dicts, lists and sentinels."""
+    """A plain copy of proxied properties: checks see ordinary dicts, lists and sentinels.
+
+    Numbers cross the Analyzer protocol as doubles (``30`` arrives as ``30.0``); whole ones become
+    ints again, so checks and their messages see what the program wrote, in-process and through
+    the engine alike.
+    """
     value = _unwrap(value)
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
@@ -383,7 +393,8 @@ def merged_facts(check_sets: Iterable[CheckSet], name: str) -> list[Callable[[Re
 def _config(rule: Rule, configured: Mapping[str, Any] | None) -> dict[str, Any]:
     merged = rule.defaults()
     if configured:
-        merged.update({k: v for k, v in configured.items() if k != "enforcementLevel"})
+        # config crosses the protocol as a Struct too: whole numbers read as ints again
+        merged.update({k: _plain(v) for k, v in configured.items() if k != "enforcementLevel"})
     return merged
 
 
@@ -412,7 +423,7 @@ def run_stack_checks(checks: Iterable[StackCheck], stack: Stack, config: Mapping
 
 
 def resource_view(args: ResourceValidationArgs) -> Resource:
-    return Resource(type=args.resource_type, props=_plain(args.props), urn=args.urn, name=args.name)
+    return Resource(type=args.resource_type, props=once(_plain, args.props), urn=args.urn, name=args.name)
 
 
 def stack_view(args: StackValidationArgs) -> Stack:
@@ -421,7 +432,7 @@ def stack_view(args: StackValidationArgs) -> Stack:
         resources.append(
             Resource(
                 type=r.resource_type,
-                props=_plain(r.props),
+                props=once(_plain, r.props),
                 urn=r.urn,
                 name=r.name,
                 parent=r.parent.urn if r.parent is not None else None,

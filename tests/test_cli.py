@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,14 +72,87 @@ def test_no_pulumi_yaml_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureF
 
 def test_json_graph_has_the_documented_shape(tmp_path: Path) -> None:
     target = tmp_path / "graph.json"
-    assert main(["plan", "aws-dev", "--project-dir", str(ROOT), "--json", str(target)]) == 0
+    assert main(["plan", "aws-dev", "--project-dir", str(ROOT), "--json", str(target), "--no-policy"]) == 0
     graph = json.loads(target.read_text())
     assert set(graph) == {"stack", "project", "cloud", "resources", "outputs"}
     assert (graph["stack"], graph["project"], graph["cloud"]) == ("aws-dev", "ai-platform", "aws")
-    assert all(set(r) == {"urn", "type", "name", "parent", "inputs", "dependencies"} for r in graph["resources"])
+    keys = {"urn", "type", "name", "parent", "custom", "inputs", "outputs", "dependencies", "propertyDependencies"}
+    assert all(set(r) == keys for r in graph["resources"])
     by_type = {r["type"]: r for r in graph["resources"]}
     cache = by_type["aws:elasticache/replicationGroup:ReplicationGroup"]
     assert cache["inputs"]["authToken"] == "[secret]"  # secret values are masked, camelCase wire names
     assert any("aws:kms/key:Key" in dependency for dependency in cache["dependencies"])
+    assert any("aws:kms/key:Key" in urn for urn in cache["propertyDependencies"]["kmsKeyId"])
+    platform = by_type["ai-platform:aws:AiPlatform"]  # a component: the outputs it registered
+    assert platform["custom"] is False and platform["outputs"]["environment"] == "dev"
     assert graph["outputs"]["url"] == "https://api.dev.example.com"
     assert "offline-placeholder" not in target.read_text()
+
+
+def write_policy_config(path: Path, config: dict) -> str:
+    path.write_text(json.dumps(config))
+    return str(path)
+
+
+def test_plan_runs_the_policy_pack_and_adds_its_report_to_the_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "graph.json"
+    config = write_policy_config(tmp_path / "policy.json", {"all": "advisory"})
+    args = ["plan", "aws-dev", "--project-dir", str(ROOT), "--json", str(target), "--policy-config", config]
+    assert main(args) == 0
+    assert "policy passed: 0 mandatory" in capsys.readouterr().out
+    policy = json.loads(target.read_text())["policy"]
+    assert policy["pack"] == "ai-platform-production"
+    assert all(set(v) == {"policy", "level", "severity", "urn", "message"} for v in policy["violations"])
+    assert all(v["level"] == "advisory" for v in policy["violations"])
+
+
+def test_a_mandatory_violation_exits_1_grouped_by_rule_and_resource(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit_stack(project, "aws-dev", **{"ai-platform:insecure": {"disableWaf": True}})
+    config = write_policy_config(tmp_path / "policy.json", {"all": "advisory", "insecure-opt-outs": "mandatory"})
+    assert main(["plan", "aws-dev", "--project-dir", str(project), "--policy-config", config]) == 1
+    out = capsys.readouterr().out
+    report = out[out.index("insecure-opt-outs  [mandatory, medium]") :]
+    assert report.splitlines()[1].endswith("ai-platform:aws:AiPlatform::ai-platform")
+    assert "insecure.disableWaf is set on ai-platform (ai-platform:aws:AiPlatform)" in report.splitlines()[2]
+    assert "policy FAILED: 1 mandatory" in out
+
+
+def test_bad_policy_config_exits_2_naming_the_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_policy_config(tmp_path / "policy.json", {"log-retention": {"minimumRetentionDays": "long"}})
+    assert main(["plan", "aws-dev", "--project-dir", str(ROOT), "--policy-config", config]) == 2
+    assert 'log-retention.minimumRetentionDays = "long": "long" is not of type "integer"' in capsys.readouterr().err
+
+
+SAMPLES = ROOT / "tests" / "policies" / "samples"
+
+
+@pytest.mark.parametrize("sample", ["plan-graph.json", "stack-export.json", "preview.json"])
+def test_policy_check_reads_plan_graphs_stack_exports_and_previews(
+    sample: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "report.json"
+    # the samples have no budget and no alarms: budget-and-alerts is a mandatory violation
+    assert main(["policy", "check", str(SAMPLES / sample), "--json", str(out)]) == 1
+    assert "budget-and-alerts  [mandatory, high]" in capsys.readouterr().out
+    document = json.loads(out.read_text())
+    assert document["policy"]["pack"] == "ai-platform-production"
+    config = write_policy_config(tmp_path / "policy.json", {"all": "advisory"})
+    assert main(["policy", "check", str(SAMPLES / sample), "--policy-config", config]) == 0
+
+
+def test_policy_check_of_an_unknown_file_format_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "other.json"
+    path.write_text('{"hello": "world"}')
+    assert main(["policy", "check", str(path)]) == 2
+    assert "none of the formats" in capsys.readouterr().err
+
+
+def test_the_cli_loads_the_policy_sdk_only_when_the_pack_runs() -> None:
+    heavy = ("pulumi_policy", "policies.analyzer", "jsonschema_rs")
+    code = f"import sys, components.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert result.stdout.strip() == "[]"

@@ -71,6 +71,7 @@ def test_plan_draws_and_writes_json(tmp_path: Path, capsys: pytest.CaptureFixtur
                 str(tmp_path / "a.png"),
                 "--json",
                 str(tmp_path / "g.json"),
+                "--no-policy",  # the policy check has its own tests (tests/test_cli.py)
             ]
         )
         == 0

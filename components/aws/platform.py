@@ -49,12 +49,17 @@ class AiPlatform(Block):
             "stack": pulumi.get_stack(),
             "managed-by": "pulumi",
         }
+        self.policy_facts: dict[str, Any] = {
+            "cloud": spec.cloud,
+            "environment": spec.environment,
+            "optOuts": list(spec.opt_outs),
+        }
         super().__init__(
             "ai-platform:aws:AiPlatform",
             name,
             BlockArgs(tags=tags),
             opts,
-            props={"cloud": spec.cloud, "environment": spec.environment, "optOuts": spec.opt_outs},
+            props=self.policy_facts,
         )
         aws_spec = spec.aws or AwsSpec()
         prod = spec.environment == "prod"
@@ -289,7 +294,9 @@ class AiPlatform(Block):
             child,
         )
         self.url = self.gateway.url
-        self.register_outputs(self.exports())
+        # The engine keeps a component's *registered outputs* as its state, and stack policies
+        # (AnalyzeStack) read that state: repeat the facts they need (environment, opt-outs).
+        self.register_outputs({**self.exports(), **self.policy_facts})
 
     def exports(self) -> dict[str, Any]:
         """The stack outputs: the endpoint and the identifiers an operator needs."""

@@ -9,8 +9,9 @@ public so that other programs' tests can get the same graph::
     assert graph.of_type("aws:sqs/queue:Queue")[0].inputs["sqsManagedSseEnabled"] is True
 
 What is recorded is the wire request of each ``RegisterResource`` call: type, name, parent,
-dependencies and inputs with camelCase wire names, secrets replaced by ``"[secret]"``; with
-the id and outputs the mock provider answered, and the token of every data-source call.
+dependencies, property dependencies and inputs with camelCase wire names, secrets replaced by
+``"[secret]"``; with the id and outputs the mock provider answered (for a component: the outputs
+it registered, as the engine keeps them), and the token of every data-source call.
 Mock outputs are realistic enough for programs' own logic (ids, ARNs, endpoints, zones);
 the per-cloud values live in ``components.testing.<cloud>``; the AWS ones follow the
 ``aws:region`` config key, as the real provider does.
@@ -21,7 +22,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -53,7 +54,10 @@ class GraphResource:
     id: str = ""
     """The id the mock provider assigned (empty for the stack)."""
     outputs: dict[str, Any] = field(default_factory=dict)
-    """The state the mock provider answered (wire form, like ``inputs``): what the program sees."""
+    """The state the mock provider answered (wire form, like ``inputs``): what the program sees.
+    For a component, the outputs it registered (``register_outputs``), as in the engine's state."""
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """Input name -> URNs of the resources its value came from (what policies use to follow references)."""
 
     def json_input(self, key: str) -> Any:
         """Input ``key`` parsed as JSON: policy documents, container definitions, dashboard bodies."""
@@ -68,8 +72,11 @@ class GraphResource:
             "type": self.type,
             "name": self.name,
             "parent": self.parent,
+            "custom": self.custom,
             "inputs": self.inputs,
+            "outputs": self.outputs,
             "dependencies": self.dependencies,
+            "propertyDependencies": self.property_dependencies,
         }
 
 
@@ -145,6 +152,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
         super().__init__(mocks)
         self.recorded: list[GraphResource] = []
+        self._index: dict[str, int] = {}
         self.calls: list[str] = []
 
     def Invoke(self, request: Any) -> Any:
@@ -164,10 +172,22 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 custom=bool(request.custom),
                 protect=bool(getattr(request, "protect", False)),
                 id=response.id,
-                outputs=wire_value(json_format.MessageToDict(response.object)),
+                outputs={} if not request.custom else wire_value(json_format.MessageToDict(response.object)),
+                property_dependencies={
+                    key: sorted(set(deps.urns)) for key, deps in sorted(request.propertyDependencies.items())
+                },
             )
         )
+        self._index[response.urn] = len(self.recorded) - 1
         return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        """A component's (or the stack's) registered outputs replace its recorded outputs, as in the engine."""
+        index = self._index.get(request.urn)
+        if index is not None:
+            outputs = wire_value(json_format.MessageToDict(request.outputs))
+            self.recorded[index] = replace(self.recorded[index], outputs=outputs)
+        return super().RegisterResourceOutputs(request)
 
 
 class PlanMocks(pulumi_mocks.Mocks):
