@@ -89,12 +89,26 @@ class SharedConversionServicer(sdk._PolicyAnalyzerServicer):
         return once(super()._get_provider_resource, request)
 
 
-def install() -> None:
-    """Make ``PolicyPack`` serve with :class:`SharedConversionServicer` (idempotent)."""
+_SDK_NAMES = ("json_format", "deserialize_properties", "unknown_checking_proxy", "_PolicyAnalyzerServicer")
+_SERVICER_METHODS = ("Analyze", "AnalyzeStack", "_get_resource_options", "_get_provider_resource")
+
+
+def install() -> bool:
+    """Make ``PolicyPack`` serve with :class:`SharedConversionServicer` (idempotent).
+
+    Returns False, leaving the SDK as it is (correct, only slower), when the installed
+    pulumi-policy no longer has the private names this relies on.
+    """
     namespace: dict[str, Any] = sdk.__dict__  # the names the SDK's servicer looks up when it runs
-    if namespace["_PolicyAnalyzerServicer"] is SharedConversionServicer:
-        return
+    if namespace.get("_PolicyAnalyzerServicer") is SharedConversionServicer:
+        return True
+    stock = namespace.get("_PolicyAnalyzerServicer")
+    if any(name not in namespace for name in _SDK_NAMES) or not all(
+        callable(getattr(stock, method, None)) for method in _SERVICER_METHODS
+    ):
+        return False
     namespace["json_format"] = _JsonFormat(namespace["json_format"])
     for name in ("deserialize_properties", "unknown_checking_proxy"):
         namespace[name] = _shared_within_a_request(namespace[name])
     namespace["_PolicyAnalyzerServicer"] = SharedConversionServicer
+    return True
