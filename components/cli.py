@@ -25,6 +25,7 @@ import yaml
 from components.spec import NAMESPACE, SpecError, required_secret_keys
 from components.testing import STACK_TYPE, Graph, plan
 from policies.errors import PackError, PolicyUsageError
+from policies.process import StartedPack, start_pack
 
 EXIT_VIOLATIONS = 1
 EXIT_CONFIG = 2
@@ -129,6 +130,16 @@ def render_tree(graph: Graph) -> str:
 def _plan_command(args: argparse.Namespace) -> int:
     project_dir = Path(args.project_dir).resolve() if args.project_dir else find_project_dir(Path.cwd())
     stack_file = load_stack(project_dir, args.stack)
+    # The pack starts first and imports its rules on the other core while the program is planned.
+    started = None if args.no_policy else start_pack()
+    try:
+        return _plan_and_check(args, stack_file, started)
+    finally:
+        if started is not None:
+            started.stop()
+
+
+def _plan_and_check(args: argparse.Namespace, stack_file: StackFile, started: StartedPack | None) -> int:
     graph = plan_stack(stack_file)
     print(render_tree(graph))
     if stack_file.placeholders:
@@ -139,7 +150,7 @@ def _plan_command(args: argparse.Namespace) -> int:
         from policies.inputs import parse_graph
 
         print()
-        policy = _run_policy(parse_graph(document, f"the plan of {graph.stack}"), args.policy_config)
+        policy = _run_policy(parse_graph(document, f"the plan of {graph.stack}"), args.policy_config, started)
         document["policy"] = policy
     if args.json:
         Path(args.json).write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
@@ -157,14 +168,14 @@ def _plan_command(args: argparse.Namespace) -> int:
     return _policy_exit(policy)
 
 
-def _run_policy(graph: Any, config_path: str | None) -> dict[str, Any]:
+def _run_policy(graph: Any, config_path: str | None, started: StartedPack | None = None) -> dict[str, Any]:
     """Run the pack over ``graph`` (a ``policies.inputs.StackGraph``), print the report; the JSON section."""
     # imported here: grpc and the policy SDK cost start-up time that --no-policy should not pay
     from policies.check import check_graph, render_report
     from policies.config import load_config_file
 
     raw_config = load_config_file(Path(config_path)) if config_path else None
-    report, info = check_graph(graph, raw_config)
+    report, info = check_graph(graph, raw_config, started)
     print(render_report(report, info))
     return report.to_json()
 
@@ -223,7 +234,15 @@ def _policy_config_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+#: Young-generation threshold while the CLI runs (CPython's default is 700). Importing the provider
+#: SDK creates hundreds of thousands of long-lived objects; with the default, the collector runs
+#: thousands of times over them and cost ~0.8 s of a 3 s plan, for nothing to free (peak RSS is
+#: the same 187 MB either way: measured with /usr/bin/time on `plan aws-prod`).
+GC_THRESHOLD = (100_000, 50, 1000)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    gc.set_threshold(*GC_THRESHOLD)
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)

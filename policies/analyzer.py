@@ -28,10 +28,7 @@ would hand it for a secret it cannot decrypt.
 from __future__ import annotations
 
 import gc
-import os
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections import deque
@@ -47,9 +44,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from policies.errors import PackError
 from policies.framework import SECRET_MARKER
-
-PACK_DIR = Path(__file__).resolve().parent
-PROJECT_DIR = PACK_DIR.parent
+from policies.process import PACK_DIR, StartedPack, start_pack
 
 UNKNOWN_MARKER = "[unknown]"
 """How offline graphs show a value unknown during preview (``components.testing.UNKNOWN_MARKER``)."""
@@ -188,15 +183,6 @@ def _struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
     return message
 
 
-def pack_environment(project_dir: Path = PROJECT_DIR) -> dict[str, str]:
-    """The pack's environment: ``project_dir`` first on the path, so *this* checkout's ``policies`` is
-    imported (not whichever copy an editable install points at)."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(project_dir), env.get("PYTHONPATH", "")) if p)
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    return env
-
-
 def _read_port(process: subprocess.Popen[bytes], stderr: IO[bytes], timeout: float) -> int:
     """The first stdout line of the pack, which is its port; a clear error with its stderr otherwise."""
     assert process.stdout is not None
@@ -242,20 +228,16 @@ class PackClient:
         project_dir: Path | None = None,
         start_timeout: float = 60.0,
         window: int = DEFAULT_WINDOW,
+        started: StartedPack | None = None,
     ) -> None:
-        self.pack_dir = Path(pack_dir)
+        """Connect to ``started`` (a pack already starting, see :func:`start_pack`) or start one."""
+        self.started = started or start_pack(pack_dir, project_dir)
+        self.pack_dir = self.started.pack_dir
+        self.process = self.started.process
+        self._stderr = self.started.stderr
         self.window = window
         self._drainer: threading.Thread | None = None
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 -- lives as long as the pack; closed by close()
-        started = time.perf_counter()
-        self.process = subprocess.Popen(
-            # the engine passes its own address first; the pack never calls it, so any address will do
-            [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(self.pack_dir)],
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            stdin=subprocess.DEVNULL,
-            env=pack_environment(project_dir or self.pack_dir.parent),
-        )
+        started_at = self.started.started_at
         try:
             self.port = _read_port(self.process, self._stderr, start_timeout)
             # whatever a check prints later must not fill the pipe and stall the pack
@@ -273,7 +255,7 @@ class PackClient:
             self.close()
             raise
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
-        self.startup_seconds = time.perf_counter() - started
+        self.startup_seconds = time.perf_counter() - started_at
         self._info: PackInfo | None = None
 
     def __enter__(self) -> PackClient:
@@ -291,9 +273,7 @@ class PackClient:
         self.process.wait()
         if self._drainer is not None:
             self._drainer.join(timeout=5)  # it ends at the end of the pack's output
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        self._stderr.close()
+        self.started.stop()
 
     def _call(self, method: Any, request: Any) -> Any:
         try:

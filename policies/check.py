@@ -11,11 +11,15 @@ from typing import Any
 from policies.analyzer import PackClient, PackInfo, Report, merge
 from policies.config import resolve_config
 from policies.inputs import StackGraph
+from policies.process import StartedPack
 
 
-def check_graph(graph: StackGraph, raw_config: Mapping[str, Any] | None = None) -> tuple[Report, PackInfo]:
-    """Start the pack, configure it (raising PolicyConfigError first), Analyze each resource, then the stack."""
-    with PackClient() as client:
+def check_graph(
+    graph: StackGraph, raw_config: Mapping[str, Any] | None = None, started: StartedPack | None = None
+) -> tuple[Report, PackInfo]:
+    """Start the pack (or use ``started``), configure it (raising PolicyConfigError first), Analyze each
+    resource, then the stack."""
+    with PackClient(started=started) as client:
         info = client.get_info()
         client.configure(resolve_config(raw_config, info))
         resources = client.analyze_all(graph.for_analyze())
