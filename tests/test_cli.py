@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from components.cli import PLACEHOLDER, load_stack, main
+from policies.process import start_pack
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,6 +48,22 @@ def test_bad_config_exits_2_naming_every_key(project: Path, capsys: pytest.Captu
     error = capsys.readouterr().err
     assert "ai-platform:environment = \"qa\": Input should be 'dev' or 'prod'" in error
     assert 'ai-platform:gateway.wafMode = "on": not a known setting' in error
+
+
+def test_the_pack_started_alongside_the_plan_is_stopped_when_the_plan_fails(project: Path, monkeypatch) -> None:
+    import components.cli as cli
+
+    started = []
+
+    def start_and_record():
+        pack = start_pack()
+        started.append(pack)
+        return pack
+
+    monkeypatch.setattr(cli, "start_pack", start_and_record)
+    edit_stack(project, "aws-dev", **{"ai-platform:environment": "qa"})
+    assert main(["plan", "aws-dev", "--project-dir", str(project)]) == 2
+    assert len(started) == 1 and started[0].process.poll() is not None
 
 
 def test_plain_text_secret_in_the_stack_file_is_refused(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,21 +16,14 @@ from pathlib import Path
 import pytest
 
 from components.cli import load_stack, plan_stack
-from policies.analyzer import (
-    PROJECT_DIR,
-    UNKNOWN_VALUE,
-    AnalyzedResource,
-    PackClient,
-    Report,
-    merge,
-    pack_environment,
-)
+from policies.analyzer import UNKNOWN_VALUE, AnalyzedResource, PackClient, Report, merge
 from policies.catalog import RULES
 from policies.check import check_graph
 from policies.config import resolve_config
 from policies.errors import PackError
 from policies.inprocess import Finding, InProcessPack, PlannedResource
 from policies.inputs import parse_graph
+from policies.process import PROJECT_DIR, pack_environment
 from tests.policies.fixtures import load_all, urn
 
 ROOT = Path(__file__).resolve().parents[2]
