@@ -22,6 +22,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from pulumi_policy import (
@@ -46,7 +47,7 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
-from policies.servicer import once
+from policies.servicer import once, request_memo
 
 __all__ = [
     "SECRET_MARKER",
@@ -188,6 +189,8 @@ class Resource:
     parent: str | None = None
     dependencies: tuple[str, ...] = ()
     property_dependencies: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    _memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
+    """Reference keys and identities, computed once: stack checks compare resources pairwise."""
 
     def get(self, path: str, default: Any = None) -> Any:
         """The value at a dotted path (``"accessLogs.enabled"``, ``"rules.0.name"``).
@@ -254,16 +257,32 @@ class Resource:
         By the engine's property dependencies (what a preview and the offline plan carry) or, for
         state files, by value: the target's ``id``/``arn``/``name``/``selfLink`` output.
         """
-        root = path.split(".", 1)[0]
-        if target.urn and target.urn in self.property_dependencies.get(root, ()):
-            return True
-        value = self.get(path)
-        if value is None or is_unknown(value):
-            return False
-        candidates = {target.get(key) for key in ("id", "arn", "name", "selfLink")}
-        candidates.discard(None)
-        values = value if isinstance(value, list) else [value]
-        return any(isinstance(v, str) and v in candidates for v in values)
+        return not self.reference_keys(path).isdisjoint(target.identities())
+
+    def reference_keys(self, path: str) -> set[str]:
+        """What the input at ``path`` can point at: URNs (property dependencies of its root input)
+        and the string values there (ids, ARNs, names)."""
+        memo_key = ("references", path)
+        keys = self._memo.get(memo_key)
+        if keys is None:
+            keys = {*self.property_dependencies.get(path.split(".", 1)[0], ())}
+            value = self.get(path)
+            if value is not None and not is_unknown(value):
+                keys.update(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str))
+            self._memo[memo_key] = keys
+        return keys
+
+    def identities(self) -> set[str]:
+        """How other resources can point at this one: its URN and its id/arn/name/selfLink values."""
+        found = self._memo.get("identities")
+        if found is None:
+            found = {self.urn} if self.urn else set()
+            for key in ("id", "arn", "name", "selfLink"):
+                value = self.get(key)
+                if isinstance(value, str) and not is_unknown(value):
+                    found.add(value)
+            self._memo["identities"] = found
+        return found
 
 
 @dataclass(frozen=True)
@@ -278,13 +297,53 @@ class Stack:
 
     resources: list[Resource]
 
+    @cached_property
+    def _by_type(self) -> dict[str, list[Resource]]:
+        """Resources by type token, built once: checks ask per type, thousands of times on big stacks."""
+        index: dict[str, list[Resource]] = {}
+        for r in self.resources:
+            index.setdefault(r.type, []).append(r)
+        return index
+
     def of_type(self, *types: str) -> list[Resource]:
-        wanted = set(types)
-        return [r for r in self.resources if r.type in wanted]
+        if len(types) == 1:
+            return list(self._by_type.get(types[0], ()))
+        found = [r for token in set(types) for r in self._by_type.get(token, ())]
+        return sorted(found, key=lambda r: self._position[id(r)])  # in stack order, as reported
+
+    def referring(self, target: Resource, type_: str, path: str) -> list[Resource]:
+        """The resources of ``type_`` whose ``path`` points at ``target`` (see :meth:`Resource.refers_to`),
+        from an index built once per (type, path): linear where pairwise checks are quadratic."""
+        index = self._reference_index.get((type_, path))
+        if index is None:
+            index = {}
+            for r in self._by_type.get(type_, ()):
+                for key in r.reference_keys(path):
+                    index.setdefault(key, []).append(r)
+            self._reference_index[(type_, path)] = index
+        found = {id(r): r for key in target.identities() for r in index.get(key, ())}
+        return sorted(found.values(), key=lambda r: self._position[id(r)])
+
+    @cached_property
+    def _reference_index(self) -> dict[tuple[str, str], dict[str, list[Resource]]]:
+        return {}
+
+    @cached_property
+    def _position(self) -> dict[int, int]:
+        return {id(r): i for i, r in enumerate(self.resources)}
+
+    @cached_property
+    def _platform_components(self) -> list[Resource]:
+        return [
+            r
+            for token, found in self._by_type.items()
+            if token.startswith("ai-platform:") and token.endswith(":AiPlatform")
+            for r in found
+        ]
 
     def platform_components(self) -> list[Resource]:
         """The ``ai-platform:<cloud>:AiPlatform`` components (they carry environment and opt-outs)."""
-        return [r for r in self.resources if r.type.startswith("ai-platform:") and r.type.endswith(":AiPlatform")]
+        return list(self._platform_components)
 
     def opt_outs(self) -> dict[str, Resource]:
         """Named insecure opt-outs recorded by the platform components, with the component."""
@@ -427,6 +486,10 @@ def resource_view(args: ResourceValidationArgs) -> Resource:
 
 
 def stack_view(args: StackValidationArgs) -> Stack:
+    """The stack as the checks see it; built once per AnalyzeStack request and shared by its policies."""
+    memo = request_memo()
+    if memo is not None and "stack-view" in memo:
+        return memo["stack-view"]
     resources = []
     for r in args.resources:
         resources.append(
@@ -440,7 +503,10 @@ def stack_view(args: StackValidationArgs) -> Stack:
                 property_dependencies={k: [d.urn for d in v] for k, v in r.property_dependencies.items()},
             )
         )
-    return Stack(resources)
+    stack = Stack(resources)
+    if memo is not None:
+        memo["stack-view"] = stack
+    return stack
 
 
 def _schema(rule: Rule) -> PolicyConfigSchema | None:

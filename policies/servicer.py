@@ -36,6 +36,12 @@ def _one_request() -> Iterator[None]:
         _request.memo = None
 
 
+def request_memo() -> dict[Any, Any] | None:
+    """The current request's memo (None outside a request, e.g. in-process runs), for values every
+    policy of one request would otherwise rebuild (the framework's stack view)."""
+    return getattr(_request, "memo", None)
+
+
 def once(convert: Callable[[Any], Any], value: Any) -> Any:
     """``convert(value)``, computed once per ``value`` object within a request; outside one, every time.
 

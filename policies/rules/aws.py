@@ -980,9 +980,8 @@ def lbs_and_vpcs_log(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violat
                 "enable accessLogs to an S3 bucket",
                 lb.urn,
             )
-    flow_logs = stack.of_type(FLOW_LOG)
     for vpc in stack.of_type(VPC):
-        if not any(f.refers_to("vpcId", vpc) for f in flow_logs):
+        if not stack.referring(vpc, FLOW_LOG, "vpcId"):
             yield Violation(
                 f"{vpc.label} has no flow log: no {FLOW_LOG} has vpcId pointing at it; "
                 "add a flow log (trafficType ALL)",
@@ -1010,12 +1009,11 @@ def _counts_only(acl: Resource) -> bool:
 @checks.stack("waf-on-entry-points")
 def internet_facing_lbs_have_waf(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
     """The WAF carries the managed rules and the rate and size limits; in prod it must block."""
-    associations = stack.of_type(WEB_ACL_ASSOCIATION)
     acls = stack.of_type(WEB_ACL)
     for lb in _application_lbs(stack):
         if lb.get("internal") is True or is_unknown(lb.get("internal")):
             continue
-        attached = [a for a in associations if a.refers_to("resourceArn", lb)]
+        attached = stack.referring(lb, WEB_ACL_ASSOCIATION, "resourceArn")
         if not attached:
             yield Violation(
                 f"{lb.label} is internet-facing without a WAF: no {WEB_ACL_ASSOCIATION} has resourceArn pointing at "

@@ -111,3 +111,29 @@ def test_wildcard_checks_match_every_type_of_a_package() -> None:
 def test_unknown_opt_outs_read_as_none_declared() -> None:
     component = Resource("ai-platform:gcp:AiPlatform", {"optOuts": UNKNOWN_STRING_VALUE}, "urn:p", "p")
     assert Stack([component]).opt_outs() == {}
+
+
+def test_referring_finds_the_resources_pointing_at_a_target_in_stack_order() -> None:
+    vpc = Resource("aws:ec2/vpc:Vpc", {"id": "vpc-1"}, "urn:vpc", "vpc")
+    other = Resource("aws:ec2/vpc:Vpc", {"id": "vpc-2"}, "urn:other", "other")
+    by_dependency = Resource(
+        "aws:ec2/flowLog:FlowLog", {}, "urn:f1", "f1", property_dependencies={"vpcId": ["urn:vpc"]}
+    )
+    by_value = Resource("aws:ec2/flowLog:FlowLog", {"vpcId": "vpc-1"}, "urn:f2", "f2")
+    elsewhere = Resource("aws:ec2/flowLog:FlowLog", {"vpcId": "vpc-2"}, "urn:f3", "f3")
+    unknown = Resource("aws:ec2/flowLog:FlowLog", {"vpcId": UNKNOWN_STRING_VALUE}, "urn:f4", "f4")
+    stack = Stack([vpc, other, by_value, elsewhere, by_dependency, unknown])
+    assert stack.referring(vpc, "aws:ec2/flowLog:FlowLog", "vpcId") == [by_value, by_dependency]
+    assert stack.referring(other, "aws:ec2/flowLog:FlowLog", "vpcId") == [elsewhere]
+    assert [r for r in stack.of_type("aws:ec2/flowLog:FlowLog") if r.refers_to("vpcId", vpc)] == [
+        by_value,
+        by_dependency,
+    ]
+    assert stack.of_type("aws:ec2/flowLog:FlowLog", "aws:ec2/vpc:Vpc") == [
+        vpc,
+        other,
+        by_value,
+        elsewhere,
+        by_dependency,
+        unknown,
+    ]
