@@ -96,6 +96,20 @@ RULES: tuple[Rule, ...] = (
         },
     ),
     Rule(
+        name="https-redirect",
+        description=(
+            "Plain-HTTP entry points only redirect to HTTPS, where the redirect is a resource of its own "
+            "(a GCP HTTP proxy and its URL map)."
+        ),
+        severity=Severity.HIGH,
+        enforcement=MANDATORY,
+        scope="stack",
+        remediation=(
+            "Point the HTTP target proxy at a URL map whose `defaultUrlRedirect` has `httpsRedirect: true` and no "
+            "backend service. (AWS HTTP listeners are checked by `tls-in-transit`: they must redirect.)"
+        ),
+    ),
+    Rule(
         name="no-public-data-services",
         description=(
             "Databases, caches, key stores, queues, registries and model endpoints accept no traffic from the public "

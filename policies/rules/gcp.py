@@ -19,9 +19,8 @@ Decisions, per checklist item:
   ``settings.ipConfiguration.sslMode`` ENCRYPTED_ONLY or TRUSTED_CLIENT_CERTIFICATE_REQUIRED,
   Memorystore ``transitEncryptionMode: SERVER_AUTHENTICATION``, https:// push endpoints on Pub/Sub
   subscriptions, and a URL map that redirects (``defaultUrlRedirect``) must redirect to HTTPS.
-  That an HTTP target proxy's URL map redirects at all takes two resources; tls-in-transit is
-  resource-scoped and cannot register a stack check, so that part waits for a framework change
-  (a rule with both resource and stack checks).
+  That an HTTP target proxy's URL map redirects at all takes two resources: the stack rule
+  https-redirect.
 - no-public-data-services: Cloud SQL without a public IP (``ipv4Enabled: false``; unset means
   public) and no ``authorizedNetworks``; Memorystore over Private Service Access with AUTH on (it
   has no public IP, so reachability from the VPC is all that guards it); no ``allUsers`` /
@@ -257,6 +256,26 @@ def redirect_goes_to_https(r: Resource, config: Mapping[str, Any]) -> Iterator[s
     if isinstance(redirect, dict) and r.known("defaultUrlRedirect.httpsRedirect") is not True:
         value = r.get("defaultUrlRedirect.httpsRedirect")
         yield f"{r.label} defaultUrlRedirect.httpsRedirect is {_show(value)}; a redirect must go to HTTPS (true)"
+
+
+HTTP_PROXY = "gcp:compute/targetHttpProxy:TargetHttpProxy"
+
+
+@checks.stack("https-redirect")
+def http_proxies_only_redirect(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
+    """The HTTP side of a load balancer is a proxy plus a URL map: only the map shows whether port 80
+    serves the API in plain text or redirects."""
+    maps = stack.of_type(URL_MAP)
+    for proxy in stack.of_type(HTTP_PROXY):
+        for url_map in (m for m in maps if proxy.refers_to("urlMap", m)):
+            redirect = url_map.get("defaultUrlRedirect.httpsRedirect")
+            if is_unknown(redirect) or redirect is True:
+                continue
+            yield Violation(
+                f"{proxy.label} serves plain HTTP: its urlMap {url_map.name} has defaultUrlRedirect.httpsRedirect "
+                f"{_show(redirect)}; point it at a URL map that redirects to HTTPS",
+                proxy.urn,
+            )
 
 
 @checks.resource("tls-in-transit", SQL_INSTANCE)
