@@ -306,6 +306,9 @@ class Network(Block):
             private_subnets.append(subnet)
             private_rts.append(rt)
 
+        # Data perimeter: only this account's principals may use the endpoints, so credentials of
+        # another account cannot move data out through them.
+        endpoint_policy = account_id.apply(_account_only_endpoint_policy)
         # Gateway endpoint: free, keeps S3 traffic (ECR image layers) off the NAT.
         self.child(
             "s3Endpoint",
@@ -315,6 +318,7 @@ class Network(Block):
                 service_name=region.apply(lambda r: f"com.amazonaws.{r}.s3"),
                 vpc_endpoint_type="Gateway",
                 route_table_ids=[rt.id for rt in private_rts],
+                policy=endpoint_policy,
                 tags={"Name": f"{name}-s3"},
             ),
             name="s3-endpoint",
@@ -353,6 +357,7 @@ class Network(Block):
                     private_dns_enabled=True,
                     subnet_ids=[s.id for s in private_subnets],
                     security_group_ids=[endpoint_sg.id],
+                    policy=endpoint_policy,
                     tags={"Name": f"{name}-{service}"},
                 ),
                 name=f"endpoint-{service.replace('.', '-')}",
@@ -420,3 +425,19 @@ class Network(Block):
                 "privateRouteTableIds": self.private_route_table_ids,
             }
         )
+
+
+def _account_only_endpoint_policy(account_id: str) -> str:
+    """A VPC endpoint policy that admits any action of this account's principals and nobody else's."""
+    return document(
+        [
+            {
+                "Sid": "OnlyThisAccountsPrincipals",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalAccount": account_id}},
+            }
+        ]
+    )

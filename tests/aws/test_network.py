@@ -92,6 +92,14 @@ def test_endpoints_private_dns_in_private_subnets_https_from_vpc_only():
     assert rule["securityGroupId"] == endpoints_sg
 
 
+def test_every_endpoint_admits_only_this_accounts_principals():
+    graph = plan(build())
+    for endpoint in graph.of_type(ENDPOINT):
+        (statement,) = endpoint.json_input("policy")["Statement"]
+        assert statement["Effect"] == "Allow"
+        assert statement["Condition"] == {"StringEquals": {"aws:PrincipalAccount": "123456789012"}}
+
+
 def test_flow_logs_to_encrypted_retained_group_with_scoped_role():
     key = "arn:aws:kms:us-east-1:123456789012:key/abc"
     graph = plan(build(kms_key_arn=key, flow_log_retention_days=30))
