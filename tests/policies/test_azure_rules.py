@@ -2,8 +2,8 @@
 
 - every property path the Azure fixtures use exists in the installed pulumi_azure_native args
   classes (camelCase wire names, nested too), so a check can't read a misspelt input;
-- the committed taggable list is what the SDK says (``python -m tests.policies.test_azure_rules``
-  prints a fresh one);
+- the committed taggable list is what the SDK says (``scripts/generate_azure_taggable.py`` writes
+  a fresh one);
 - unknown values, secrets and missing properties never crash a check, and an unknown value never
   produces a violation;
 - prod-only conditions stay quiet outside prod; alert and budget facts; the pack imports no SDK.
@@ -14,10 +14,8 @@ from __future__ import annotations
 import copy
 import importlib
 import importlib.util
-import re
 import subprocess
 import sys
-import textwrap
 import typing
 from collections.abc import Iterator
 from functools import cache
@@ -39,12 +37,19 @@ AZURE_STACKS = [f for f in STACK_FIXTURES if f.path.parent.name == "azure"]
 PROD_STACK = next(f for f in AZURE_STACKS if f.path.stem == "stack-prod")
 ROOT = Path(__file__).resolve().parents[2]
 
-TAGGABLE_MODULES = (
-    *("apimanagement", "app", "applicationinsights", "cognitiveservices", "containerregistry", "dbforpostgresql"),
-    *("keyvault", "managedidentity", "monitor", "network", "operationalinsights", "privatedns", "redis"),
-    *("resources", "servicebus", "storage"),
-)
-"""The azure-native modules the architecture uses (the scope of the generated taggable list)."""
+
+def _generator() -> Any:
+    """scripts/generate_azure_taggable.py, which reads the SDK's source (its token pattern too)."""
+    spec = importlib.util.spec_from_file_location(
+        "generate_azure_taggable", ROOT / "scripts" / "generate_azure_taggable.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+GENERATOR = _generator()
 
 
 # --- the SDK's args classes -------------------------------------------------------------------------
@@ -160,34 +165,15 @@ def _registered_token(token: str) -> str | None:
     resource = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), name, None)
     if resource is None:
         return None
-    match = _TOKEN.search(Path(sys.modules[resource.__module__].__file__ or "").read_text())
+    match = GENERATOR.TOKEN.search(Path(sys.modules[resource.__module__].__file__ or "").read_text())
     return match.group(1) if match else None
 
 
 # --- the taggable list -------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"super\(\w+, __self__\)\.__init__\(\s*'(azure-native:[A-Za-z0-9]+:[A-Za-z0-9]+)'")
-_ARGS = re.compile(r"^class \w+Args:\n.*?def __init__\(__self__, \*,(.*?)\):\n", re.S | re.M)
-_TAGS_MAP = re.compile(r"^\s+tags: pulumi\.Input\[Optional\[Mapping\[str,", re.M)
-
-
-def taggable_from_sdk() -> dict[str, list[str]]:
-    """Per module, the resources whose args take a ``tags`` map (read from the SDK's source, not imported)."""
-    found: dict[str, list[str]] = {}
-    for module in TAGGABLE_MODULES:
-        for path in sorted((_sdk_dir() / module).glob("*.py")):
-            if path.name.startswith(("_", "get_", "list_")):
-                continue
-            text = path.read_text()
-            token, args = _TOKEN.search(text), _ARGS.search(text)
-            if token and args and _TAGS_MAP.search(args.group(1)):
-                found.setdefault(module, []).append(token.group(1).split(":")[2])
-    return {module: sorted(names) for module, names in found.items()}
-
 
 def test_taggable_list_is_what_the_sdk_says() -> None:
-    generated = {f"azure-native:{m}:{n}" for m, names in taggable_from_sdk().items() for n in names}
-    assert sorted(azure.TAGGABLE ^ generated) == []
+    assert sorted(azure.TAGGABLE ^ set(GENERATOR.taggable_types())) == []
 
 
 def test_every_taggable_fixture_type_is_in_the_list() -> None:
@@ -418,19 +404,6 @@ def test_the_pack_imports_no_provider_sdk() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
-
-
-if __name__ == "__main__":
-    # Print the taggable list to paste into policies/rules/azure.py (then `ruff format`).
-    for module, names in taggable_from_sdk().items():
-        lines = textwrap.wrap(" ".join(names), 80)
-        if len(lines) == 1:
-            print(f'    "{module}": "{lines[0]}",')
-            continue
-        print(f'    "{module}": (')
-        for index, line in enumerate(lines):
-            print(f'        "{line}{" " if index < len(lines) - 1 else ""}"')
-        print("    ),")
 
 
 @pytest.mark.parametrize(

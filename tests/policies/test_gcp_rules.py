@@ -72,7 +72,9 @@ def _inspected_gcp_types() -> set[str]:
 
 
 def test_labelable_types_are_current() -> None:
-    spec = importlib.util.spec_from_file_location("gcp_labelable_types", ROOT / "scripts" / "gcp_labelable_types.py")
+    spec = importlib.util.spec_from_file_location(
+        "generate_gcp_labelable", ROOT / "scripts" / "generate_gcp_labelable.py"
+    )
     assert spec is not None and spec.loader is not None
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
