@@ -83,11 +83,6 @@ def shown(value: Any) -> str:
     return json.dumps(value)
 
 
-def _known(value: Any, path: str) -> Any:
-    """A nested value that a decision needs; skips the check if it is unknown during preview."""
-    return require_known(value, path)
-
-
 def dig(value: Any, path: str) -> Any:
     """The value at a dotted path inside a nested input; skips the check if anything on the way is unknown."""
     for key in path.split("."):
@@ -265,7 +260,7 @@ def _http_redirects_to_https(r: Resource, protocol: str) -> Iterator[str]:
     for index, action in enumerate(actions):
         if not isinstance(require_known(action, f"defaultActions.{index}"), dict):
             continue
-        kind = _known(action.get("type"), f"defaultActions.{index}.type")
+        kind = require_known(action.get("type"), f"defaultActions.{index}.type")
         if kind != "redirect":
             path, value = f"defaultActions.{index}.type", kind
         else:
@@ -324,8 +319,8 @@ def db_parameters_force_tls(r: Resource, config: Mapping[str, Any]) -> Iterator[
     value = None
     for index, parameter in enumerate(r.known("parameters") or []):
         parameter = require_known(parameter, f"parameters.{index}")
-        if isinstance(parameter, dict) and _known(parameter.get("name"), f"parameters.{index}.name") == name:
-            value = _known(parameter.get("value"), f"parameters.{index}.value")
+        if isinstance(parameter, dict) and require_known(parameter.get("name"), f"parameters.{index}.name") == name:
+            value = require_known(parameter.get("value"), f"parameters.{index}.value")
     if value is None and forced_by_default:
         return
     if isinstance(value, str) and value.strip().upper() in ("1", "ON"):
@@ -476,12 +471,12 @@ def sg_inline_ingress_not_world_open(r: Resource, config: Mapping[str, Any]) -> 
         yield from _world_ingress(
             r,
             f"ingress.{index}.",
-            _known(rule.get("protocol"), f"ingress.{index}.protocol"),
-            _known(rule.get("fromPort"), f"ingress.{index}.fromPort"),
-            _known(rule.get("toPort"), f"ingress.{index}.toPort"),
+            require_known(rule.get("protocol"), f"ingress.{index}.protocol"),
+            require_known(rule.get("fromPort"), f"ingress.{index}.fromPort"),
+            require_known(rule.get("toPort"), f"ingress.{index}.toPort"),
             [
-                ("cidrBlocks", _known(rule.get("cidrBlocks"), f"ingress.{index}.cidrBlocks")),
-                ("ipv6CidrBlocks", _known(rule.get("ipv6CidrBlocks"), f"ingress.{index}.ipv6CidrBlocks")),
+                ("cidrBlocks", require_known(rule.get("cidrBlocks"), f"ingress.{index}.cidrBlocks")),
+                ("ipv6CidrBlocks", require_known(rule.get("ipv6CidrBlocks"), f"ingress.{index}.ipv6CidrBlocks")),
             ],
         )
 
@@ -710,7 +705,7 @@ def lambda_secrets_not_in_env(r: Resource, config: Mapping[str, Any]) -> Iterato
     if not isinstance(variables, dict):
         return
     for key, value in variables.items():
-        reason = _secret_reasons(key, _known(value, f"environment.variables.{key}"), config)
+        reason = _secret_reasons(key, require_known(value, f"environment.variables.{key}"), config)
         if reason:
             yield (
                 f"{r.label} puts a secret in a plain environment variable: environment.variables.{key} is set and "
