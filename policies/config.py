@@ -16,6 +16,7 @@ from typing import Any
 
 from policies.analyzer import PackInfo, PolicyInfo
 from policies.errors import PolicyConfigError
+from policies.framework import plain
 
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 ALL = "all"
@@ -37,17 +38,6 @@ def load_config_file(path: Path) -> dict[str, Any]:
 
 def _show(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
-
-
-def _integral(value: Any) -> Any:
-    """Struct numbers arrive as floats; show schema defaults as the integers they were written as."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, list):
-        return [_integral(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _integral(v) for k, v in value.items()}
-    return value
 
 
 def _schema(policy: PolicyInfo) -> dict[str, Any]:
@@ -74,7 +64,7 @@ def _check_settings(policy: PolicyInfo, settings: dict[str, Any], problems: list
         if key not in known:
             allowed = f"settings: {', '.join(sorted(known))}" if known else "it has no settings"
             problems.append(f"{policy.name}.{key} = {_show(settings[key])}: not a setting of {policy.name}; {allowed}")
-    validator = jsonschema_rs.validator_for(_integral(schema))
+    validator = jsonschema_rs.validator_for(plain(schema))
     for error in validator.iter_errors({k: v for k, v in settings.items() if k in known}):
         path = ".".join(str(p) for p in error.instance_path)
         value: Any = settings
@@ -128,5 +118,5 @@ def resolve_config(raw: Mapping[str, Any] | None, info: PackInfo) -> dict[str, d
         entry.setdefault("enforcementLevel", all_level or policy.level)
         for key, schema in (policy.config_schema.get("properties") or {}).items():
             if "default" in schema and key not in entry:
-                entry[key] = _integral(schema["default"])
+                entry[key] = plain(schema["default"])
     return resolved

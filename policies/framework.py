@@ -13,7 +13,7 @@ Checks never crash on what a preview or a state file can contain:
   check that needs one calls :func:`require_known`, which skips that check for that resource
   and reports it as the SDK's advisory "can't run during preview" diagnostic;
 - secrets arrive unwrapped from the SDK; offline graphs mark them with :data:`SECRET_MARKER`;
-- numbers arrive as doubles over the protocol; whole numbers read as ints (:func:`_plain`).
+- numbers arrive as doubles over the protocol; whole numbers read as ints (:func:`plain`).
 """
 
 from __future__ import annotations
@@ -134,18 +134,18 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A plain copy of proxied properties: checks see ordinary dicts, lists and sentinels.
 
     Numbers cross the Analyzer protocol as doubles (``30`` arrives as ``30.0``); whole ones become
     ints again, so checks and their messages see what the program wrote, in-process and through
-    the engine alike.
+    the engine alike (``policies.config`` reads the pack's config schemas through it too).
     """
     value = _unwrap(value)
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
@@ -453,7 +453,7 @@ def _config(rule: Rule, configured: Mapping[str, Any] | None) -> dict[str, Any]:
     merged = rule.defaults()
     if configured:
         # config crosses the protocol as a Struct too: whole numbers read as ints again
-        merged.update({k: _plain(v) for k, v in configured.items() if k != "enforcementLevel"})
+        merged.update({k: plain(v) for k, v in configured.items() if k != "enforcementLevel"})
     return merged
 
 
@@ -482,7 +482,7 @@ def run_stack_checks(checks: Iterable[StackCheck], stack: Stack, config: Mapping
 
 
 def resource_view(args: ResourceValidationArgs) -> Resource:
-    return Resource(type=args.resource_type, props=once(_plain, args.props), urn=args.urn, name=args.name)
+    return Resource(type=args.resource_type, props=once(plain, args.props), urn=args.urn, name=args.name)
 
 
 def stack_view(args: StackValidationArgs) -> Stack:
@@ -495,7 +495,7 @@ def stack_view(args: StackValidationArgs) -> Stack:
         resources.append(
             Resource(
                 type=r.resource_type,
-                props=once(_plain, r.props),
+                props=once(plain, r.props),
                 urn=r.urn,
                 name=r.name,
                 parent=r.parent.urn if r.parent is not None else None,

@@ -9,7 +9,7 @@ properties; everything else -- levels, config, diagnostics and their messages --
 code, unchanged.
 
 Sharing is safe for this pack because no check writes to the properties: the framework hands
-checks plain copies (``policies.framework._plain``). ``Remediate`` (which may rewrite
+checks plain copies (``policies.framework.plain``). ``Remediate`` (which may rewrite
 properties) is left as it is.
 
 :func:`install` must run before ``PolicyPack(...)`` is constructed (``policies/__main__.py``).
