@@ -25,6 +25,7 @@ A case may list ``violations`` with ``rule`` each when one change breaks more th
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,23 @@ def apply_set(props: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
         else:
             node[last] = copy.deepcopy(value)
     return result
+
+
+def paths(value: Any, prefix: str = "") -> Iterator[str]:
+    """Every dotted path into a props tree (dict keys and list indexes), parents before children;
+    keys that contain a dot are left out, since a dotted path cannot address them."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "." in key:
+                continue
+            path = f"{prefix}{key}"
+            yield path
+            yield from paths(item, f"{path}.")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            path = f"{prefix}{index}"
+            yield path
+            yield from paths(item, f"{path}.")
 
 
 @dataclass

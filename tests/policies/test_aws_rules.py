@@ -21,7 +21,7 @@ from components.testing import STACK_TYPE, Graph, GraphResource
 from policies.inprocess import Finding, InProcessPack, PlannedResource
 from policies.rules import aws
 from policies.rules.aws_taggable import SDK_VERSION, TAGGABLE_TYPES
-from tests.policies.fixtures import ResourceFixture, StackFixture, apply_set, load_all
+from tests.policies.fixtures import ResourceFixture, StackFixture, apply_set, load_all, paths
 
 ROOT = Path(__file__).resolve().parents[2]
 AWS_STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.aws-*.yaml"))
@@ -111,20 +111,6 @@ AWS_STACK_FIXTURES = [f for f in STACK_FIXTURES if f.path.parent.name == "aws"]
 UNKNOWNS = (UNKNOWN_STRING_VALUE, UNKNOWN_BOOLEAN_VALUE, UNKNOWN_OBJECT_VALUE)
 
 
-def _paths(value: Any, prefix: str = "") -> Iterator[str]:
-    """Every dotted path into a value (dict keys and list indexes), parents before children."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            path = f"{prefix}{key}"
-            yield path
-            yield from _paths(item, path + ".")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            path = f"{prefix}{index}"
-            yield path
-            yield from _paths(item, path + ".")
-
-
 def _variants(fixture: ResourceFixture) -> Iterator[dict[str, Any]]:
     """The baseline and every failing case's properties."""
     yield fixture.baseline
@@ -137,7 +123,7 @@ def test_unknown_values_anywhere_do_not_crash(fixture: ResourceFixture) -> None:
     """Each property (nested ones too) unknown in turn: checks skip or pass, and never raise."""
     pack = InProcessPack()
     for props in _variants(fixture):
-        for path in _paths(props):
+        for path in paths(props):
             for sentinel in UNKNOWNS:
                 changed = apply_set(props, {path: sentinel})
                 pack.analyze(PlannedResource(fixture.type, changed, "urn:test", fixture.name))
@@ -172,7 +158,7 @@ def test_stack_checks_survive_unknown_values(fixture: StackFixture) -> None:
     """Each property (nested ones too) of each resource unknown in turn: stack checks never raise."""
     planned = fixture.planned()
     for index, resource in enumerate(planned):
-        for path in _paths(dict(resource.props)):
+        for path in paths(dict(resource.props)):
             for sentinel in UNKNOWNS:
                 props = apply_set(dict(resource.props), {path: sentinel})
                 changed = [*planned[:index], dataclasses.replace(resource, props=props), *planned[index + 1 :]]

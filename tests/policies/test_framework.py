@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -137,3 +140,14 @@ def test_referring_finds_the_resources_pointing_at_a_target_in_stack_order() -> 
         by_dependency,
         unknown,
     ]
+
+
+def test_the_pack_imports_no_provider_sdk() -> None:
+    """The rules read type tokens and inputs only: start-up must not pay for any provider SDK."""
+    sdks = ("pulumi_azure_native", "pulumi_aws", "pulumi_gcp", "pulumi_kubernetes")
+    code = (
+        f"import sys, policies.pack; policies.pack.policies(); print([m for m in sys.modules if m.startswith({sdks})])"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -4,10 +4,8 @@ non-prod, alternative inputs); and the generated list of labelable types is curr
 
 from __future__ import annotations
 
-import copy
 import importlib.util
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +16,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 from policies.inprocess import InProcessPack, PlannedResource
 from policies.rules import gcp
 from policies.rules.gcp_labelable import LABELABLE_TYPES
-from tests.policies.fixtures import ResourceFixture, StackFixture, load_all, urn
+from tests.policies.fixtures import ResourceFixture, StackFixture, apply_set, load_all, paths, urn
 
 ROOT = Path(__file__).resolve().parents[2]
 RESOURCES, STACKS = load_all()
@@ -38,25 +36,6 @@ def _planned(type_: str, props: dict[str, Any], name: str = "r") -> PlannedResou
 
 def _messages(type_: str, props: dict[str, Any], rule: str, name: str = "r") -> list[str]:
     return [f.message for f in InProcessPack().analyze(_planned(type_, props, name), only=rule)]
-
-
-def _paths(value: Any, prefix: str = "") -> Iterator[str]:
-    """Every dotted path in a props tree, containers and leaves."""
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, child in items:
-        path = f"{prefix}{key}"
-        yield path
-        yield from _paths(child, f"{path}.")
-
-
-def _replaced(props: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    result = copy.deepcopy(props)
-    keys = path.split(".")
-    node: Any = result
-    for key in keys[:-1]:
-        node = node[int(key)] if isinstance(node, list) else node[key]
-    node[int(keys[-1]) if isinstance(node, list) else keys[-1]] = value
-    return result
 
 
 STACK_TYPES = {gcp.BACKEND_SERVICE, gcp.SUBNETWORK, gcp.BUDGET, gcp.ALERT_POLICY, gcp.SERVICE_ACCOUNT_KEY, gcp.HMAC_KEY}
@@ -94,9 +73,9 @@ def test_labelable_types_are_current() -> None:
 @pytest.mark.parametrize("fixture", GCP_RESOURCES, ids=lambda f: f.path.stem)
 def test_an_unknown_value_anywhere_is_never_a_violation(fixture: ResourceFixture) -> None:
     """A preview knows less than the baseline: each value unknown in turn skips checks, never fails them."""
-    for path in _paths(fixture.baseline):
+    for path in paths(fixture.baseline):
         pack = InProcessPack()
-        resource = _planned(fixture.type, _replaced(fixture.baseline, path, UNKNOWN_STRING_VALUE), fixture.name)
+        resource = _planned(fixture.type, apply_set(fixture.baseline, {path: UNKNOWN_STRING_VALUE}), fixture.name)
         assert pack.analyze(resource) == [], path
 
 
@@ -106,11 +85,11 @@ def test_an_unknown_value_in_a_stack_is_never_a_violation(fixture: StackFixture)
     for index, resource in enumerate(planned):
         if not resource.type.startswith(("gcp:", "ai-platform:")):
             continue
-        for path in _paths(dict(resource.props)):
+        for path in paths(dict(resource.props)):
             if path.count(".") > 2:
                 continue  # deeper paths are covered per resource above; this bounds the stack runs
             changed = list(planned)
-            props = _replaced(dict(resource.props), path, UNKNOWN_STRING_VALUE)
+            props = apply_set(dict(resource.props), {path: UNKNOWN_STRING_VALUE})
             changed[index] = PlannedResource(
                 resource.type,
                 props,
@@ -148,7 +127,7 @@ def test_a_secret_credential_in_a_plain_env_value_is_found() -> None:
     """The SDK unwraps secrets before the checks see them; a secret key is still a credential."""
     fixture = _fixture("api")
     secret = {SECRET_SIG: SECRET_VALUE_SIG, "value": "sk-proj0123456789abcdefXYZ"}
-    props = _replaced(fixture.baseline, "template.containers.0.envs.0.value", secret)
+    props = apply_set(fixture.baseline, {"template.containers.0.envs.0.value": secret})
     assert _messages(fixture.type, props, "secrets-not-in-plain-env", "api") == [
         "api (gcp:cloudrunv2/service:Service) template.containers.0.envs.0.value (APP_ENVIRONMENT) looks like a "
         "credential; use valueSource.secretKeyRef"
@@ -206,7 +185,7 @@ def test_asymmetric_keys_need_no_rotation() -> None:
 def test_a_sidecar_needs_limits_but_no_probes() -> None:
     fixture = _fixture("api")
     sidecar = {"name": "otel", "image": "otel/collector@sha256:" + "a" * 64, "resources": {"limits": {"cpu": "0.5"}}}
-    props = _replaced(fixture.baseline, "template.containers", [*fixture.baseline["template"]["containers"], sidecar])
+    props = apply_set(fixture.baseline, {"template.containers": [*fixture.baseline["template"]["containers"], sidecar]})
     assert _messages(fixture.type, props, "container-hardening", "api") == [
         "api (gcp:cloudrunv2/service:Service) template.containers.1.resources.limits.memory is unset; "
         "set a memory limit"
