@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,10 +86,18 @@ def _keyword_names(cls: type) -> dict[str, str]:
     return {_SNAKE_PART.sub(lambda m: m.group(1).upper(), p): p for p in parameters if p not in skip}
 
 
-def typed_program(graph: Graph) -> Any:
-    """The same resources written by hand against the provider SDK's classes, flat: same
-    types, names, parents, inputs (as keyword arguments) and dataflow as :func:`raw_program`."""
-    classes: dict[str, tuple[type, dict[str, str]]] = {}
+Call = tuple[Callable[..., pulumi.CustomResource], tuple[Any, ...], dict[str, Any]]
+Prepare = Callable[[Any, dict[str, Any]], Call]
+"""How a twin registers one custom resource: from (recorded resource, wired inputs), the constructor
+and its arguments; the replay loop calls it itself, so both twins create resources at the same
+call depth as each other (the SDK records a stack trace per resource)."""
+
+
+def _replay(graph: Graph, prepare: Prepare) -> Any:
+    """A flat program registering the graph's resources again: same types, names, parents and
+    inputs, and the same dataflow. An input that carries another resource's id, ARN or endpoint
+    is passed as an Output of that resource (as a hand-written program passes ``vpc.id``), so it
+    waits for it exactly as the real program does."""
 
     def program() -> None:
         created: dict[str, pulumi.Resource] = {}
@@ -101,12 +110,9 @@ def typed_program(graph: Graph) -> Any:
             if not resource.custom:
                 created[resource.urn] = pulumi.ComponentResource(resource.type, resource.name, resource.inputs, opts)
                 continue
-            if resource.type not in classes:
-                cls = sdk_class(resource.type)
-                classes[resource.type] = (cls, _keyword_names(cls))
-            cls, names = classes[resource.type]
-            kwargs = {names[key]: _wired(value, resource, custom, produced) for key, value in resource.inputs.items()}
-            created[resource.urn] = custom[resource.urn] = cls(resource.name, opts=opts, **kwargs)
+            inputs = {key: _wired(value, resource, custom, produced) for key, value in resource.inputs.items()}
+            constructor, args, kwargs = prepare(resource, inputs)
+            created[resource.urn] = custom[resource.urn] = constructor(*args, opts=opts, **kwargs)
             produced[resource.urn] = _strings(resource.outputs) | {resource.id}
 
     return program
@@ -119,31 +125,27 @@ def _wired(value: Any, resource: Any, custom: dict[str, Any], produced: dict[str
     return pulumi.Output.all(*[s.id for s in sources]).apply(lambda _, v=value: v) if sources else value
 
 
+def typed_program(graph: Graph) -> Any:
+    """The resources written by hand against the provider SDK's classes, inputs as keyword arguments."""
+    classes: dict[str, tuple[type, dict[str, str]]] = {}
+
+    def prepare(resource: Any, inputs: dict[str, Any]) -> Call:
+        if resource.type not in classes:
+            cls = sdk_class(resource.type)
+            classes[resource.type] = (cls, _keyword_names(cls))
+        cls, names = classes[resource.type]
+        return cls, (resource.name,), {names[key]: value for key, value in inputs.items()}
+
+    return _replay(graph, prepare)
+
+
 def raw_program(graph: Graph) -> Any:
-    """The same resources written directly against the SDK, with no component library: same
-    types, names, parents and inputs, and the same dataflow. An input that carries another
-    resource's id, ARN or endpoint is passed as an Output of that resource (as a hand-written
-    program passes ``vpc.id``), so it waits for it exactly as the real program does."""
+    """The resources registered as bare ``pulumi.CustomResource(type, name, props)``: no typed classes."""
 
-    def program() -> None:
-        created: dict[str, pulumi.Resource] = {}
-        custom: dict[str, pulumi.CustomResource] = {}
-        produced: dict[str, set[str]] = {}
-        for resource in graph.resources:
-            if resource.type == STACK_TYPE:
-                continue
-            parent = created.get(resource.parent or "")
-            opts = pulumi.ResourceOptions(parent=parent)
-            if not resource.custom:
-                created[resource.urn] = pulumi.ComponentResource(resource.type, resource.name, resource.inputs, opts)
-                continue
-            props = {key: _wired(value, resource, custom, produced) for key, value in resource.inputs.items()}
-            created[resource.urn] = custom[resource.urn] = pulumi.CustomResource(
-                resource.type, resource.name, props, opts
-            )
-            produced[resource.urn] = _strings(resource.outputs) | {resource.id}
+    def prepare(resource: Any, inputs: dict[str, Any]) -> Call:
+        return pulumi.CustomResource, (resource.type, resource.name, inputs), {}
 
-    return program
+    return _replay(graph, prepare)
 
 
 def time_in_process(stack: str, runs: int) -> tuple[dict[str, list[float]], int]:
