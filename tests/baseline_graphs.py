@@ -1,0 +1,41 @@
+"""The planned graphs of the shipped AWS stacks as they were before the multi-target refactor.
+
+``tests/baselines/<stack>.json`` maps each URN to its type and inputs, with the project
+directory written as ``<project>`` so the files do not depend on where the clone lives.
+``python -m tests.baseline_graphs`` rewrites them: only for a reviewed, intended change.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from components.testing import Graph
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINES = ROOT / "tests" / "baselines"
+STACKS = ("aws-dev", "aws-prod")
+
+
+def snapshot(graph: Graph) -> dict[str, Any]:
+    """URN -> {type, inputs}, with the project directory made neutral."""
+    text = json.dumps({r.urn: {"type": r.type, "inputs": r.inputs} for r in graph.resources}, sort_keys=True)
+    return json.loads(text.replace(str(ROOT), "<project>"))
+
+
+def load(stack: str) -> dict[str, Any]:
+    return json.loads((BASELINES / f"{stack}.json").read_text())
+
+
+def main() -> None:
+    from components.cli import load_stack, plan_stack
+
+    for stack in STACKS:
+        document = snapshot(plan_stack(load_stack(ROOT, stack)))
+        (BASELINES / f"{stack}.json").write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
+        print(f"{stack}: {len(document)} resources")
+
+
+if __name__ == "__main__":
+    main()
