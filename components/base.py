@@ -4,8 +4,11 @@ Each building block is a ``pulumi.ComponentResource`` that creates its children 
 :meth:`Block.child`, so three promises hold for every resource the library creates:
 
 * it is parented to its block (so the resource tree reads like the architecture);
-* it carries the block's tags when its args class accepts ``tags`` (or the cloud's
-  equivalent, ``labels`` on GCP), so no block can forget them;
+* it carries the block's tags where its target's provider takes them (``tags``, ``labels``
+  or ``metadata.labels``: the target's :class:`~components.tagging.TagStyle` in the registry),
+  so no block can forget them;
+* stateful children (``stateful=True``: databases, caches, keys, secrets) are protected
+  (``protect``) when the block's ``protect`` is on, so ``pulumi destroy`` cannot drop data;
 * a caller can adjust it before it is registered through ``transform={"<key>": fn}``,
   the escape hatch for anything the typed args do not expose (as SST's ``transform``).
 """
@@ -20,6 +23,9 @@ from typing import Any, TypeVar
 
 import pulumi
 
+from components import targets
+from components.tagging import apply_tags
+
 R = TypeVar("R", bound=pulumi.Resource)
 A = TypeVar("A")
 
@@ -33,21 +39,19 @@ class BlockArgs:
     """The interface every building block shares (as Azure Verified Modules do)."""
 
     tags: Mapping[str, str] = field(default_factory=dict)
-    """Tags (labels on GCP) applied to every taggable child resource."""
+    """Tags (labels on GCP and Kubernetes) applied to every taggable child resource."""
+    protect: bool = False
+    """Protect the block's stateful children (data, keys, secrets) from deletion (prod default)."""
     transform: Mapping[str, Transform] = field(default_factory=dict)
     """Escape hatch: child key -> function adjusting that child's args/options."""
 
 
-#: provider SDKs whose ``tags``/``labels`` argument is the cloud's resource tagging; other
-#: packages may use the same name for something else (docker-build's ``tags`` are image tags)
-TAGGING_PACKAGES = ("pulumi_aws", "pulumi_azure_native", "pulumi_gcp")
-
-
 @functools.cache
-def _accepts(args_type: type, attribute: str) -> bool:
-    """True when a cloud provider's args class takes ``attribute`` as resource tags (cached:
-    introspection is slow)."""
-    if args_type.__module__.split(".", 1)[0] not in TAGGING_PACKAGES:
+def _accepts(args_type: type, sdk_module: str, attribute: str) -> bool:
+    """True when ``args_type`` is one of the target provider's args classes and takes
+    ``attribute`` (cached: introspection is slow). Other packages may use the same name for
+    something else (docker-build's ``tags`` are image tags)."""
+    if args_type.__module__.split(".", 1)[0] != sdk_module:
         return False
     try:
         return attribute in inspect.signature(args_type.__init__).parameters
@@ -57,9 +61,6 @@ def _accepts(args_type: type, attribute: str) -> bool:
 
 class Block(pulumi.ComponentResource):
     """Base class of every building block; see the module docstring for what it guarantees."""
-
-    #: name of the tagging argument on this cloud's resources
-    tag_attribute: str = "tags"
 
     def __init__(
         self,
@@ -75,6 +76,8 @@ class Block(pulumi.ComponentResource):
         self._block_name = name
         self._tags = dict(common.tags)
         self._transforms = dict(common.transform)
+        self._protect = common.protect
+        self._target = targets.for_type(type_token)
 
     def child(
         self,
@@ -84,10 +87,13 @@ class Block(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
         *,
         name: str | None = None,
+        stateful: bool = False,
     ) -> R:
-        """Create a child resource named ``<block>-<name or key>`` with tags and transform applied."""
+        """Create a child resource named ``<block>-<name or key>`` with tags and transform applied;
+        ``stateful`` children are protected when the block's ``protect`` is on."""
         self._apply_tags(args)
-        merged = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), opts)
+        own = pulumi.ResourceOptions(parent=self, protect=True if stateful and self._protect else None)
+        merged = pulumi.ResourceOptions.merge(own, opts)
         hook = self._transforms.get(key)
         if hook is not None:
             replaced = hook(args, merged)
@@ -96,7 +102,8 @@ class Block(pulumi.ComponentResource):
         return factory(f"{self._block_name}-{name or key}", args, merged)
 
     def _apply_tags(self, args: Any) -> None:
-        if not self._tags or not _accepts(type(args), self.tag_attribute):
+        target = self._target
+        if not self._tags or target is None:
             return
-        own = getattr(args, self.tag_attribute, None) or {}
-        setattr(args, self.tag_attribute, {**self._tags, **own})
+        if _accepts(type(args), target.sdk_module, target.tag_style.path[0]):
+            apply_tags(args, target.tag_style, self._tags)

@@ -5,18 +5,24 @@ takes a ``{"ai-platform:app": {...}, ...}`` mapping (as in a stack file). Both f
 :class:`SpecError` listing every problem at once, each naming the key path as written in
 the stack file, the value given and what is allowed, before any resource is registered.
 
-Defaults depend on the environment (see ``ENVIRONMENT_DEFAULTS``) and come from the seed
-documents where they give numbers (DESIGN.md: "Seed numbers to use as defaults").
+The spec is cloud-neutral: what every target shares (app size, scaling, limits, retention,
+alerts, budget, tags) lives here; each target's section (``ai-platform:<target>``) and its
+rules live in ``components/<target>/spec.py``, found through :mod:`components.targets`.
+
+Defaults depend on the environment (see ``ENVIRONMENT_DEFAULTS``: the shared decisions on HA,
+replicas, retention and protection) and come from the seed documents where they give numbers
+(docs/architecture.md: "Seed numbers").
 """
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -25,18 +31,15 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    PrivateAttr,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
+from components import targets, validation
+
 NAMESPACE = "ai-platform"
-Cloud = Literal["aws", "gcp", "azure", "kubernetes"]
 Environment = Literal["dev", "prod"]
-#: the clouds this release can deploy; the spec accepts all four so stack files stay stable
-AVAILABLE_CLOUDS = ("aws",)
-#: CloudWatch Logs accepts only these retention periods (days).
-CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557)
-CLOUDWATCH_RETENTION_DAYS += (2922, 3288, 3653)
 
 #: the settings whose defaults differ between dev (cheap, no HA) and prod (HA, protected)
 ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -49,6 +52,10 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "backup_retention_days": 1,
         "log_retention_days": 30,
         "min_replicas": 1,
+        "protect_stateful": False,
+        "secret_recovery_days": 7,
+        "cache_snapshot_days": 1,
+        "final_snapshot": False,
     },
     "prod": {
         "zones": 3,
@@ -59,22 +66,45 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "backup_retention_days": 14,
         "log_retention_days": 365,
         "min_replicas": 2,
+        # `protect` on the database, cache, keys and secrets: `pulumi destroy` stops at them
+        "protect_stateful": True,
+        "secret_recovery_days": 30,
+        "cache_snapshot_days": 7,
+        "final_snapshot": True,
     },
 }
 
 #: names of the insecure choices a stack can make, each only through ``ai-platform:insecure``
-INSECURE_OPT_OUTS = ("disableWaf", "disableDeletionProtection")
+INSECURE_OPT_OUTS = ("disableWaf", "disableDeletionProtection", "unprotectStatefulResources")
 
-_TAG_KEY = re.compile(r"^[A-Za-z0-9 _.:/=+\-@]{1,128}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
-_DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")
-_DIGEST_REF = re.compile(r"^[a-z0-9.\-:/_]+@sha256:[0-9a-f]{64}$")
-_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _CONFIG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
-_SECRET_LIKE = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL", re.IGNORECASE)
 
 
-class _Section(BaseModel):
+def _checked(rule: Any) -> Any:
+    """A pydantic validator from a :mod:`components.validation` rule (None = good, else the reason)."""
+
+    def validate(value: Any) -> Any:
+        problem = rule(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return validate
+
+
+def _known_cloud(value: str) -> str:
+    names = targets.names()
+    if value not in names:
+        quoted = [f"'{name}'" for name in names]
+        raise ValueError(f"Input should be {', '.join(quoted[:-1])} or {quoted[-1]}")
+    return value
+
+
+Cloud = Annotated[str, AfterValidator(_known_cloud)]
+"""A registered target's name (components.targets)."""
+
+
+class Section(BaseModel):
     """Stack-file sections: camelCase keys as written, unknown keys rejected."""
 
     model_config = ConfigDict(
@@ -97,7 +127,7 @@ def _cidr(value: str) -> str:
 Cidr = Annotated[str, AfterValidator(_cidr)]
 
 
-class ImageSpec(_Section):
+class ImageSpec(Section):
     """Either build the bundled app (``build: app``) or deploy a digest-pinned image."""
 
     build: str | None = None
@@ -108,9 +138,7 @@ class ImageSpec(_Section):
     @field_validator("digest")
     @classmethod
     def _pinned(cls, value: str | None) -> str | None:
-        if value is not None and not _DIGEST_REF.match(value):
-            raise ValueError("must be an image reference pinned by digest: <registry>/<repo>@sha256:<64 hex digits>")
-        return value
+        return value if value is None else _checked(validation.digest_ref)(value)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ImageSpec:
@@ -119,7 +147,7 @@ class ImageSpec(_Section):
         return self
 
 
-class ScalingSpec(_Section):
+class ScalingSpec(Section):
     cpu_percent: int = Field(default=70, ge=10, le=95)
     """Target average CPU (Container Apps seed: 70 %)."""
     concurrent_requests: int = Field(default=80, ge=1, le=1000)
@@ -128,7 +156,7 @@ class ScalingSpec(_Section):
     """Requests per replica per minute (AWS scales on ALB requests per target)."""
 
 
-class AppSpec(_Section):
+class AppSpec(Section):
     image: ImageSpec = ImageSpec(build="app")
     cpu: float = Field(default=1.0, gt=0, le=16)
     """vCPUs per replica (Kubernetes seed limit: 1000m)."""
@@ -152,21 +180,28 @@ class AppSpec(_Section):
     @classmethod
     def _plain_env(cls, value: dict[str, str]) -> dict[str, str]:
         for name in value:
-            if not _ENV_NAME.match(name):
-                raise ValueError(f"{name!r} is not an environment variable name (A-Z, 0-9, _)")
-            if _SECRET_LIKE.search(name):
-                raise ValueError(f"{name!r} looks like a secret: move it to app.secrets and set it with --secret")
+            problem = validation.plain_env_var(name)
+            if problem:
+                raise ValueError(f"{problem}: move it to app.secrets and set it with --secret")
         return value
 
     @field_validator("secrets")
     @classmethod
     def _secret_refs(cls, value: dict[str, str]) -> dict[str, str]:
         for name, key in value.items():
-            if not _ENV_NAME.match(name):
-                raise ValueError(f"{name!r} is not an environment variable name (A-Z, 0-9, _)")
+            problem = validation.env_var_name(name)
+            if problem:
+                raise ValueError(problem)
             if not _CONFIG_KEY.match(key):
                 raise ValueError(f"{key!r} (for {name}) is not a config key name")
         return value
+
+    @model_validator(mode="after")
+    def _once(self) -> AppSpec:
+        problem = validation.overlapping_env(self.environment, self.secrets)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     @field_validator("health_path", "ready_path")
     @classmethod
@@ -176,7 +211,7 @@ class AppSpec(_Section):
         return value
 
 
-class NetworkSpec(_Section):
+class NetworkSpec(Section):
     cidr: Cidr = "10.0.0.0/16"
     zones: Literal[2, 3] | None = None
     """Availability zones. Default: dev 2, prod 3."""
@@ -186,20 +221,15 @@ class NetworkSpec(_Section):
     @field_validator("cidr")
     @classmethod
     def _size(cls, value: str) -> str:
-        prefix = ipaddress.IPv4Network(value).prefixlen
-        if not 16 <= prefix <= 22:
-            raise ValueError(f"prefix /{prefix} is not allowed: use /16 to /22 so every subnet fits")
-        if not ipaddress.IPv4Network(value).is_private:
-            raise ValueError("must be a private (RFC 1918) range")
-        return value
+        return _checked(lambda v: validation.private_cidr(v, min_prefix=16, max_prefix=22))(value)
 
 
-class WafSpec(_Section):
+class WafSpec(Section):
     mode: Literal["block", "count"] | None = None
     """Default: dev count (observe), prod block."""
 
 
-class GatewaySpec(_Section):
+class GatewaySpec(Section):
     domain: str
     """The API's public host name, e.g. api.example.com."""
     waf: WafSpec = WafSpec()
@@ -213,12 +243,10 @@ class GatewaySpec(_Section):
     @field_validator("domain")
     @classmethod
     def _domain(cls, value: str) -> str:
-        if not _DOMAIN.match(value):
-            raise ValueError("must be a lower-case DNS name such as api.example.com")
-        return value
+        return _checked(validation.domain_name)(value)
 
 
-class CacheSpec(_Section):
+class CacheSpec(Section):
     enabled: bool = True
     high_availability: bool | None = None
     """Replica in a second zone with automatic failover. Default: dev off, prod on."""
@@ -226,7 +254,7 @@ class CacheSpec(_Section):
     """Secret config key holding the Redis AUTH token."""
 
 
-class VectorStoreSpec(_Section):
+class VectorStoreSpec(Section):
     enabled: bool = True
     high_availability: bool | None = None
     """A reader in a second zone. Default: dev off, prod on."""
@@ -236,12 +264,12 @@ class VectorStoreSpec(_Section):
     """Default: dev off, prod on (turning it off in prod is an insecure opt-out)."""
 
 
-class QueueSpec(_Section):
+class QueueSpec(Section):
     enabled: bool = True
     max_receive_count: int = Field(default=5, ge=1, le=1000)
 
 
-class AlertsSpec(_Section):
+class AlertsSpec(Section):
     latency_p95_seconds: float = Field(default=4.0, gt=0, le=300)
     """Seed: end-to-end latency alert above 4 s (target below 2.5 s)."""
     availability_percent: float = Field(default=99.5, gt=50, lt=100)
@@ -254,7 +282,7 @@ class AlertsSpec(_Section):
         return round(100.0 - self.availability_percent, 6)
 
 
-class ObservabilitySpec(_Section):
+class ObservabilitySpec(Section):
     log_retention_days: int | None = Field(default=None, ge=1, le=3653)
     """Default: dev 30, prod 365."""
     alert_emails: list[str] = Field(default_factory=list)
@@ -263,13 +291,13 @@ class ObservabilitySpec(_Section):
     @field_validator("alert_emails")
     @classmethod
     def _emails(cls, value: list[str]) -> list[str]:
-        bad = [email for email in value if not _EMAIL.match(email)]
+        bad = [email for email in value if validation.email(email)]
         if bad:
             raise ValueError(f"not e-mail addresses: {bad}")
         return value
 
 
-class BudgetSpec(_Section):
+class BudgetSpec(Section):
     monthly_amount: float = Field(gt=0, le=10_000_000)
     currency: Literal["USD"] = "USD"
     thresholds: list[int] = Field(default_factory=lambda: [50, 80, 100], min_length=1)
@@ -283,60 +311,32 @@ class BudgetSpec(_Section):
         return sorted(value)
 
 
-class AwsSpec(_Section):
-    certificate_arn: str | None = None
-    """An existing ACM certificate for gateway.domain; else one is DNS-validated in hostedZoneId."""
-    hosted_zone_id: str | None = None
-    """Route 53 zone of gateway.domain: validates the certificate and gets the alias record."""
-    cache_node_type: str = "cache.t4g.small"
-    vector_min_capacity: float = Field(default=0.5, ge=0, le=256)
-    vector_max_capacity: float = Field(default=8, ge=1, le=256)
-    bedrock: bool = False
-    """Let the app call Amazon Bedrock (InvokeModel) with its task role."""
-
-    @field_validator("certificate_arn")
-    @classmethod
-    def _certificate(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$", value):
-            raise ValueError("must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")
-        return value
-
-    @model_validator(mode="after")
-    def _capacity(self) -> AwsSpec:
-        if self.vector_min_capacity > self.vector_max_capacity:
-            raise ValueError(
-                f"vectorMinCapacity ({self.vector_min_capacity}) must not exceed "
-                f"vectorMaxCapacity ({self.vector_max_capacity})"
-            )
-        return self
-
-
-class InsecureSpec(_Section):
+class InsecureSpec(Section):
     """Named opt-outs from the secure defaults; each one is recorded on the platform resource."""
 
     disable_waf: bool = False
     disable_deletion_protection: bool = False
+    unprotect_stateful_resources: bool = False
+    """Do not set Pulumi's ``protect`` on the database, cache, keys and secrets in prod."""
 
 
-def _tag_keys(value: dict[str, str]) -> dict[str, str]:
+def _required_tags(value: dict[str, str]) -> dict[str, str]:
+    """Every target needs these; each target's spec checks its own key and value syntax."""
     missing = [key for key in ("owner", "cost-center") if not value.get(key)]
     if missing:
         raise ValueError(f"required tags missing or empty: {missing} (owner and cost-center are required)")
-    bad = [key for key in value if not _TAG_KEY.match(key) or key.lower().startswith("aws:")]
-    if bad:
-        raise ValueError(f"invalid tag keys {bad}: 1-128 of letters, digits, spaces and _.:/=+-@, not starting aws:")
-    too_long = [key for key, tag in value.items() if len(tag) > 256]
-    if too_long:
-        raise ValueError(f"tag values longer than 256 characters: {too_long}")
     return value
 
 
-class PlatformSpec(_Section):
+S = TypeVar("S", bound=Section)
+
+
+class PlatformSpec(Section):
     """Everything a stack says, validated, with environment defaults resolved."""
 
     cloud: Cloud
     environment: Environment
-    tags: Annotated[dict[str, str], AfterValidator(_tag_keys)]
+    tags: Annotated[dict[str, str], AfterValidator(_required_tags)]
     app: AppSpec = AppSpec()
     network: NetworkSpec = NetworkSpec()
     gateway: GatewaySpec
@@ -345,10 +345,21 @@ class PlatformSpec(_Section):
     queue: QueueSpec = QueueSpec()
     observability: ObservabilitySpec = ObservabilitySpec()
     budget: BudgetSpec
-    aws: AwsSpec | None = None
     insecure: InsecureSpec = InsecureSpec()
     region: str | None = None
-    """The provider region (``aws:region``), read from the provider's namespace."""
+    """The provider region, read from the target's provider namespace (``aws:region``)."""
+    _sections: dict[str, Section] = PrivateAttr(default_factory=dict)
+
+    @property
+    def target(self) -> targets.Target:
+        return targets.get(self.cloud)
+
+    def section(self, model: type[S]) -> S:
+        """The stack's section of type ``model`` (``spec.section(AwsSpec)``), or its defaults."""
+        for value in self._sections.values():
+            if isinstance(value, model):
+                return value
+        return model()
 
     # --- resolved values: the environment's defaults where the stack is silent -------------
     def _default(self, key: str) -> Any:
@@ -394,6 +405,24 @@ class PlatformSpec(_Section):
     def backup_retention_days(self) -> int:
         days = self.vector_store.backup_retention_days
         return days if days is not None else self._default("backup_retention_days")
+
+    @property
+    def protect_stateful(self) -> bool:
+        """Pulumi ``protect`` on stateful resources (prod), unless opted out by name."""
+        return self._default("protect_stateful") and not self.insecure.unprotect_stateful_resources
+
+    @property
+    def secret_recovery_days(self) -> int:
+        return self._default("secret_recovery_days")
+
+    @property
+    def cache_snapshot_days(self) -> int:
+        return self._default("cache_snapshot_days")
+
+    @property
+    def final_snapshot(self) -> bool:
+        """Take a final snapshot when the database is deleted (prod)."""
+        return self._default("final_snapshot")
 
     @property
     def log_retention_days(self) -> int:
@@ -443,35 +472,43 @@ class SpecError(ValueError):
         super().__init__(f"invalid stack config ({len(problems)} problem(s)):\n{lines}")
 
 
-_MISSING = object()
-_PROVIDER_KEYS = {"aws": "aws:region"}
+MISSING: Any = object()
+"""The value of a key the stack file does not set (shown as ``(not set)``)."""
+_MISSING = MISSING
 
 
 def _parse(values: Mapping[str, Any], secret_keys: set[str] | None) -> PlatformSpec:
     problems: list[Problem] = []
     raw: dict[str, Any] = {}
+    sections: dict[str, Any] = {}
     prefix = f"{NAMESPACE}:"
     secret_names = set(required_secret_keys(values))
+    shared = _aliases()
     for full_key, value in values.items():
         if not full_key.startswith(prefix):
             continue
         key = full_key[len(prefix) :]
-        if key in _aliases():
+        if key in shared:
             raw[key] = _decode(value)
+        elif key in targets.TARGETS:
+            sections[key] = _decode(value)
         elif key in secret_names or (secret_keys is not None and full_key in secret_keys):
             continue
         else:
-            allowed = sorted(_aliases())
+            allowed = sorted(shared | set(targets.TARGETS))
             problems.append(Problem(full_key, f"not a known setting; known: {', '.join(allowed)}", value))
     cloud = raw.get("cloud")
-    if isinstance(cloud, str) and cloud in _PROVIDER_KEYS:
-        raw["region"] = values.get(_PROVIDER_KEYS[cloud])
+    target = targets.TARGETS.get(cloud) if isinstance(cloud, str) else None
+    if target is not None and target.region_key:
+        raw["region"] = values.get(target.region_key)
     spec: PlatformSpec | None = None
     try:
         spec = PlatformSpec.model_validate(raw)
     except ValidationError as error:
         problems.extend(_problems(error, raw))
+    parsed = _parse_sections(sections, problems)
     if spec is not None:
+        spec._sections = parsed
         problems.extend(_cross_problems(spec, values))
         problems.extend(_secret_problems(spec, values, secret_keys))
     if problems:
@@ -480,8 +517,30 @@ def _parse(values: Mapping[str, Any], secret_keys: set[str] | None) -> PlatformS
     return spec
 
 
+def _parse_sections(sections: Mapping[str, Any], problems: list[Problem]) -> dict[str, Section]:
+    """Each target section validated by its target's model (``components/<target>/spec.py``)."""
+    parsed: dict[str, Section] = {}
+    for name, raw in sections.items():
+        target = targets.get(name)
+        if not target.available:
+            problems.append(Problem(f"{NAMESPACE}:{name}", str(targets.NotAvailable(target)), raw))
+            continue
+        model: type[Section] = target.module("spec").SECTION
+        try:
+            parsed[name] = model.model_validate(raw)
+        except ValidationError as error:
+            problems.extend(_problems(error, {name: raw}, prefix=[name], root=model))
+    return parsed
+
+
 def _aliases() -> set[str]:
     return {field.alias or name for name, field in PlatformSpec.model_fields.items() if name != "region"}
+
+
+def target_spec_module(spec: PlatformSpec) -> Any | None:
+    """The ``spec`` module of the stack's target, when that target is available."""
+    target = spec.target
+    return importlib.import_module(f"{target.package}.spec") if target.available else None
 
 
 def required_secret_keys(values: Mapping[str, Any]) -> list[str]:
@@ -518,8 +577,9 @@ def _cross_problems(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Probl
     app = spec.app
     if app.min_replicas is not None and app.min_replicas > app.max_replicas:
         add("app.minReplicas", app.min_replicas, f"must not exceed app.maxReplicas ({app.max_replicas})")
-    if spec.cloud not in AVAILABLE_CLOUDS:
-        add("cloud", spec.cloud, f"not available in this release yet; available: {', '.join(AVAILABLE_CLOUDS)}")
+    target = spec.target
+    if not target.available:
+        add("cloud", spec.cloud, str(targets.NotAvailable(target)).removeprefix(f"{target.name} is "))
     if spec.environment == "prod":
         if not spec.observability.alert_emails:
             add("observability.alertEmails", [], "prod stacks need at least one address for alerts")
@@ -531,23 +591,12 @@ def _cross_problems(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Probl
                 False,
                 "turning it off in prod needs the opt-out insecure.disableDeletionProtection: true",
             )
-    if spec.cloud == "aws":
-        if spec.region is None:
-            add("aws:region", _MISSING, "must be set for cloud aws (pulumi config set aws:region us-east-1)")
-        if spec.log_retention_days not in CLOUDWATCH_RETENTION_DAYS:
-            add(
-                "observability.logRetentionDays",
-                spec.log_retention_days,
-                f"CloudWatch Logs keeps logs for one of {', '.join(map(str, CLOUDWATCH_RETENTION_DAYS))} days",
-            )
-        aws = spec.aws or AwsSpec()
-        if aws.certificate_arn is None and aws.hosted_zone_id is None:
-            add(
-                "aws",
-                values.get(f"{NAMESPACE}:aws", _MISSING),
-                "set certificateArn (an ACM certificate for gateway.domain) or hostedZoneId "
-                "(a Route 53 zone to issue a DNS-validated one)",
-            )
+    if target.available:
+        if target.region_key and spec.region is None:
+            add(target.region_key, MISSING, f"must be set for cloud {target.name} ({target.region_hint})")
+        module = target_spec_module(spec)
+        if module is not None:
+            problems.extend(module.check(spec, values))
     return problems
 
 
@@ -572,17 +621,21 @@ def _secret_problems(spec: PlatformSpec, values: Mapping[str, Any], secret_keys:
     return problems
 
 
-def _problems(error: ValidationError, raw: Mapping[str, Any]) -> list[Problem]:
+def _problems(
+    error: ValidationError, raw: Mapping[str, Any], *, prefix: list[Any] | None = None, root: Any = None
+) -> list[Problem]:
+    """Pydantic's errors as problems at stack-file keys; ``prefix``/``root`` for a target section."""
     problems = []
     for item in error.errors(include_url=False):
-        location = list(item["loc"])
+        inner = list(item["loc"])
+        location = [*(prefix or []), *inner]
         key = _key_path(location)
         value = _lookup(raw, location)
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
-            message = "not a known setting" + _known_fields_hint(location[:-1])
+            message = "not a known setting" + _known_fields_hint(inner[:-1], root=root)
         elif item["type"] == "missing":
-            message = "required" + _known_fields_hint(location[:-1], field=str(location[-1]))
+            message = "required" + _known_fields_hint(inner[:-1], field=str(inner[-1]), root=root)
         problems.append(Problem(key, message, value))
     return problems
 
@@ -607,8 +660,8 @@ def _lookup(raw: Any, location: list[Any]) -> Any:
     return raw
 
 
-def _known_fields_hint(parent: list[Any], field: str | None = None) -> str:
-    model: Any = PlatformSpec
+def _known_fields_hint(parent: list[Any], field: str | None = None, root: Any = None) -> str:
+    model: Any = root or PlatformSpec
     for part in parent:
         if isinstance(part, int):
             continue

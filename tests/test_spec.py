@@ -66,7 +66,7 @@ def test_every_problem_is_reported_at_once() -> None:
         parse(config)
     keys = [p.key for p in caught.value.problems]
     assert keys == ["ai-platform:gatway", "ai-platform:app.maxReplicas", "ai-platform:network.zones"]
-    assert "known: app, aws, budget" in str(caught.value)
+    assert "known: app, aws, azure, budget" in str(caught.value)
     assert "= 0:" in str(caught.value)
 
 

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import Block
-from components.spec import CLOUDWATCH_RETENTION_DAYS
+from components.aws.spec import CLOUDWATCH_RETENTION_DAYS
 
 #: CloudWatch accepts only these retention values (days); 0 would mean "never expire".
 ALLOWED_RETENTION_DAYS = CLOUDWATCH_RETENTION_DAYS

@@ -24,7 +24,8 @@ from components.aws.registry import Registry, RegistryArgs
 from components.aws.secrets import SecretStore, SecretStoreArgs
 from components.aws.vector_store import VectorStore, VectorStoreArgs
 from components.base import Block, BlockArgs
-from components.spec import AwsSpec, PlatformSpec
+from components.aws.spec import AwsSpec
+from components.spec import PlatformSpec
 
 #: the database user the app signs in as with IAM authentication (no password); a migration
 #: creates it: CREATE USER ai_api; GRANT rds_iam TO ai_api;
@@ -61,7 +62,7 @@ class AiPlatform(Block):
             opts,
             props=self.policy_facts,
         )
-        aws_spec = spec.aws or AwsSpec()
+        aws_spec = spec.section(AwsSpec)
         prod = spec.environment == "prod"
         child = pulumi.ResourceOptions(parent=self)
 
