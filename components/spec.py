@@ -29,9 +29,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
-    PrivateAttr,
     model_validator,
 )
 from pydantic.alias_generators import to_camel

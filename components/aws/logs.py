@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.base import Block
 from components.aws.spec import CLOUDWATCH_RETENTION_DAYS
+from components.base import Block
 
 #: CloudWatch accepts only these retention values (days); 0 would mean "never expire".
 ALLOWED_RETENTION_DAYS = CLOUDWATCH_RETENTION_DAYS

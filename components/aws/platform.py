@@ -1,5 +1,8 @@
 """AiPlatform (AWS): the whole reference architecture composed from the building blocks.
 
+Wiring only: the tags, policy facts, environment defaults and the app's settings come from the
+shared decisions (components.decisions, components.spec); this file connects AWS blocks.
+
 Order matters only where one block needs another's outputs: the KMS key and secrets come
 first (everything encrypts with the key), then the network, registry and gateway, the data
 stores, the container service, and last the data stores' ingress from the service's
@@ -19,17 +22,24 @@ from components.aws.container_service import ContainerService, ContainerServiceA
 from components.aws.gateway import Gateway, GatewayArgs
 from components.aws.network import Network, NetworkArgs
 from components.aws.observability import Observability, ObservabilityArgs
+from components.aws.policy_documents import partition_of_region
 from components.aws.queue import Queue, QueueArgs
 from components.aws.registry import Registry, RegistryArgs
 from components.aws.secrets import SecretStore, SecretStoreArgs
+from components.aws.spec import AwsSpec
 from components.aws.vector_store import VectorStore, VectorStoreArgs
 from components.base import Block, BlockArgs
-from components.aws.spec import AwsSpec
+from components.decisions import (
+    APP_DB_USER,
+    CacheEndpoint,
+    DatabaseEndpoint,
+    QueueEndpoint,
+    app_environment,
+    platform_tags,
+    policy_facts,
+    secret_references,
+)
 from components.spec import PlatformSpec
-
-#: the database user the app signs in as with IAM authentication (no password); a migration
-#: creates it: CREATE USER ai_api; GRANT rds_iam TO ai_api;
-APP_DB_USER = "ai_api"
 
 
 class AiPlatform(Block):
@@ -44,17 +54,9 @@ class AiPlatform(Block):
         project_root: Path,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        tags = {
-            **spec.tags,
-            "environment": spec.environment,
-            "stack": pulumi.get_stack(),
-            "managed-by": "pulumi",
-        }
-        self.policy_facts: dict[str, Any] = {
-            "cloud": spec.cloud,
-            "environment": spec.environment,
-            "optOuts": list(spec.opt_outs),
-        }
+        stack = pulumi.get_stack()
+        tags = platform_tags(spec, stack)
+        self.policy_facts: dict[str, Any] = policy_facts(spec)
         super().__init__(
             "ai-platform:aws:AiPlatform",
             name,
@@ -63,12 +65,14 @@ class AiPlatform(Block):
             props=self.policy_facts,
         )
         aws_spec = spec.section(AwsSpec)
-        prod = spec.environment == "prod"
         child = pulumi.ResourceOptions(parent=self)
+        protect = spec.protect_stateful
 
         self.secret_store = SecretStore(
             f"{name}-secrets",
-            SecretStoreArgs(tags=tags, secrets=dict(secrets), recovery_window_days=30 if prod else 7),
+            SecretStoreArgs(
+                tags=tags, protect=protect, secrets=dict(secrets), recovery_window_days=spec.secret_recovery_days
+            ),
             child,
         )
         kms_key_arn = self.secret_store.kms_key_arn
@@ -123,18 +127,6 @@ class AiPlatform(Block):
 
         # one output per private subnet (a known count: one per zone), for blocks that check it
         private_subnets = [self.network.private_subnet_ids.apply(lambda ids, i=i: ids[i]) for i in range(spec.zones)]
-        # APP_* are the app's settings (app/settings.py); AI_PLATFORM_* describe the platform
-        # (the queue URL) for workers that use it
-        environment: dict[str, pulumi.Input[str]] = {
-            "APP_PORT": str(spec.app.port),
-            "APP_MAX_BODY_BYTES": str(spec.gateway.max_body_bytes),
-            "APP_REQUEST_TIMEOUT_S": str(spec.app.timeout_seconds),
-            "APP_SERVICE_NAME": f"ai-api-{pulumi.get_stack()}",
-            **spec.app.environment,
-        }
-        ecs_secrets: dict[str, pulumi.Input[str]] = {
-            variable: self.secret_store.secret_arns[key] for variable, key in spec.app.secrets.items()
-        }
         task_statements: list[Any] = []
 
         self.cache: Cache | None = None
@@ -144,6 +136,7 @@ class AiPlatform(Block):
                 f"{name}-cache",
                 CacheArgs(
                     tags=tags,
+                    protect=protect,
                     vpc_id=self.network.vpc_id,
                     subnet_ids=private_subnets,
                     auth_token=secrets[spec.cache.auth_token_key],
@@ -151,15 +144,11 @@ class AiPlatform(Block):
                     node_type=aws_spec.cache_node_type,
                     num_cache_clusters=2 if ha else 1,
                     multi_az=ha,
-                    snapshot_retention_days=7 if prod else 1,
+                    snapshot_retention_days=spec.cache_snapshot_days,
                     log_retention_days=spec.log_retention_days,
                 ),
                 child,
             )
-            environment["APP_REDIS_URL"] = pulumi.Output.format(
-                "rediss://{0}:{1}/0", self.cache.primary_endpoint_address, self.cache.port
-            )
-            ecs_secrets["APP_REDIS_PASSWORD"] = self.secret_store.secret_arns[spec.cache.auth_token_key]
 
         self.vector_store: VectorStore | None = None
         if spec.vector_store.enabled:
@@ -168,6 +157,7 @@ class AiPlatform(Block):
                 f"{name}-vectors",
                 VectorStoreArgs(
                     tags=tags,
+                    protect=protect,
                     vpc_id=self.network.vpc_id,
                     subnet_ids=private_subnets,
                     kms_key_arn=kms_key_arn,
@@ -176,24 +166,13 @@ class AiPlatform(Block):
                     instance_count=2 if ha else 1,
                     availability_zones=self.network.availability_zones,
                     deletion_protection=spec.deletion_protection,
-                    skip_final_snapshot=not prod,
+                    skip_final_snapshot=not spec.final_snapshot,
                     backup_retention_days=spec.backup_retention_days,
                     log_retention_days=spec.log_retention_days,
                 ),
                 child,
             )
-            # IAM authentication: no password anywhere; the app signs a token per connection.
-            # TLS is required; verify-full would also need the RDS CA bundle in the image.
-            environment["APP_DATABASE_URL"] = pulumi.Output.format(
-                "postgresql://{0}@{1}:{2}/{3}?sslmode=require",
-                APP_DB_USER,
-                self.vector_store.endpoint,
-                self.vector_store.port,
-                self.vector_store.database_name,
-            )
-            environment["APP_DATABASE_IAM_AUTH"] = "true"
-            environment["APP_DATABASE_REGION"] = str(spec.region)
-            task_statements.append(self.vector_store.connect_statement(APP_DB_USER))
+            task_statements.append(self.vector_store.grant_connect(APP_DB_USER))
 
         self.queue: Queue | None = None
         if spec.queue.enabled:
@@ -202,43 +181,41 @@ class AiPlatform(Block):
                 QueueArgs(tags=tags, kms_key_arn=kms_key_arn, max_receive_count=spec.queue.max_receive_count),
                 child,
             )
-            environment["AI_PLATFORM_QUEUE_URL"] = self.queue.queue_url
-            task_statements.append(
-                self.queue.queue_arn.apply(
-                    lambda arn: {
-                        "Sid": "UseWorkQueue",
-                        "Effect": "Allow",
-                        "Action": [
-                            "sqs:SendMessage",
-                            "sqs:ReceiveMessage",
-                            "sqs:DeleteMessage",
-                            "sqs:ChangeMessageVisibility",
-                            "sqs:GetQueueAttributes",
-                        ],
-                        "Resource": arn,
-                    }
-                )
-            )
-            task_statements.append(
-                kms_key_arn.apply(
-                    lambda arn: {
-                        "Sid": "UseQueueEncryptionKey",
-                        "Effect": "Allow",
-                        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                        "Resource": arn,
-                        "Condition": {"StringLike": {"kms:ViaService": "sqs.*.amazonaws.com"}},
-                    }
-                )
-            )
+            task_statements.extend(self.queue.grant_consume())
         if aws_spec.bedrock:
+            partition = partition_of_region(str(spec.region))
             task_statements.append(
                 {
                     "Sid": "InvokeBedrockModels",
                     "Effect": "Allow",
                     "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
-                    "Resource": [f"arn:aws:bedrock:{spec.region}::foundation-model/*"],
+                    "Resource": [
+                        f"arn:{partition_of_region(str(spec.region))}:bedrock:{spec.region}::foundation-model/*"
+                    ],
                 }
             )
+
+        # the app contract: the same APP_* settings on every target, from this platform's endpoints
+        contract = app_environment(
+            spec,
+            stack,
+            cache=None
+            if self.cache is None
+            else CacheEndpoint(self.cache.primary_endpoint_address, self.cache.port, spec.cache.auth_token_key),
+            database=None
+            if self.vector_store is None
+            else DatabaseEndpoint(
+                self.vector_store.endpoint,
+                self.vector_store.port,
+                self.vector_store.database_name,
+                auth="iam",
+                region=spec.region,
+            ),
+            queue=None
+            if self.queue is None
+            else QueueEndpoint("sqs", self.queue.queue_url, dead_letter_url=self.queue.dead_letter_queue_url),
+        )
+        ecs_secrets = secret_references(contract, self.secret_store.secret_arns)
 
         self.service = ContainerService(
             f"{name}-service",
@@ -259,7 +236,7 @@ class AiPlatform(Block):
                 max_replicas=spec.app.max_replicas,
                 cpu_target_percent=spec.app.scaling.cpu_percent,
                 requests_per_target=spec.app.scaling.requests_per_minute,
-                environment=environment,
+                environment=contract.environment,
                 secrets=ecs_secrets,
                 secret_arns=list(ecs_secrets.values()),
                 kms_key_arn=kms_key_arn,

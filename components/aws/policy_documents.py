@@ -36,6 +36,20 @@ def service_assume_role_policy(service: str, account_id: str, source_arn_like: s
     )
 
 
+def partition_of_region(region: str) -> str:
+    """The partition a region belongs to (``cn-north-1`` -> ``aws-cn``), for ARNs built before any
+    resource exists (a Bedrock model ARN in a policy)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    if region.startswith("us-isob-"):
+        return "aws-iso-b"
+    if region.startswith("us-iso-"):
+        return "aws-iso"
+    return "aws"
+
+
 def partition_of(arn: str) -> str:
     """The partition (``aws``, ``aws-cn``, ``aws-us-gov``) an ARN lives in."""
     parts = arn.split(":")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.policy_documents import Statement
 from components.base import Block, BlockArgs
 
 
@@ -84,7 +85,42 @@ class Queue(Block):
         self.queue_arn = queue.arn
         self.queue_name = queue.name
         self.dead_letter_queue_arn = dlq.arn
+        self.dead_letter_queue_url = dlq.url
+        self._kms_key_arn = args.kms_key_arn
         self.register_outputs({"queueUrl": queue.url, "queueArn": queue.arn, "deadLetterQueueArn": dlq.arn})
+
+    def grant_consume(self) -> list[pulumi.Output[Statement]]:
+        """IAM statements that let a role send, receive and settle this queue's messages (a worker
+        and the API that enqueues), with the key's use through SQS only when it is encrypted with one."""
+        statements = [
+            pulumi.Output.all(self.queue_arn, self.dead_letter_queue_arn).apply(
+                lambda arns: {
+                    "Sid": "UseWorkQueue",
+                    "Effect": "Allow",
+                    "Action": [
+                        "sqs:SendMessage",
+                        "sqs:ReceiveMessage",
+                        "sqs:DeleteMessage",
+                        "sqs:ChangeMessageVisibility",
+                        "sqs:GetQueueAttributes",
+                    ],
+                    "Resource": arns[0],
+                }
+            )
+        ]
+        if self._kms_key_arn is not None:
+            statements.append(
+                pulumi.Output.from_input(self._kms_key_arn).apply(
+                    lambda arn: {
+                        "Sid": "UseQueueEncryptionKey",
+                        "Effect": "Allow",
+                        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                        "Resource": arn,
+                        "Condition": {"StringLike": {"kms:ViaService": "sqs.*.amazonaws.com"}},
+                    }
+                )
+            )
+        return statements
 
 
 def _validate(args: QueueArgs) -> None:

@@ -80,6 +80,7 @@ class SecretStore(Block):
                 multi_region=False,
                 policy=ctx.apply(lambda c: document(key_policy(c, args.kms_key_admin_arns))),
             ),
+            stateful=True,
         )
         alias = self.child(
             "alias",
@@ -98,6 +99,7 @@ class SecretStore(Block):
                     recovery_window_in_days=args.recovery_window_days,
                 ),
                 name=f"secret-{_resource_part(logical)}",
+                stateful=True,
             )
             self.child(
                 f"secretVersion:{logical}",
@@ -123,24 +125,22 @@ class SecretStore(Block):
             }
         )
 
-    def read_statements(self, names: list[str] | None = None) -> pulumi.Output[list[Statement]]:
+    def grant_read(self, names: list[str] | None = None) -> pulumi.Output[list[Statement]]:
         """IAM statements that let a role (the ECS execution role) read the secrets ``names``
         (default: all): ``secretsmanager:GetSecretValue`` on exactly those ARNs and
         ``kms:Decrypt`` on the key, only when called through Secrets Manager."""
         chosen = list(self.secret_arns) if names is None else names
         unknown = sorted(set(chosen) - set(self.secret_arns))
         if unknown:
-            raise ValueError(
-                f"read_statements names={unknown} are not secrets of this store: {sorted(self.secret_arns)}"
-            )
+            raise ValueError(f"grant_read names={unknown} are not secrets of this store: {sorted(self.secret_arns)}")
         arns = [self.secret_arns[n] for n in chosen]
         return pulumi.Output.all(self._context, self.kms_key_arn, *arns).apply(
             lambda v: _read_statements(v[0], v[1], list(v[2:]))
         )
 
     def read_policy_json(self, names: list[str] | None = None) -> pulumi.Output[str]:
-        """:meth:`read_statements` as a complete policy document (for ``aws.iam.RolePolicy``)."""
-        return self.read_statements(names).apply(document)
+        """:meth:`grant_read` as a complete policy document (for ``aws.iam.RolePolicy``)."""
+        return self.grant_read(names).apply(document)
 
 
 def _read_statements(ctx: AwsContext, key_arn: str, secret_arns: list[str]) -> list[Statement]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.cache import DataStoreBlock, known_length, validate_windows
+from components.aws.data_store import DataStoreBlock, known_length, validate_windows
 from components.aws.logs import log_group
 from components.aws.policy_documents import AwsContext, Statement, aws_context
 from components.base import BlockArgs
@@ -265,6 +265,7 @@ class VectorStore(DataStoreBlock):
             ),
             pulumi.ResourceOptions(depends_on=[postgresql_log]),
             name="cluster",
+            stateful=True,
         )
         self.instance_identifiers = []
         zones = None if args.availability_zones is None else pulumi.Output.from_input(args.availability_zones)
@@ -316,11 +317,11 @@ class VectorStore(DataStoreBlock):
             }
         )
 
-    def connect_statement(self, db_user: str) -> pulumi.Output[Statement]:
+    def grant_connect(self, db_user: str) -> pulumi.Output[Statement]:
         """The IAM statement that lets a role (the ECS task role) log in as ``db_user`` with an IAM
         token (``rds-db:connect`` on this cluster's resource id and that user only)."""
         if not _IDENTIFIER.match(db_user) or db_user.lower() in PG_RESERVED_WORDS | RDS_RESERVED_ROLES:
-            raise ValueError(f"connect_statement db_user={db_user!r} is invalid: a PostgreSQL role name, not reserved")
+            raise ValueError(f"grant_connect db_user={db_user!r} is invalid: a PostgreSQL role name, not reserved")
         return pulumi.Output.all(self._context, self.cluster_resource_id).apply(
             lambda v: _connect_statement(v[0], v[1], db_user)
         )

@@ -29,8 +29,8 @@ def _build(overrides: dict[str, object] | None = None) -> Graph:
             setattr(args, name, value)
         block = SecretStore("sec", args)
         pulumi.export("arns", pulumi.Output.all(**block.secret_arns))
-        pulumi.export("read", block.read_statements())
-        pulumi.export("read_one", block.read_statements(["openai-api-key"]))
+        pulumi.export("read", block.grant_read())
+        pulumi.export("read_one", block.grant_read(["openai-api-key"]))
         pulumi.export("key_arn", block.kms_key_arn)
 
     return plan(program, stack="dev", config={"aws:region": REGION})
@@ -131,7 +131,7 @@ def test_secret_values_stay_secret_even_when_given_plain() -> None:
     assert all(v.inputs["secretString"] == SECRET_MARKER for v in versions)
 
 
-def test_read_statements_name_exactly_the_secret_arns_and_decrypt_via_secrets_manager() -> None:
+def test_grant_read_name_exactly_the_secret_arns_and_decrypt_via_secrets_manager() -> None:
     outputs = _build().outputs
     arns = outputs["arns"]
     assert isinstance(arns, dict)
@@ -152,12 +152,12 @@ def test_read_statements_name_exactly_the_secret_arns_and_decrypt_via_secrets_ma
     json.dumps(read)  # JSON-ready
 
 
-def test_read_statements_reject_unknown_names() -> None:
+def test_grant_read_reject_unknown_names() -> None:
     def program() -> None:
         block = SecretStore("sec", SecretStoreArgs(secrets={"a": "x" * 16}))
-        block.read_statements(["b"])
+        block.grant_read(["b"])
 
-    with pytest.raises(ValueError, match=r"read_statements names=\['b'\] are not secrets of this store: \['a'\]"):
+    with pytest.raises(ValueError, match=r"grant_read names=\['b'\] are not secrets of this store: \['a'\]"):
         plan(program)
 
 

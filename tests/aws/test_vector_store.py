@@ -32,7 +32,7 @@ def _build(args: VectorStoreArgs, name: str = "vectors") -> Graph:
         db = VectorStore(name, args)
         db.allow_from("service", "sg-service")
         pulumi.export("secret", db.master_user_secret_arn)
-        pulumi.export("connect", db.connect_statement("app_user"))
+        pulumi.export("connect", db.grant_connect("app_user"))
         pulumi.export("resource_id", db.cluster_resource_id)
         pulumi.export("endpoint", db.endpoint)
         pulumi.export("reader", db.reader_endpoint)
@@ -140,7 +140,7 @@ def test_security_group_admits_only_allowed_sources_on_5432() -> None:
     assert subnets["subnetIds"] == ["subnet-a", "subnet-b"]
 
 
-def test_outputs_and_the_iam_connect_statement() -> None:
+def test_outputs_and_the_iam_grant_connect() -> None:
     graph = _build(_args())
     outputs = graph.outputs
     cluster = graph.one(CLUSTER).outputs
@@ -159,11 +159,11 @@ def test_outputs_and_the_iam_connect_statement() -> None:
     }
 
 
-def test_connect_statement_rejects_a_reserved_user() -> None:
+def test_grant_connect_rejects_a_reserved_user() -> None:
     def program() -> None:
-        VectorStore("vectors", _args()).connect_statement("rdsadmin")
+        VectorStore("vectors", _args()).grant_connect("rdsadmin")
 
-    with pytest.raises(ValueError, match=r"connect_statement db_user='rdsadmin' is invalid"):
+    with pytest.raises(ValueError, match=r"grant_connect db_user='rdsadmin' is invalid"):
         plan(program)
 
 
