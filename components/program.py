@@ -1,7 +1,8 @@
-"""The program every stack runs: stack config -> PlatformSpec -> the cloud's AiPlatform -> exports.
+"""The program every stack runs: stack config -> PlatformSpec -> the target's AiPlatform -> exports.
 
 Shared by ``__main__.py`` (the real CLI) and ``ai-platform plan`` (the mock runtime), so the
-offline plan is the same code path as ``pulumi up``.
+offline plan is the same code path as ``pulumi up``. The target's platform class comes from
+the registry (components.targets).
 """
 
 from __future__ import annotations
@@ -21,16 +22,14 @@ def secret_inputs(spec: PlatformSpec) -> dict[str, pulumi.Output[str]]:
     return {key: config.require_secret(key) for key in spec.secret_config_keys}
 
 
-def run(spec: PlatformSpec | None = None) -> None:
-    """Build the platform for ``spec`` (default: the running stack's config) and export its outputs."""
-    spec = spec or load_spec()
-    if spec.cloud == "aws":
-        from components.aws.platform import AiPlatform
+def run(spec: PlatformSpec | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
+    """Build the platform for ``spec`` (default: the running stack's config) and export its outputs.
 
-        platform = AiPlatform(f"{NAMESPACE}", spec, secret_inputs(spec), project_root=PROJECT_ROOT)
-    else:
-        raise NotImplementedError(
-            f"ai-platform:cloud = {spec.cloud!r}: this release deploys aws; gcp, azure and kubernetes are planned"
-        )
+    ``opts`` reach the platform component and so every resource below it: explicit providers
+    (``providers={"aws": ...}``), ``protect``, ``aliases`` and the like.
+    """
+    spec = spec or load_spec()
+    platform_class = spec.target.platform_class()
+    platform = platform_class(NAMESPACE, spec, secret_inputs(spec), project_root=PROJECT_ROOT, opts=opts)
     for name, value in platform.exports().items():
         pulumi.export(name, value)

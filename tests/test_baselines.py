@@ -16,7 +16,9 @@ from tests.baseline_graphs import ROOT, STACKS, load, snapshot
 #: fix -> the URN suffixes (``type::name``) it adds, removes, or whose named inputs it changes
 DECLARED: dict[str, dict[str, Any]] = {
     "app contract: the queue reaches the app as APP_QUEUE_BACKEND/URL/DEAD_LETTER_URL (was AI_PLATFORM_QUEUE_URL)": {
-        "changed": ["ai-platform:aws:ContainerService$aws:ecs/taskDefinition:TaskDefinition::ai-platform-service-task:containerDefinitions"],
+        "changed": [
+            "ai-platform:aws:ContainerService$aws:ecs/taskDefinition:TaskDefinition::ai-platform-service-task:containerDefinitions"
+        ],
     },
 }
 

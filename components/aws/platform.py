@@ -189,9 +189,7 @@ class AiPlatform(Block):
                     "Sid": "InvokeBedrockModels",
                     "Effect": "Allow",
                     "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
-                    "Resource": [
-                        f"arn:{partition_of_region(str(spec.region))}:bedrock:{spec.region}::foundation-model/*"
-                    ],
+                    "Resource": [f"arn:{partition}:bedrock:{spec.region}::foundation-model/*"],
                 }
             )
 

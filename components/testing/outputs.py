@@ -1,12 +1,17 @@
-"""Dispatch mock answers to the module of the resource's cloud (``components.testing.<cloud>``)."""
+"""Dispatch mock answers: a target's provider to ``components/<target>/mocks.py`` (found through the
+registry), docker-build to the target-neutral ``components.testing.docker_build``."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib
+from types import ModuleType
 from typing import Any
 
-_PACKAGES = {"aws": "aws", "docker-build": "aws", "gcp": "gcp", "azure-native": "azure", "kubernetes": "kubernetes"}
+from components import targets
+
+#: providers that belong to no one target
+_NEUTRAL = {"docker-build": "components.testing.docker_build"}
 
 
 def stable_suffix(*parts: str, length: int = 8) -> str:
@@ -14,9 +19,14 @@ def stable_suffix(*parts: str, length: int = 8) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
 
-def _module(token: str) -> Any | None:
-    package = _PACKAGES.get(token.split(":", 1)[0])
-    return importlib.import_module(f"components.testing.{package}") if package else None
+def _module(token: str) -> ModuleType | None:
+    package = token.split(":", 1)[0]
+    if package in _NEUTRAL:
+        return importlib.import_module(_NEUTRAL[package])
+    target = targets.for_package(package)
+    if target is None or not target.available:
+        return None
+    return target.module("mocks")
 
 
 def resource_outputs(type_token: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -9,9 +9,9 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
+from components.aws.mocks import ACCOUNT
 from components.aws.observability import Observability, ObservabilityArgs
 from components.testing import Graph, GraphResource, plan
-from components.testing.aws import ACCOUNT
 
 REGION = "eu-west-1"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"

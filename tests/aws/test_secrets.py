@@ -8,9 +8,9 @@ from typing import Any
 import pulumi
 import pytest
 
+from components.aws.mocks import ACCOUNT
 from components.aws.secrets import SecretStore, SecretStoreArgs
 from components.testing import SECRET_MARKER, Graph, plan
-from components.testing.aws import ACCOUNT
 
 REGION = "eu-west-1"
 KEY = "aws:kms/key:Key"

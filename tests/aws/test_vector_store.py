@@ -7,9 +7,9 @@ import hashlib
 import pulumi
 import pytest
 
+from components.aws.mocks import ACCOUNT
 from components.aws.vector_store import VectorStore, VectorStoreArgs, cluster_identifier
 from components.testing import Graph, plan
-from components.testing.aws import ACCOUNT
 
 CLUSTER = "aws:rds/cluster:Cluster"
 INSTANCE = "aws:rds/clusterInstance:ClusterInstance"

@@ -222,13 +222,6 @@ def _rds_cluster(physical: str, inputs: dict[str, Any], arn: str, at: Place) -> 
     }
 
 
-def _image(physical: str, inputs: dict[str, Any], arn: str, at: Place) -> dict[str, Any]:
-    digest = "sha256:" + stable_suffix(json.dumps(inputs, sort_keys=True, default=str), length=64)
-    tags = inputs.get("tags") or ["registry.invalid/app:latest"]
-    repository = str(tags[0]).rsplit(":", 1)[0]
-    return {"digest": digest, "ref": f"{repository}@{digest}"}
-
-
 def _bucket(physical: str, inputs: dict[str, Any], arn: str, at: Place) -> dict[str, Any]:
     return {"bucket": physical, "bucketRegionalDomainName": f"{physical}.{at.host('s3')}"}
 
@@ -258,8 +251,6 @@ _EXTRA: dict[str, Outputs] = {
         "defaultSecurityGroupId": "sg-default0000000001",
         "cidrBlock": i.get("cidrBlock"),
     },
-    "aws:docker-build:index:Image": _image,
-    "docker-build:index:Image": _image,
 }
 
 
