@@ -38,7 +38,7 @@ import pulumi
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from components.cli import load_stack, plan_stack  # noqa: E402
+from ai_platform_cli.main import load_stack, plan_stack  # noqa: E402
 from components.testing import STACK_TYPE, Graph, plan  # noqa: E402
 
 
@@ -46,7 +46,7 @@ def time_cli(stack: str, runs: int) -> dict[str, list[float]]:
     """Fresh-process wall times of `ai-platform plan STACK` as users run it (the policy check
     included: the pack starts alongside the plan) and with ``--no-policy``, interleaved."""
     executable = ROOT / ".venv" / "bin" / "ai-platform"
-    command = [str(executable)] if executable.exists() else [sys.executable, "-m", "components.cli"]
+    command = [str(executable)] if executable.exists() else [sys.executable, "-m", "ai_platform_cli.main"]
     variants = {"with the policy check": [], "--no-policy": []}
     for _ in range(runs):
         for label, extra in (("with the policy check", []), ("--no-policy", ["--no-policy"])):

@@ -64,7 +64,7 @@ def fixture_resources() -> list[StackResource]:
 
 
 def shipped_stack_resources() -> list[StackResource]:
-    from components.cli import load_stack, plan_stack
+    from ai_platform_cli.main import load_stack, plan_stack
 
     resources: list[StackResource] = []
     for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml")):

@@ -29,7 +29,7 @@ def load(stack: str) -> dict[str, Any]:
 
 
 def main() -> None:
-    from components.cli import load_stack, plan_stack
+    from ai_platform_cli.main import load_stack, plan_stack
 
     for stack in STACKS:
         document = snapshot(plan_stack(load_stack(ROOT, stack)))

@@ -58,7 +58,7 @@ def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_graph_is_the_baseline_except_the_declared_fixes(stack: str) -> None:
-    from components.cli import load_stack, plan_stack
+    from ai_platform_cli.main import load_stack, plan_stack
 
     assert differences(load(stack), snapshot(plan_stack(load_stack(ROOT, stack)))) == []
 

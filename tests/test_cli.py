@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.cli import PLACEHOLDER, load_stack, main
+from ai_platform_cli.main import PLACEHOLDER, load_stack, main
 from policies.process import start_pack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ def test_bad_config_exits_2_naming_every_key(project: Path, capsys: pytest.Captu
 
 
 def test_the_pack_started_alongside_the_plan_is_stopped_when_the_plan_fails(project: Path, monkeypatch) -> None:
-    import components.cli as cli
+    import ai_platform_cli.main as cli
 
     started = []
 
@@ -170,6 +170,6 @@ def test_policy_check_of_an_unknown_file_format_exits_2(tmp_path: Path, capsys: 
 
 def test_the_cli_loads_the_policy_sdk_only_when_the_pack_runs() -> None:
     heavy = ("pulumi_policy", "policies.analyzer", "jsonschema_rs")
-    code = f"import sys, components.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    code = f"import sys, ai_platform_cli.main; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert result.stdout.strip() == "[]"

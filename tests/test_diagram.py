@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components.cli import load_stack, main, plan_stack
+from ai_platform_cli.main import load_stack, main, plan_stack
 from components.diagram import to_dot, write_diagram
 from components.testing import Graph
 

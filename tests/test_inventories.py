@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.cli import load_stack, plan_stack
+from ai_platform_cli.main import load_stack, plan_stack
 from tests.inventory import differences
 
 ROOT = Path(__file__).resolve().parent.parent

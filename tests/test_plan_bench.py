@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.plan_bench import raw_program, typed_program
-from components.cli import load_stack, plan_stack
+from ai_platform_cli.main import load_stack, plan_stack
 from components.testing import plan
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.cli import build_parser, load_stack, plan_stack
+from ai_platform_cli.main import build_parser, load_stack, plan_stack
 from components.spec import PlatformSpec
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ import pytest
 
 from app.routing import load_routing
 from app.settings import ENV_PREFIX, Settings, load_settings
-from components.cli import load_stack, plan_stack
+from ai_platform_cli.main import load_stack, plan_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.aws-*.yaml"))

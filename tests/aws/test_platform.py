@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from components.cli import load_stack, plan_stack
+from ai_platform_cli.main import load_stack, plan_stack
 from components.program import run
 from components.spec import SpecError
 from components.testing import Graph, PlanMocks, plan

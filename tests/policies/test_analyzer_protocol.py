@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from components.cli import load_stack, plan_stack
+from ai_platform_cli.main import load_stack, plan_stack
 from policies.analyzer import UNKNOWN_VALUE, AnalyzedResource, PackClient, Report, merge
 from policies.catalog import RULES
 from policies.check import check_graph

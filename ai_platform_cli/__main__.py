@@ -1,0 +1,5 @@
+import sys
+
+from ai_platform_cli.main import main
+
+sys.exit(main())
