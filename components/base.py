@@ -36,10 +36,10 @@ replacement ``(args, opts)`` pair. Keys are the child keys each block documents.
 
 @dataclass(kw_only=True)
 class BlockArgs:
-    """The interface every building block shares (as Azure Verified Modules do)."""
+    """The interface every building block shares (the same tags, transform and protection on every block)."""
 
     tags: Mapping[str, str] = field(default_factory=dict)
-    """Tags (labels on GCP and Kubernetes) applied to every taggable child resource."""
+    """Tags (in the target's style: tags or labels) applied to every taggable child resource."""
     protect: bool = False
     """Protect the block's stateful children (data, keys, secrets) from deletion (prod default)."""
     transform: Mapping[str, Transform] = field(default_factory=dict)

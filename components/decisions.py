@@ -23,7 +23,7 @@ import pulumi
 from components.spec import PlatformSpec
 
 #: the database user the app signs in as without a password (IAM or managed identity); a
-#: migration creates it (AWS: CREATE USER ai_api; GRANT rds_iam TO ai_api;)
+#: migration creates it (see the target's platform for its grant)
 APP_DB_USER = "ai_api"
 
 
@@ -57,9 +57,10 @@ class DatabaseEndpoint:
 
 @dataclass(frozen=True)
 class QueueEndpoint:
-    backend: Literal["sqs", "pubsub", "servicebus", "redis"]
+    backend: str
+    """The app's name for the queue service (``APP_QUEUE_BACKEND``, one of app/queues' backends)."""
     url: pulumi.Input[str]
-    """SQS queue URL, Pub/Sub topic path, Service Bus ``sb://`` URL or Redis stream name."""
+    """The queue's address in that backend's form (``APP_QUEUE_URL``)."""
     subscription: pulumi.Input[str] | None = None
     dead_letter_url: pulumi.Input[str] | None = None
 

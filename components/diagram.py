@@ -29,9 +29,9 @@ _FLOW = {("edge", "compute"), ("compute", "data"), ("supply", "compute")}
 #: what flows along an edge into a block of this kind
 _EDGE_LABELS = {
     "ContainerService": "HTTP (private)",
-    "Cache": "Redis (TLS)",
-    "VectorStore": "PostgreSQL (TLS)",
-    "Queue": "SQS",
+    "Cache": "cache (TLS)",
+    "VectorStore": "vector DB (TLS)",
+    "Queue": "queue",
     "SecretStore": "secrets",
     "Registry": "image",
 }

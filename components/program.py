@@ -26,7 +26,7 @@ def run(spec: PlatformSpec | None = None, opts: pulumi.ResourceOptions | None = 
     """Build the platform for ``spec`` (default: the running stack's config) and export its outputs.
 
     ``opts`` reach the platform component and so every resource below it: explicit providers
-    (``providers={"aws": ...}``), ``protect``, ``aliases`` and the like.
+    (``providers=[...]``), ``protect``, ``aliases`` and the like.
     """
     spec = spec or load_spec()
     platform_class = spec.target.platform_class()

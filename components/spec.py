@@ -149,26 +149,26 @@ class ImageSpec(Section):
 
 class ScalingSpec(Section):
     cpu_percent: int = Field(default=70, ge=10, le=95)
-    """Target average CPU (Container Apps seed: 70 %)."""
+    """Target average CPU (seed: 70 %)."""
     concurrent_requests: int = Field(default=80, ge=1, le=1000)
-    """In-flight requests per replica (Cloud Run seed: 80; Container Apps seed: 50)."""
+    """In-flight requests per replica (seed: 80 on request-scaled runtimes, 50 on HTTP-scaled apps)."""
     requests_per_minute: int = Field(default=600, ge=1, le=100_000)
-    """Requests per replica per minute (AWS scales on ALB requests per target)."""
+    """Requests per replica per minute (for runtimes that scale on request rate)."""
 
 
 class AppSpec(Section):
     image: ImageSpec = ImageSpec(build="app")
     cpu: float = Field(default=1.0, gt=0, le=16)
-    """vCPUs per replica (Kubernetes seed limit: 1000m)."""
+    """vCPUs per replica (seed limit: 1000m)."""
     memory_mib: int = Field(default=2048, ge=256, le=122_880)
-    """MiB per replica (Kubernetes seed limit: 2 Gi)."""
+    """MiB per replica (seed limit: 2 Gi)."""
     port: int = Field(default=8000, ge=1024, le=65535)
     min_replicas: int | None = Field(default=None, ge=1, le=1000)
     """Default: dev 1, prod 2 (at least two for HA)."""
     max_replicas: int = Field(default=20, ge=1, le=1000)
     scaling: ScalingSpec = ScalingSpec()
     timeout_seconds: int = Field(default=300, ge=1, le=3600)
-    """Longest request, streaming included (Cloud Run seed: 300 s)."""
+    """Longest request, streaming included (seed: 300 s)."""
     health_path: str = "/health"
     ready_path: str = "/ready"
     environment: dict[str, str] = Field(default_factory=dict)
@@ -347,7 +347,7 @@ class PlatformSpec(Section):
     budget: BudgetSpec
     insecure: InsecureSpec = InsecureSpec()
     region: str | None = None
-    """The provider region, read from the target's provider namespace (``aws:region``)."""
+    """The provider region, read from the target's provider namespace (the registry's ``region_key``)."""
     _sections: dict[str, Section] = PrivateAttr(default_factory=dict)
 
     @property

@@ -1,7 +1,7 @@
 """How resources carry the platform's tags: one mechanism, a style per target.
 
 A :class:`TagStyle` says where a provider's resource args take tags (``tags``, ``labels``, or
-``metadata.labels`` on Kubernetes objects) and where the policy pack reads them back in the
+``metadata.labels`` on objects with metadata) and where the policy pack reads them back in the
 wire form. :func:`apply_tags` merges the platform's tags into an args object in that place, and
 a resource's own tags win over the platform's.
 """

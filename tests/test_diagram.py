@@ -36,9 +36,9 @@ def test_path_runs_from_the_internet_through_the_gateway_to_the_app_and_its_stor
     assert ("ai-platform-gateway", "ai-platform-service", "HTTP (private)") in found
     assert ("ai-platform-registry", "ai-platform-service", "image") in found
     for store, label in (
-        ("ai-platform-cache", "Redis (TLS)"),
-        ("ai-platform-vectors", "PostgreSQL (TLS)"),
-        ("ai-platform-queue", "SQS"),
+        ("ai-platform-cache", "cache (TLS)"),
+        ("ai-platform-vectors", "vector DB (TLS)"),
+        ("ai-platform-queue", "queue"),
         ("ai-platform-secrets", "secrets"),
     ):
         assert ("ai-platform-service", store, label) in found

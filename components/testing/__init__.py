@@ -6,15 +6,15 @@ public so that other programs' tests can get the same graph::
     from components.testing import plan
 
     graph = plan(lambda: MyComponent("x", args), stack="test")
-    assert graph.of_type("aws:sqs/queue:Queue")[0].inputs["sqsManagedSseEnabled"] is True
+    assert graph.one("ai-platform:example:Queue").inputs["retention"] == 7
 
 What is recorded is the wire request of each ``RegisterResource`` call: type, name, parent,
 dependencies, property dependencies and inputs with camelCase wire names, secrets replaced by
 ``"[secret]"``; with the id and outputs the mock provider answered (for a component: the outputs
 it registered, as the engine keeps them), and the token of every data-source call.
 Mock outputs are realistic enough for programs' own logic (ids, ARNs, endpoints, zones);
-the per-cloud values live in ``components.testing.<cloud>``; the AWS ones follow the
-``aws:region`` config key, as the real provider does.
+each target's answers live in its folder (``components/<target>/mocks.py``, found through the
+registry) and follow its provider's region config key, as the real provider does.
 """
 
 from __future__ import annotations
