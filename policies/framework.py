@@ -47,6 +47,8 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
+from components import targets
+from components.tagging import TAGS, TagStyle
 from policies.servicer import once, request_memo
 
 __all__ = [
@@ -225,15 +227,15 @@ class Resource:
         return f"{self.name or self.urn} ({self.type})"
 
     @property
+    def tag_style(self) -> TagStyle:
+        """How this resource's target carries tags (the targets registry); plain tags otherwise."""
+        target = targets.for_package(self.package)
+        return target.tag_style if target is not None else TAGS
+
+    @property
     def tags(self) -> Mapping[str, Any] | None:
-        """Tags, or labels where the target calls them that (GCP, Kubernetes); None if there are none."""
-        if self.package == "kubernetes":
-            paths: tuple[str, ...] = ("metadata.labels",)
-        elif self.package == "gcp":
-            paths = ("labels", "userLabels", "resourceLabels")
-        else:
-            paths = ("tags",)
-        for path in paths:
+        """Tags, or labels where the target calls them that; None if there are none."""
+        for path in self.tag_style.wire_paths:
             value = self.get(path)
             if isinstance(value, dict):
                 return value

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from components import targets
 from policies.framework import CheckSet, Resource, Stack, Violation, merged_facts
 
-CLOUD_PACKAGES = ("aws", "gcp", "azure-native")
+#: packages of every registered target's provider (the targets registry)
+MANAGED_PACKAGES = tuple(p for target in targets.TARGETS.values() for p in target.provider_packages)
+#: of those, the clouds that bill the stack (a budget is expected there); not the cluster-only target
+BILLED_PACKAGES = tuple(p for target in targets.TARGETS.values() if target.region_key for p in target.provider_packages)
 
 
 def missing_tags(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
@@ -16,7 +20,7 @@ def missing_tags(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]
     tags = resource.tags or {}
     missing = [key for key in required if not (isinstance(tags.get(key), str) and tags[key].strip())]
     if missing:
-        word = "labels" if resource.package in ("gcp", "kubernetes") else "tags"
+        word = resource.tag_style.word
         yield (
             f"{resource.label} is missing required {word} {', '.join(missing)}; "
             f"every taggable resource needs {', '.join(required)}"
@@ -32,11 +36,11 @@ def build(targets: Sequence[CheckSet]) -> CheckSet:
 
     @checks.stack("budget-and-alerts")
     def budget_and_alerts(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
-        managed = [r for r in stack.resources if r.package in (*CLOUD_PACKAGES, "kubernetes")]
+        managed = [r for r in stack.resources if r.package in MANAGED_PACKAGES]
         if not managed:
             return
         anchor = _anchor(stack)
-        on_cloud = any(r.package in CLOUD_PACKAGES for r in managed)
+        on_cloud = any(r.package in BILLED_PACKAGES for r in managed)
         if on_cloud and not any(fact(r) for r in stack.resources for fact in budgets):
             yield Violation(
                 "the stack has no budget with notifications (AWS Budget, GCP billing budget, Azure consumption budget)",
