@@ -325,3 +325,14 @@ def call_result(token: str, args: dict[str, Any]) -> dict[str, Any]:
     if answer is None:
         raise NotImplementedError(f"no offline answer for the AWS function {token}; add one to {__name__}")
     return answer(args, place())
+
+
+def planned_app_settings(graph: Any) -> tuple[dict[str, str], list[str], int]:
+    """What the planned graph hands the app (for the app-contract test that runs on every target):
+    the plain environment, the names of the variables injected from the secret store, and the
+    container port."""
+    task = graph.one("aws:ecs/taskDefinition:TaskDefinition")
+    (definition,) = json.loads(task.inputs["containerDefinitions"])
+    environment = {item["name"]: item["value"] for item in definition["environment"]}
+    secrets = [item["name"] for item in definition["secrets"]]
+    return environment, secrets, definition["portMappings"][0]["containerPort"]
