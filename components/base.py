@@ -76,7 +76,7 @@ class Block(pulumi.ComponentResource):
         self._block_name = name
         self._tags = dict(common.tags)
         self._transforms = dict(common.transform)
-        self._protect = common.protect
+        self._protect_stateful = common.protect
         self._target = targets.for_type(type_token)
 
     def child(
@@ -92,7 +92,7 @@ class Block(pulumi.ComponentResource):
         """Create a child resource named ``<block>-<name or key>`` with tags and transform applied;
         ``stateful`` children are protected when the block's ``protect`` is on."""
         self._apply_tags(args)
-        own = pulumi.ResourceOptions(parent=self, protect=True if stateful and self._protect else None)
+        own = pulumi.ResourceOptions(parent=self, protect=True if stateful and self._protect_stateful else None)
         merged = pulumi.ResourceOptions.merge(own, opts)
         hook = self._transforms.get(key)
         if hook is not None:

@@ -90,6 +90,8 @@ INVALID_CHANGES: list[tuple[str, tuple[str, ...], Any, str]] = [
     ("ai-platform:app", ("image",), {"digest": "repo/app:latest"}, "pinned by digest"),
     ("ai-platform:app", ("image",), {"build": "app", "digest": "r@sha256:" + "0" * 64}, "exactly one"),
     ("ai-platform:app", ("environment",), {"DB_PASSWORD": "x"}, "looks like a secret"),
+    ("ai-platform:app", ("environment",), {"lower_case": "x"}, "not an environment variable name"),
+    ("ai-platform:app", (), {"environment": {"LOG_LEVEL": "info"}, "secrets": {"LOG_LEVEL": "logLevel"}}, "both plain"),
     ("ai-platform:app", ("replicas",), 3, "not a known setting"),
     ("ai-platform:network", ("cidr",), "10.0.0.0/8", "/16 to /22"),
     ("ai-platform:network", ("cidr",), "52.0.0.0/16", "private"),

@@ -61,3 +61,24 @@ def test_a_failing_transform_fails_the_program() -> None:
 
     with pytest.raises(RuntimeError, match="bad transform"):
         plan(lambda: Queue("jobs", QueueArgs(transform={"queue": broken})))
+
+
+def test_tag_styles_place_tags_where_each_target_takes_them() -> None:
+    from components.tagging import LABELS, METADATA_LABELS, TAGS, apply_tags
+
+    class Args:
+        def __init__(self) -> None:
+            self.tags = None
+            self.labels = {"own": "x"}
+            self.metadata = None
+
+    args = Args()
+    apply_tags(args, TAGS, TAGS_OWNER := {"owner": "team"})
+    apply_tags(args, LABELS, TAGS_OWNER)
+    apply_tags(args, METADATA_LABELS, TAGS_OWNER)
+    assert args.tags == {"owner": "team"}
+    assert args.labels == {"owner": "team", "own": "x"}
+    assert args.metadata == {"labels": {"owner": "team"}}
+    with_metadata = {"metadata": {"name": "api", "labels": {"owner": "mine"}}}
+    apply_tags(with_metadata, METADATA_LABELS, {"owner": "team", "stack": "dev"})
+    assert with_metadata["metadata"] == {"name": "api", "labels": {"owner": "mine", "stack": "dev"}}

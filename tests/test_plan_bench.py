@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.plan_bench import raw_program, typed_program
 from ai_platform_cli.main import load_stack, plan_stack
+from benchmarks.plan_bench import raw_program, typed_program
 from components.testing import plan
 
 ROOT = Path(__file__).resolve().parent.parent

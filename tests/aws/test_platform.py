@@ -136,3 +136,43 @@ def test_the_counting_mocks_do_count() -> None:
     mocks = CountingMocks()
     plan(run, stack="test", config=baseline(), secret_keys=list(SECRETS), mocks=mocks)
     assert len(mocks.created) > 50
+
+
+STATEFUL_TYPES = {
+    "aws:kms/key:Key",
+    "aws:secretsmanager/secret:Secret",
+    "aws:elasticache/replicationGroup:ReplicationGroup",
+    "aws:rds/cluster:Cluster",
+}
+
+
+def test_prod_protects_the_stateful_resources_and_only_those() -> None:
+    graph = planned("aws-prod")
+    protected = {r.type for r in graph.resources if r.protect}
+    assert protected == STATEFUL_TYPES
+    assert not any(r.protect for r in planned("aws-dev").resources)
+
+
+def test_unprotecting_stateful_resources_in_prod_is_a_named_opt_out() -> None:
+    config = baseline("prod")
+    config["ai-platform:insecure"] = {"unprotectStatefulResources": True}
+    graph = plan_config(config)
+    assert not any(r.protect for r in graph.resources)
+    assert graph.one("ai-platform:aws:AiPlatform").inputs["optOuts"] == ["unprotectStatefulResources"]
+
+
+@pytest.mark.parametrize(("region", "partition"), [("us-east-1", "aws"), ("cn-north-1", "aws-cn")])
+def test_bedrock_model_arns_take_the_partition_of_the_region(region: str, partition: str) -> None:
+    config = baseline("dev")
+    config["aws:region"] = region
+    config["ai-platform:aws"] = {**config.get("ai-platform:aws", {}), "bedrock": True}
+    graph = plan_config(config)
+    documents = [json.loads(p.inputs["policy"]) for p in graph.of_type("aws:iam/rolePolicy:RolePolicy")]
+    resources = [
+        resource
+        for document in documents
+        for statement in document["Statement"]
+        if statement.get("Sid") == "InvokeBedrockModels"
+        for resource in statement["Resource"]
+    ]
+    assert resources == [f"arn:{partition}:bedrock:{region}::foundation-model/*"]

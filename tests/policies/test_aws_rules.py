@@ -15,8 +15,8 @@ import pytest
 from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY
 from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE, UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE
 
-from components.aws.gateway import content_length_over_regex
 from ai_platform_cli.main import load_stack, plan_stack
+from components.aws.gateway import content_length_over_regex
 from components.testing import STACK_TYPE, Graph, GraphResource
 from policies.inprocess import Finding, InProcessPack, PlannedResource
 from policies.rules import aws
