@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.policy_documents import Statement
 from components.base import Block, BlockArgs
 
 
@@ -89,7 +89,7 @@ class Queue(Block):
         self._kms_key_arn = args.kms_key_arn
         self.register_outputs({"queueUrl": queue.url, "queueArn": queue.arn, "deadLetterQueueArn": dlq.arn})
 
-    def grant_consume(self) -> list[pulumi.Output[Statement]]:
+    def grant_consume(self) -> list[pulumi.Output[Any]]:
         """IAM statements that let a role send, receive and settle this queue's messages (a worker
         and the API that enqueues), with the key's use through SQS only when it is encrypted with one."""
         statements = [
