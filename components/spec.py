@@ -56,6 +56,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "secret_recovery_days": 7,
         "cache_snapshot_days": 1,
         "final_snapshot": False,
+        "database_monitoring_seconds": 0,
     },
     "prod": {
         "zones": 3,
@@ -71,6 +72,8 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "secret_recovery_days": 30,
         "cache_snapshot_days": 7,
         "final_snapshot": True,
+        # OS metrics every 60 s (enhanced monitoring), for diagnosing a production database
+        "database_monitoring_seconds": 60,
     },
 }
 
@@ -423,6 +426,11 @@ class PlatformSpec(Section):
     def final_snapshot(self) -> bool:
         """Take a final snapshot when the database is deleted (prod)."""
         return self._default("final_snapshot")
+
+    @property
+    def database_monitoring_seconds(self) -> int:
+        """Interval of the database's OS-level monitoring (0: off)."""
+        return self._default("database_monitoring_seconds")
 
     @property
     def log_retention_days(self) -> int:

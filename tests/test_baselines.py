@@ -14,10 +14,37 @@ import pytest
 from tests.baseline_graphs import ROOT, STACKS, load, snapshot
 
 #: fix -> the URN suffixes (``type::name``) it adds, removes, or whose named inputs it changes
+#: (the dependency fixes, the ECS service waiting for its listener and compute for its role
+#: policies, change no inputs: tests/readiness/ proves them)
 DECLARED: dict[str, dict[str, Any]] = {
+    "the platform key lets ECR use it (with CreateGrant)": {
+        "changed": ["ai-platform:aws:SecretStore$aws:kms/key:Key::ai-platform-secrets-key:policy"],
+    },
+    "the WAF body-size regex has no capturing group": {
+        "changed": ["ai-platform:aws:Gateway$aws:wafv2/webAcl:WebAcl::ai-platform-gateway-waf:rules"],
+    },
+    "Aurora Enhanced Monitoring in prod": {
+        "added": [
+            "ai-platform:aws:VectorStore$aws:iam/role:Role::ai-platform-vectors-monitoring-role",
+            "ai-platform:aws:VectorStore$aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+            "::ai-platform-vectors-monitoring-managed-0",
+        ],
+        "changed": [
+            f"ai-platform:aws:VectorStore$aws:rds/clusterInstance:ClusterInstance::ai-platform-vectors-instance-{i}:{key}"
+            for i in (0, 1)
+            for key in ("monitoringInterval", "monitoringRoleArn")
+        ],
+    },
     "app contract: the queue reaches the app as APP_QUEUE_BACKEND/URL/DEAD_LETTER_URL (was AI_PLATFORM_QUEUE_URL)": {
         "changed": [
-            "ai-platform:aws:ContainerService$aws:ecs/taskDefinition:TaskDefinition::ai-platform-service-task:containerDefinitions"
+            "ai-platform:aws:ContainerService$aws:ecs/taskDefinition:TaskDefinition::ai-platform-service-task"
+            ":containerDefinitions"
+        ],
+    },
+    "the budget's tag is activated as a cost allocation tag": {
+        "added": [
+            "ai-platform:aws:Observability$aws:costexplorer/costAllocationTag:CostAllocationTag"
+            "::ai-platform-observability-cost-tag"
         ],
     },
 }

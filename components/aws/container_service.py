@@ -57,6 +57,9 @@ class ContainerServiceArgs(BlockArgs):
     load_balancer_security_group_id: pulumi.Input[str]
     """The ALB's security group: the only source allowed to reach the tasks."""
     target_group_arn: pulumi.Input[str]
+    listener_arn: pulumi.Input[str]
+    """The listener forwarding to ``target_group_arn`` (the HTTPS one): the service is created after
+    it, as ECS rejects a target group that no listener forwards to."""
     load_balancer_arn_suffix: pulumi.Input[str]
     target_group_arn_suffix: pulumi.Input[str]
     """With ``load_balancer_arn_suffix``: the ``ALBRequestCountPerTarget`` resource label."""
@@ -238,7 +241,7 @@ class ContainerService(Block):
             self, "logGroup", retention_days=args.log_retention_days, kms_key_arn=args.kms_key_arn, name="logs"
         )
 
-        execution_role = service_role(
+        execution = service_role(
             self,
             "executionRole",
             name="execution",
@@ -256,7 +259,7 @@ class ContainerService(Block):
                 kms_key_arn=args.kms_key_arn,
             ).apply(lambda v: _execution_policy(**v)),
         )
-        task_role = service_role(
+        task = service_role(
             self,
             "taskRole",
             name="task",
@@ -270,6 +273,8 @@ class ContainerService(Block):
             if args.task_policy_statements
             else None,
         )
+
+        role_policies = [*execution.policies, *task.policies]
 
         sg = self.child(
             "securityGroup",
@@ -330,8 +335,8 @@ class ContainerService(Block):
                 runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
                     operating_system_family="LINUX", cpu_architecture=args.cpu_architecture
                 ),
-                execution_role_arn=execution_role.arn,
-                task_role_arn=task_role.arn,
+                execution_role_arn=execution.role.arn,
+                task_role_arn=task.role.arn,
                 # Fargate bind-mount volume without a host path: task-scoped scratch space, gone with the task.
                 volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="tmp")],
                 container_definitions=pulumi.Output.all(
@@ -342,6 +347,8 @@ class ContainerService(Block):
                     region=region,
                 ).apply(lambda v: _container_definitions(args, **v)),
             ),
+            # a task started before its roles' policies exist cannot pull its image or read its secrets
+            pulumi.ResourceOptions(depends_on=role_policies),
             name="task",
         )
 
@@ -359,7 +366,11 @@ class ContainerService(Block):
                 ),
                 load_balancers=[
                     aws.ecs.ServiceLoadBalancerArgs(
-                        target_group_arn=args.target_group_arn,
+                        # carries the listener as a dependency: ECS rejects a target group that no
+                        # load balancer listener forwards to yet (the HTTPS one waits for ACM)
+                        target_group_arn=pulumi.Output.all(args.target_group_arn, args.listener_arn).apply(
+                            lambda v: v[0]
+                        ),
                         container_name=CONTAINER_NAME,
                         container_port=args.port,
                     )
@@ -374,7 +385,7 @@ class ContainerService(Block):
                 availability_zone_rebalancing="ENABLED",
             ),
             # the autoscaler owns the running count after creation
-            pulumi.ResourceOptions(ignore_changes=["desiredCount"]),
+            pulumi.ResourceOptions(ignore_changes=["desiredCount"], depends_on=role_policies),
         )
 
         resource_id = pulumi.Output.concat("service/", cluster.name, "/", service.name)
@@ -425,9 +436,9 @@ class ContainerService(Block):
         self.cluster_arn = cluster.arn
         self.service_name = service.name
         self.security_group_id = sg.id
-        self.task_role_arn = task_role.arn
-        self.task_role_name = task_role.name
-        self.execution_role_arn = execution_role.arn
+        self.task_role_arn = task.role.arn
+        self.task_role_name = task.role.name
+        self.execution_role_arn = execution.role.arn
         self.log_group_name = logs.name
         self.task_definition_arn = task_definition.arn
         self.register_outputs(

@@ -150,7 +150,7 @@ def content_length_over_regex(limit: int) -> str:
         rest = len(digits) - i - 1
         higher = "9" if d == 8 else f"[{d + 1}-9]"
         alternatives.append(digits[:i] + higher + (f"[0-9]{{{rest}}}" if rest else ""))
-    return "^0*(" + "|".join(alternatives) + ")$"
+    return "^0*(?:" + "|".join(alternatives) + ")$"
 
 
 def _validate(args: GatewayArgs) -> tuple[list[str], list[str]]:

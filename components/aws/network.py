@@ -399,7 +399,7 @@ class Network(Block):
                 traffic_type=args.flow_log_traffic_type,
                 log_destination_type="cloud-watch-logs",
                 log_destination=flow_group.arn,
-                iam_role_arn=flow_role.arn,
+                iam_role_arn=flow_role.role.arn,
                 max_aggregation_interval=60,
                 tags={"Name": name},
             ),

@@ -76,8 +76,11 @@ class ObservabilityArgs(BlockArgs):
     budget_forecast_threshold_percent: float | None = 100.0
     """Notify when the forecast passes this share; ``None`` for none."""
     budget_tag_key: str | None = "stack"
-    """Cost filter: only costs of resources tagged ``<key>=<tags[key]>`` (the tag must be in ``tags`` and
-    activated as a cost allocation tag in Billing). ``None`` budgets the whole account."""
+    """Cost filter: only costs of resources tagged ``<key>=<tags[key]>`` (the tag must be in ``tags``).
+    The block activates the key as a cost allocation tag (account-wide, kept when the stack is
+    destroyed: other stacks in the account use it too); AWS accepts that only once the tag has
+    appeared in billing data, up to a day after the first tagged resource. ``None`` budgets the
+    whole account."""
     log_group_keys: Sequence[str] = ()
     """Extra log groups to create (encrypted, with retention), e.g. ``("worker",)`` for a process that
     has no block of its own. Default none: each block makes its own (the container service its app logs)."""
@@ -89,7 +92,8 @@ class Observability(Block):
     """Alert topic, alarms, dashboard, budget and log groups for one deployment.
 
     Transform keys: ``logGroup:<key>``, ``alertTopic``, ``alertTopicPolicy``, ``subscription:<email>``,
-    ``alarm:latencyP95``, ``alarm:errorRate``, ``alarm:cpu``, ``alarm:redisMemory<i>``, ``dashboard``, ``budget``.
+    ``alarm:latencyP95``, ``alarm:errorRate``, ``alarm:cpu``, ``alarm:redisMemory<i>``, ``dashboard``, ``budget``,
+    ``costAllocationTag``.
     """
 
     alert_topic_arn: pulumi.Output[str]
@@ -202,6 +206,18 @@ class Observability(Block):
             )
             for kind, threshold in thresholds
         ]
+        waits: list[pulumi.Resource] = [topic_policy_resource]
+        if args.budget_tag_key is not None:
+            # without an active cost allocation tag the budget's tag filter matches no cost at all
+            waits.append(
+                self.child(
+                    "costAllocationTag",
+                    aws.costexplorer.CostAllocationTag,
+                    aws.costexplorer.CostAllocationTagArgs(tag_key=args.budget_tag_key, status="Active"),
+                    pulumi.ResourceOptions(retain_on_delete=True),
+                    name="cost-tag",
+                )
+            )
         budget = self.child(
             "budget",
             aws.budgets.Budget,
@@ -224,7 +240,7 @@ class Observability(Block):
                 notifications=notifications,
             ),
             # The topic policy must exist before Budgets validates it can publish.
-            pulumi.ResourceOptions(depends_on=[topic_policy_resource]),
+            pulumi.ResourceOptions(depends_on=waits),
         )
 
         self.alert_topic_arn = topic.arn

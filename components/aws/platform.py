@@ -169,6 +169,7 @@ class AiPlatform(Block):
                     skip_final_snapshot=not spec.final_snapshot,
                     backup_retention_days=spec.backup_retention_days,
                     log_retention_days=spec.log_retention_days,
+                    monitoring_interval_seconds=spec.database_monitoring_seconds,
                 ),
                 child,
             )
@@ -224,6 +225,7 @@ class AiPlatform(Block):
                 subnet_ids=self.network.private_subnet_ids,
                 load_balancer_security_group_id=self.gateway.security_group_id,
                 target_group_arn=self.gateway.target_group_arn,
+                listener_arn=self.gateway.https_listener_arn,
                 load_balancer_arn_suffix=self.gateway.load_balancer_arn_suffix,
                 target_group_arn_suffix=self.gateway.target_group_arn_suffix,
                 image=self.registry.image_ref,

@@ -1,7 +1,7 @@
 """SecretStore: one customer-managed KMS key (rotated yearly) and Secrets Manager secrets.
 
 The key is the platform's one customer-managed key: secrets, log groups, the SNS alert topic,
-the queue, the cache and the database are all encrypted with it. Its key policy is least
+the queue, the cache, the database and the image registry are all encrypted with it. Its key policy is least
 privilege: the account root may administer it (which delegates administration to IAM) but
 not use it; use is allowed only through the AWS services that need it (``kms:ViaService``)
 and to the CloudWatch Logs, CloudWatch alarms and AWS Budgets service principals, each
@@ -25,7 +25,9 @@ _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]+$")
 #: ``name_prefix`` gets a 26-character unique suffix from the provider; names are at most 512.
 _MAX_SECRET_NAME = 512 - 26
 #: Services whose use of the key on behalf of this account's principals the key policy allows.
-KEY_USER_SERVICES = ("secretsmanager", "sqs", "sns", "rds", "elasticache")
+KEY_USER_SERVICES = ("secretsmanager", "sqs", "sns", "rds", "elasticache", "ecr")
+#: Of those, the services that keep a grant on the key for the life of the encrypted resource.
+KEY_GRANT_SERVICES = ("rds", "elasticache", "ecr")
 
 
 @dataclass(kw_only=True)
@@ -212,7 +214,7 @@ def key_policy(ctx: AwsContext, extra_admins: list[str]) -> list[Statement]:
             },
         },
         {
-            # RDS and ElastiCache keep grants on the key for the life of the encrypted resource.
+            # RDS, ElastiCache and ECR keep grants on the key for the life of the encrypted resource.
             "Sid": "PlatformServicesCreateGrants",
             "Effect": "Allow",
             "Principal": {"AWS": root},
@@ -221,7 +223,7 @@ def key_policy(ctx: AwsContext, extra_admins: list[str]) -> list[Statement]:
             "Condition": {
                 "StringEquals": {
                     "kms:CallerAccount": ctx.account_id,
-                    "kms:ViaService": [f"{s}.{ctx.region}.amazonaws.com" for s in ("rds", "elasticache")],
+                    "kms:ViaService": [f"{s}.{ctx.region}.amazonaws.com" for s in KEY_GRANT_SERVICES],
                 },
                 "Bool": {"kms:GrantIsForAWSResource": "true"},
             },

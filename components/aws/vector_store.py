@@ -12,8 +12,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.data_store import DataStoreBlock, known_length, validate_windows
+from components.aws.iam import service_role
 from components.aws.logs import log_group
-from components.aws.policy_documents import AwsContext, Statement, aws_context
+from components.aws.policy_documents import AwsContext, Statement, aws_context, service_assume_role_policy
 from components.base import BlockArgs
 
 #: PostgreSQL's reserved key words (PG 16, appendix C "reserved"): not a user or database name.
@@ -108,6 +109,8 @@ RDS_RESERVED_ROLES = frozenset(
 EXISTING_DATABASES = frozenset({"postgres", "template0", "template1", "rdsadmin"})
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 _ENGINE_VERSION = re.compile(r"^(16|17)\.(\d+)$")
+#: Enhanced Monitoring intervals RDS accepts (seconds); 0 turns it off.
+MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
 
 
 @dataclass(kw_only=True)
@@ -160,6 +163,10 @@ class VectorStoreArgs(BlockArgs):
     """``log_min_duration_statement``: statements slower than this are logged (ms; -1 disables)."""
     apply_immediately: bool = False
     """Apply modifications now rather than in the maintenance window. Default False."""
+    monitoring_interval_seconds: int = 0
+    """Enhanced Monitoring (OS metrics per instance, into CloudWatch Logs ``RDSOSMetrics``): one of
+    1, 5, 10, 15, 30, 60 seconds, with a monitoring role made here; 0 (default, dev) turns it off.
+    ``AiPlatform`` uses 60 in prod (a few USD/month per instance)."""
 
 
 class VectorStore(DataStoreBlock):
@@ -167,7 +174,8 @@ class VectorStore(DataStoreBlock):
     TLS-forcing parameter group and a security group open only to allowed sources.
 
     Transform keys: ``securityGroup``, ``subnetGroup``, ``clusterParameterGroup``, ``cluster``,
-    ``instance<i>`` (``instance0``, ``instance1``...), ``ingress:<key>``.
+    ``instance<i>`` (``instance0``, ``instance1``...), ``ingress:<key>``, and with Enhanced
+    Monitoring ``monitoringRole``, ``monitoringRoleManaged<i>``.
     """
 
     cluster_identifier: pulumi.Output[str]
@@ -267,6 +275,25 @@ class VectorStore(DataStoreBlock):
             name="cluster",
             stateful=True,
         )
+        monitoring = (
+            service_role(
+                self,
+                "monitoringRole",
+                name="monitoring",
+                trust_policy=self._context.apply(
+                    lambda c: service_assume_role_policy("monitoring.rds.amazonaws.com", c.account_id)
+                ),
+                description=f"RDS Enhanced Monitoring of {name}: OS metrics to CloudWatch Logs",
+                policy=None,
+                managed_policy_arns=[
+                    self._context.apply(
+                        lambda c: f"arn:{c.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+                    )
+                ],
+            )
+            if args.monitoring_interval_seconds
+            else None
+        )
         self.instance_identifiers = []
         zones = None if args.availability_zones is None else pulumi.Output.from_input(args.availability_zones)
         for index in range(args.instance_count):
@@ -290,7 +317,11 @@ class VectorStore(DataStoreBlock):
                     ca_cert_identifier="rds-ca-rsa2048-g1",
                     copy_tags_to_snapshot=True,
                     apply_immediately=args.apply_immediately,
+                    monitoring_interval=args.monitoring_interval_seconds or None,
+                    monitoring_role_arn=monitoring.role.arn if monitoring else None,
                 ),
+                # RDS rejects a monitoring role that does not have its policy yet
+                pulumi.ResourceOptions(depends_on=monitoring.policies if monitoring else []),
                 name=f"instance-{index}",
             )
             self.instance_identifiers.append(instance.identifier)
@@ -423,6 +454,11 @@ def _validate(name: str, args: VectorStoreArgs) -> str:
         raise ValueError(
             f"VectorStoreArgs.performance_insights_retention_days={pi_days} is invalid: "
             "7, or a multiple of 31 up to 731"
+        )
+    if args.monitoring_interval_seconds not in MONITORING_INTERVALS:
+        raise ValueError(
+            f"VectorStoreArgs.monitoring_interval_seconds={args.monitoring_interval_seconds} is invalid: "
+            f"allowed {list(MONITORING_INTERVALS)} (0 turns Enhanced Monitoring off)"
         )
     if not 1150 <= args.port <= 65535:
         raise ValueError(f"VectorStoreArgs.port={args.port} is invalid: allowed 1150..65535")

@@ -25,6 +25,7 @@ def build(**kwargs):
         "subnet_ids": ["subnet-p1", "subnet-p2"],
         "load_balancer_security_group_id": "sg-alb",
         "target_group_arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/73e2d6bc24d8a067",
+        "listener_arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/alb/50dc6c495c0c9188/f2f7",
         "load_balancer_arn_suffix": "app/alb/50dc6c495c0c9188",
         "target_group_arn_suffix": "targetgroup/tg/73e2d6bc24d8a067",
         "image": IMAGE,

@@ -288,6 +288,7 @@ def test_content_length_regex_is_exactly_greater_than(limit, value):
     assert bool(pattern.fullmatch(str(value))) == (value > limit)
     assert bool(pattern.fullmatch("00" + str(value))) == (value > limit)
     assert len(pattern.pattern) <= 512  # WAF regex_string limit
+    assert pattern.groups == 0  # AWS WAF rejects capturing groups
 
 
 def test_every_child_key_is_documented(child_keys):

@@ -81,11 +81,15 @@ def test_key_use_is_only_through_the_platform_services_of_this_account_and_regio
                 f"sns.{REGION}.amazonaws.com",
                 f"rds.{REGION}.amazonaws.com",
                 f"elasticache.{REGION}.amazonaws.com",
+                f"ecr.{REGION}.amazonaws.com",
             ],
         }
     }
     grants = _statements(_build())["PlatformServicesCreateGrants"]
     assert grants["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
+    assert grants["Condition"]["StringEquals"]["kms:ViaService"] == [
+        f"{service}.{REGION}.amazonaws.com" for service in ("rds", "elasticache", "ecr")
+    ]
 
 
 def test_logs_principal_is_regional_and_scoped_to_this_accounts_log_groups() -> None:

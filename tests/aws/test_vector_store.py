@@ -189,6 +189,7 @@ def test_grant_connect_rejects_a_reserved_user() -> None:
         ({"backup_retention_days": 0}, r"backup_retention_days=0 is invalid: allowed 1..35"),
         ({"performance_insights_retention_days": 30}, r"performance_insights_retention_days=30 is invalid"),
         ({"port": 80}, r"VectorStoreArgs.port=80 is invalid"),
+        ({"monitoring_interval_seconds": 20}, r"monitoring_interval_seconds=20 is invalid: allowed \[0, 1, 5, 10"),
         ({"preferred_backup_window": "2am"}, r"preferred_backup_window='2am' is invalid"),
         ({"preferred_maintenance_window": "sun-04"}, r"preferred_maintenance_window='sun-04' is invalid"),
         ({"preferred_backup_window": "02:00-02:15"}, r"preferred_backup_window='02:00-02:15' is invalid: at least 30"),
@@ -198,6 +199,22 @@ def test_grant_connect_rejects_a_reserved_user() -> None:
 def test_invalid_args_are_rejected(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _build(_args(**overrides))
+
+
+def test_enhanced_monitoring_role_and_interval(child_keys) -> None:
+    graph = _build(_args(monitoring_interval_seconds=30))
+    role = graph.one("aws:iam/role:Role")
+    trust = role.json_input("assumeRolePolicy")["Statement"][0]
+    assert trust["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
+    attachment = graph.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.inputs["policyArn"].endswith(":policy/service-role/AmazonRDSEnhancedMonitoringRole")
+    for instance in graph.of_type("aws:rds/clusterInstance:ClusterInstance"):
+        assert instance.inputs["monitoringInterval"] == 30
+        assert instance.property_dependencies["monitoringRoleArn"] == [role.urn]
+        assert attachment.urn in instance.dependencies
+    assert {"monitoringRole", "monitoringRoleManaged0"} <= set(child_keys.used)
+    assert not {"monitoringRole", "monitoringRoleManaged0"} & set(child_keys.undocumented(VectorStore))
+    assert "monitoringInterval" not in _build(_args()).one("aws:rds/clusterInstance:ClusterInstance").inputs
 
 
 def test_master_username_postgres_is_allowed_as_aurora_allows_it() -> None:
