@@ -7,7 +7,9 @@ graph, ``--diagram`` draws the architecture. ``ai-platform policy check FILE`` r
 a plan graph, a ``pulumi stack export`` or a ``pulumi preview --json`` file.
 A stack file that imports Pulumi ESC environments (``environment:``) is planned with their
 resolved values: ``--env FILE`` takes the output of ``pulumi env open ENV --format json``.
-Exit codes: 0 planned / passed, 1 a mandatory policy violation, 2 invalid config or usage,
+The deploy-readiness checks of the stack's target run over the planned graph too
+(``--no-readiness`` skips them).
+Exit codes: 0 planned / passed, 1 a mandatory policy violation or a readiness finding, 2 invalid config or usage,
 3 the policy pack could not run.
 """
 
@@ -198,6 +200,16 @@ def _plan_and_check(args: argparse.Namespace, stack_file: StackFile, started: St
     if stack_file.placeholders:
         print(f"\noffline placeholders for secrets not set in the stack file: {', '.join(stack_file.placeholders)}")
     document = graph.to_json()
+    ready = True
+    if not args.no_readiness:
+        from components import targets
+
+        findings = targets.get(str(graph.cloud)).readiness_findings(graph)
+        document["readiness"] = [str(finding) for finding in findings]
+        print(f"\ndeploy readiness: {len(findings)} finding(s)")
+        for finding in findings:
+            print(f"  {finding}")
+        ready = not findings
     policy: dict[str, Any] | None = None
     if not args.no_policy:
         from policies.inputs import parse_graph
@@ -218,7 +230,8 @@ def _plan_and_check(args: argparse.Namespace, stack_file: StackFile, started: St
         print(f"{name}: {value}")
     resources = [r for r in graph.resources if r.type != STACK_TYPE]
     print(f"\nplanned {len(resources)} resources for stack {graph.stack} ({graph.cloud}) offline")
-    return _policy_exit(policy)
+    code = _policy_exit(policy)
+    return code if ready else EXIT_VIOLATIONS
 
 
 def _run_policy(graph: Any, config_path: str | None, started: StartedPack | None = None) -> dict[str, Any]:
@@ -269,6 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _policy_config_argument(plan_parser)
     plan_parser.add_argument("--no-policy", action="store_true", help="skip the policy check of the planned graph")
+    plan_parser.add_argument(
+        "--no-readiness",
+        action="store_true",
+        help="skip the deploy-readiness checks (creation order, key policies, IAM lint) of the planned graph",
+    )
     plan_parser.set_defaults(handler=_plan_command)
 
     policy_parser = commands.add_parser("policy", help="the policy pack, offline")

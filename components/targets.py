@@ -58,6 +58,10 @@ class Target:
     def platform_class(self) -> Any:
         return self.module("platform").AiPlatform
 
+    def readiness_findings(self, graph: Any) -> list[Any]:
+        """The target's deploy-readiness findings on a planned graph (empty: ready to deploy)."""
+        return self.module("readiness").findings(graph)
+
 
 class NotAvailable(LookupError):
     """The target is registered but not built yet."""

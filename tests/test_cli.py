@@ -173,3 +173,15 @@ def test_the_cli_loads_the_policy_sdk_only_when_the_pack_runs() -> None:
     code = f"import sys, ai_platform_cli.main; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert result.stdout.strip() == "[]"
+
+
+def test_a_readiness_finding_fails_the_plan_and_is_printed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from components import targets
+
+    monkeypatch.setattr(targets.Target, "readiness_findings", lambda self, graph: ["[order] x waits for nothing"])
+    assert main(["plan", "aws-dev", "--no-policy"]) == 1
+    out = capsys.readouterr().out
+    assert "deploy readiness: 1 finding(s)" in out and "[order] x waits for nothing" in out
+    assert main(["plan", "aws-dev", "--no-policy", "--no-readiness"]) == 0

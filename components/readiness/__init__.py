@@ -5,7 +5,7 @@ first ``pulumi up`` can succeed: whether a resource waits for what it needs, or 
 service may use another's key. An :class:`Invariant` is one such rule, written once as a function
 of the graph that returns :class:`Finding` s naming the resources and what to change;
 :func:`check` runs a list of them. The cloud-neutral invariants live here (``GENERIC``); each
-target adds its own (``components.aws.readiness.INVARIANTS``).
+target adds its own (``components/<target>/readiness.py``: ``INVARIANTS``).
 
 Creation order comes from the graph itself: the engine creates a resource only after everything
 in its ``dependencies`` and ``property_dependencies``, and the mock runtime records resources in

@@ -59,7 +59,7 @@ def kms_key(name: str = "key", statements: Sequence[Mapping[str, Any]] | None = 
 @cache
 def planned(stack: str) -> Graph:
     """The shipped stack's planned graph (planned once per test session)."""
-    from components.cli import load_stack, plan_stack
+    from ai_platform_cli.main import load_stack, plan_stack
 
     return plan_stack(load_stack(ROOT, stack))
 
