@@ -91,7 +91,8 @@ def test_json_graph_has_the_documented_shape(tmp_path: Path) -> None:
     target = tmp_path / "graph.json"
     assert main(["plan", "aws-dev", "--project-dir", str(ROOT), "--json", str(target), "--no-policy"]) == 0
     graph = json.loads(target.read_text())
-    assert set(graph) == {"stack", "project", "cloud", "resources", "outputs"}
+    assert set(graph) == {"stack", "project", "cloud", "resources", "outputs", "readiness"}
+    assert graph["readiness"] == []
     assert (graph["stack"], graph["project"], graph["cloud"]) == ("aws-dev", "ai-platform", "aws")
     keys = {"urn", "type", "name", "parent", "custom", "inputs", "outputs", "dependencies", "propertyDependencies"}
     assert all(set(r) == keys for r in graph["resources"])
