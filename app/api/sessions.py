@@ -4,12 +4,24 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from starlette.types import Receive, Scope, Send
 
 from app.api.deps import ERROR_RESPONSES, PrincipalDep
 from app.memory.conversation import Memory
 from app.memory.schemas import SESSION_ID_PATTERN, SessionOut, SessionTurn
 
-router = APIRouter(prefix="/v1", tags=["sessions"])
+
+class SessionRoute(APIRoute):
+    """A 405 here lists both methods of the path in `Allow` (Starlette would list only the first route's)."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.methods and scope["method"] not in self.methods:
+            raise HTTPException(405, headers={"allow": "DELETE, GET"})
+        await super().handle(scope, receive, send)
+
+
+router = APIRouter(prefix="/v1", tags=["sessions"], route_class=SessionRoute)
 
 
 async def memory(request: Request) -> Memory | None:
