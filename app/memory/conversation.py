@@ -41,7 +41,9 @@ SUMMARISE_INSTRUCTIONS = (
     "small talk. Write plain sentences, at most {words} words. Reply with the summary only."
 )
 SYSTEM_ROLES = ("system", "developer")
-SWEEP_BATCH = 100
+SWEEP_BATCH = 100  # sessions per look at the idle index
+SWEEP_ROUNDS = 10  # looks per sweep at most, so sessions that cannot move now never keep a sweep going
+DOWN = (RedisError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError)  # a store failed: 503, never 500
 
 
 def summary_alias(routing: RoutingConfig, wanted: str | None) -> str:
@@ -137,7 +139,7 @@ def _unavailable() -> Iterator[None]:
     """A Redis or PostgreSQL failure is a 503, never a 500."""
     try:
         yield
-    except (RedisError, asyncpg.PostgresError, OSError) as exc:
+    except DOWN as exc:
         log.error("conversation memory unavailable: %s", exc)
         raise HTTPException(503, "conversation memory is unavailable", headers={"retry-after": "1"}) from None
 
@@ -313,14 +315,18 @@ class Memory:
         """Move sessions idle past APP_MEMORY_HOT_IDLE_S to PostgreSQL; drop expired ones. Returns moved."""
         idle_s = self.settings.memory_hot_idle_s if self.warm is not None else self.settings.memory_session_ttl_s
         moved = 0
-        for name in await self.hot.idle(idle_s, SWEEP_BATCH):
-            session = await self.hot.read(name)
-            if session is None:  # expired in Redis
-                await self.hot.forget(name)
-                continue
-            if self.warm is not None:
-                await self.warm.put(session)
-                moved += await self.hot.evict(name, session.version, idle_s)
+        for _ in range(SWEEP_ROUNDS):
+            names = await self.hot.idle(idle_s, SWEEP_BATCH)
+            for name in names:
+                session = await self.hot.read(name)
+                if session is None:  # expired in Redis
+                    await self.hot.forget(name)
+                    continue
+                if self.warm is not None:
+                    await self.warm.put(session)
+                    moved += await self.hot.evict(name, session.version, idle_s)
+            if len(names) < SWEEP_BATCH:
+                break
         if self.warm is not None:
             await self.warm.expire(self._expired_before())
         return moved
@@ -330,7 +336,7 @@ class Memory:
             await asyncio.sleep(self.settings.memory_sweep_s)
             try:
                 moved = await self.sweep()
-            except (RedisError, asyncpg.PostgresError, OSError) as exc:
+            except DOWN as exc:
                 log.warning("moving idle sessions failed: %s", exc)
                 continue
             if moved:

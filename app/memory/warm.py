@@ -1,6 +1,7 @@
 """The warm tier: sessions idle past APP_MEMORY_HOT_IDLE_S, in PostgreSQL until used again or expired.
 
-The table `mem_sessions` is created at start-up if missing. A row is written only if it is newer
+The table `mem_sessions` is created at start-up if missing. Turns are kept as JSON text, not jsonb:
+JSON escapes a NUL character, which PostgreSQL text and jsonb cannot hold. A row is written only if it is newer
 than the one there (last use, then version), so a slow mover never overwrites a fresher copy.
 """
 
@@ -12,7 +13,7 @@ from app.memory.hot import Session
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS mem_sessions ("
     " owner text NOT NULL, session_id text NOT NULL, epoch text NOT NULL, version bigint NOT NULL,"
-    " summary text NOT NULL, folded integer NOT NULL, dropped integer NOT NULL, turns jsonb NOT NULL,"
+    " summary text NOT NULL, folded integer NOT NULL, dropped integer NOT NULL, turns text NOT NULL,"
     " created_at double precision NOT NULL, updated_at double precision NOT NULL,"
     " PRIMARY KEY (owner, session_id))",
     "CREATE INDEX IF NOT EXISTS mem_sessions_updated ON mem_sessions (updated_at)",
@@ -48,7 +49,7 @@ class WarmStore:
     async def put(self, s: Session) -> None:
         await self.pool.execute(
             "INSERT INTO mem_sessions (owner, session_id, epoch, version, summary, folded, dropped, turns, "
-            "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10) "
+            "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
             "ON CONFLICT (owner, session_id) DO UPDATE SET epoch = EXCLUDED.epoch, version = EXCLUDED.version, "
             "summary = EXCLUDED.summary, folded = EXCLUDED.folded, dropped = EXCLUDED.dropped, "
             "turns = EXCLUDED.turns, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at "
@@ -57,7 +58,7 @@ class WarmStore:
             s.session_id,
             s.epoch,
             s.version,
-            s.summary,
+            s.summary.replace("\x00", ""),
             s.folded,
             s.dropped,
             json.dumps(s.turns, ensure_ascii=False),

@@ -256,13 +256,19 @@ def test_idle_sessions_move_to_postgres_come_back_and_expire(
     )
     session = new_session()
     assert chat(app, session, "remember the blue door").status_code == 200
+    assert chat(app, session, "a NUL \x00 (PostgreSQL text cannot hold it)").status_code == 200
     moved = poll(lambda: (s := get_session(app, session).json())["tier"] == "warm" and s)
-    assert [t["content"] for t in moved["turns"]] == ["remember the blue door", ANSWER]
+    assert [t["content"] for t in moved["turns"]] == [
+        "remember the blue door",
+        ANSWER,
+        "a NUL \x00 (PostgreSQL text cannot hold it)",
+        ANSWER,
+    ]
     assert get_session(app, session, OTHER_KEY).status_code == 404  # warm sessions are per caller too
     assert chat(app, session, "which door?").status_code == 200  # restored into Redis
     assert sent(upstream, "which door?")[0] == {"role": "user", "content": "remember the blue door"}
     back = get_session(app, session).json()
-    assert back["tier"] == "hot" and len(back["turns"]) == 4
+    assert back["tier"] == "hot" and len(back["turns"]) == 6
     poll(lambda: get_session(app, session).json()["tier"] == "warm")
     poll(lambda: get_session(app, session).status_code == 404, timeout=20)  # expired after 6 s idle
 
@@ -288,3 +294,10 @@ def test_session_id_without_redis_is_422(start_app: StartApp, upstream: Upstream
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "session_id"]
     assert "APP_REDIS_URL" in r.json()["detail"][0]["msg"]
     assert get_session(app, "anything").status_code == 404
+
+
+def test_a_redis_outage_is_503_not_500(start_app: StartApp, upstream: Upstream) -> None:
+    app = start_app({"APP_REDIS_URL": "redis://127.0.0.1:1/0"}, memory_routing(upstream))
+    for r in (chat(app, new_session(), "hi"), get_session(app, "s-1")):
+        assert r.status_code == 503, r.text
+        assert r.headers["x-request-id"] and r.headers["retry-after"]
