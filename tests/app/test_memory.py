@@ -245,6 +245,32 @@ def test_older_turns_are_summarised_by_the_small_tier(
     assert "second: I like jazz" in again
 
 
+def test_concurrent_turns_and_summaries_on_two_replicas_lose_nothing(
+    start_app: StartApp, upstream: Upstream, redis_server: RedisServer
+) -> None:
+    a, b = (start_memory_app(start_app, upstream, redis_server, recent_turns="2") for _ in range(2))
+    session = new_session()
+    texts = [f"parallel turn {i}" for i in range(16)]
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda i: chat((a, b)[i % 2], session, texts[i]).status_code, range(len(texts))))
+    assert statuses == [200] * len(texts)
+
+    def settled() -> dict[str, Any] | None:
+        state = get_session(a, session).json()
+        return state if state["summarized_turns"] + len(state["turns"]) == 2 * len(texts) else None
+
+    state = poll(settled)  # a fold removes exactly the turns it summarised, even with appends racing it
+    assert state["dropped_turns"] == 0 and state["summarized_turns"] > 0
+    folded = [
+        line.removeprefix("user: ")
+        for r in upstream.requests(SUMMARY)
+        for line in r["body"]["messages"][-1]["content"].split("New turns:\n", 1)[1].splitlines()
+    ]
+    kept = [t["content"] for t in state["turns"]]
+    for text in texts:  # every turn is either still verbatim or was summarised, exactly once
+        assert kept.count(text) + folded.count(text) == 1, text
+
+
 def test_idle_sessions_move_to_postgres_come_back_and_expire(
     start_app: StartApp, upstream: Upstream, redis_server: RedisServer, postgres: Callable[[str], str]
 ) -> None:
