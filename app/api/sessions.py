@@ -8,7 +8,7 @@ from fastapi.routing import APIRoute
 from starlette.types import Receive, Scope, Send
 
 from app.api.deps import ERROR_RESPONSES, PrincipalDep
-from app.memory.conversation import Memory
+from app.memory.conversation import Memory, owner
 from app.memory.schemas import SESSION_ID_PATTERN, SessionOut, SessionTurn
 
 
@@ -47,7 +47,7 @@ def _memory(memory: Memory | None) -> Memory:
 @router.get("/sessions/{session_id}", response_model=SessionOut, responses=RESPONSES)
 async def get_session(session_id: SessionPath, who: PrincipalDep, mem: MemoryDep) -> SessionOut:
     """The caller's session: the summary of older turns and the recent turns verbatim."""
-    found = await _memory(mem).get(who.id, session_id)
+    found = await _memory(mem).get(owner(who), session_id)
     if found is None:
         raise HTTPException(404, f"no session {session_id!r}")
     session, tier = found
@@ -66,6 +66,6 @@ async def get_session(session_id: SessionPath, who: PrincipalDep, mem: MemoryDep
 @router.delete("/sessions/{session_id}", status_code=204, response_class=Response, responses=RESPONSES)
 async def delete_session(session_id: SessionPath, who: PrincipalDep, mem: MemoryDep) -> Response:
     """Forget the caller's session in every tier."""
-    if not await _memory(mem).delete(who.id, session_id):
+    if not await _memory(mem).delete(owner(who), session_id):
         raise HTTPException(404, f"no session {session_id!r}")
     return Response(status_code=204)

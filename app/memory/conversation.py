@@ -178,6 +178,17 @@ class Exchange:
         await self.record("".join(parts))
 
 
+def owner(principal: Principal) -> str:
+    """Whose sessions these are; anonymous callers (APP_AUTH_REQUIRED=false) cannot be told apart, so none."""
+    if principal.kind == "anonymous":
+        raise HTTPException(
+            401,
+            "conversation memory needs credentials: anonymous callers cannot be told apart",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal.id
+
+
 async def begin(
     memory: "Memory | None",
     principal: Principal,
@@ -233,17 +244,18 @@ class Memory:
     async def begin(
         self, principal: Principal, ip: str, session_id: str, request: ChatRequest, field_name: str
     ) -> Exchange:
-        name = member(principal.id, session_id)
+        caller = owner(principal)
+        name = member(caller, session_id)
         with _unavailable():
             session = await self.hot.read(name, touch=True)
             if session is None and self.warm is not None:
-                stored = await self.warm.get(principal.id, session_id, self._expired_before())
+                stored = await self.warm.get(caller, session_id, self._expired_before())
                 if stored is not None:
                     if await self.hot.restore(stored):
                         await self.warm.remove(stored)
                     session = await self.hot.read(name, touch=True)
         if session is None:
-            session = Session(principal.id, session_id, uuid.uuid4().hex)
+            session = Session(caller, session_id, uuid.uuid4().hex)
         now = time.time()
         new_turns = [
             {"role": m["role"], "content": m["content"], "at": now}

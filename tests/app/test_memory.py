@@ -327,3 +327,14 @@ def test_a_redis_outage_is_503_not_500(start_app: StartApp, upstream: Upstream) 
     for r in (chat(app, new_session(), "hi"), get_session(app, "s-1")):
         assert r.status_code == 503, r.text
         assert r.headers["x-request-id"] and r.headers["retry-after"]
+
+
+def test_anonymous_callers_get_no_sessions(start_app: StartApp, upstream: Upstream, redis_server: RedisServer) -> None:
+    """With APP_AUTH_REQUIRED=false every caller is the same anonymous one: sessions would be shared."""
+    app = start_app({"APP_REDIS_URL": redis_server.url, "APP_AUTH_REQUIRED": "false"}, memory_routing(upstream))
+    body = {"model": "mem", "messages": [{"role": "user", "content": "hi"}], "session_id": "s-anon"}
+    r = httpx.post(f"{app.url}/v1/chat/completions", json=body)
+    assert r.status_code == 401 and "needs credentials" in r.text
+    assert httpx.post(f"{app.url}/v1/chat/completions", json={**body, "session_id": None}).status_code == 200
+    assert httpx.get(f"{app.url}/v1/sessions/s-anon").status_code == 401
+    assert get_session(app, "s-anon").status_code == 404  # a caller with a key has its own (empty) space
