@@ -10,10 +10,11 @@ import aiohttp
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from app.api import documents, native, openai_compat, ops
+from app.api import documents, native, openai_compat, ops, sessions
 from app.auth import Authenticator
 from app.cache import ResponseCache
 from app.limits import Limiter, MemoryStore, RedisStore, Store
+from app.memory.conversation import Memory, summary_alias
 from app.middleware import RequestContextMiddleware
 from app.observability import setup_logging, setup_tracing, shutdown_tracing
 from app.resilience import Executor
@@ -37,6 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             f"APP_EMBEDDING_MODEL={settings.embedding_model!r} is not a model alias of the routing table "
             f"({', '.join(routing.models) or 'none'})"
         )
+    memory_on = settings.memory_enabled and settings.redis_url is not None  # conversation memory (app/memory/)
+    if memory_on:
+        summary_alias(routing, settings.memory_summary_model)  # a bad APP_MEMORY_SUMMARY_MODEL stops start-up
     database_args: dict[str, Any] = {}
     if settings.database_iam_auth:
         from app.rds_iam import iam_connect_args
@@ -86,6 +90,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.gateway = Gateway(
             router, Executor(settings), Limiter(settings, store), cache, settings.embedding_model
         )
+        app.state.memory = (
+            await Memory.start(settings, redis, vectors and vectors.pool, app.state.gateway, routing)
+            if memory_on and redis is not None
+            else None
+        )
         app.state.authenticator = authenticator
         app.state.dependency_checks = checks
         gc.freeze()  # start-up objects never need collecting: shorter GC pauses on the request path
@@ -94,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             # uvicorn has already drained in-flight requests and streams (APP_GRACEFUL_SHUTDOWN_S)
+            if app.state.memory is not None:
+                await app.state.memory.close()  # pending summaries still need the providers and Redis
             for provider in providers.values():
                 await provider.aclose()
             await client.close()
@@ -118,6 +129,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops.router)
     if settings.database_url is not None:
         app.include_router(documents.router)
+    if memory_on:
+        app.include_router(sessions.router)
     app.add_middleware(RequestContextMiddleware)
     _document_models(app, [*routing.models, *(["auto", *routing.tiers] if routing.tiers else [])])
     return app

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from app.memory.schemas import SessionId
 from app.providers.base import ChatRequest
 
 
@@ -34,6 +35,7 @@ class GenerateRequest(_Body):
     model: str | None = Field(
         None, min_length=1, max_length=200, description="Alias, tier or 'auto'; default from the routing table."
     )
+    session_id: SessionId | None = None  # conversation memory (app/memory/)
 
     def to_chat(self) -> ChatRequest:
         return ChatRequest([{"role": "user", "content": self.prompt}], self.max_tokens, self.temperature)
@@ -117,6 +119,7 @@ class ChatCompletionRequest(BaseModel):
     presence_penalty: float | None = Field(None, ge=-2, le=2)
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
     user: str | None = Field(None, max_length=256)
+    session_id: SessionId | None = None  # extension (OpenAI clients: extra_body); conversation memory
 
     @field_validator("messages")
     @classmethod

@@ -95,6 +95,18 @@ class Settings(BaseSettings):
     service_name: str = "ai-api"
     otlp_endpoint: str | None = None
 
+    # Conversation memory (session_id): recent turns in Redis (hot), idle sessions in PostgreSQL (warm).
+    # On whenever APP_REDIS_URL is set; the warm tier needs APP_DATABASE_URL too. See app/memory/.
+    memory_enabled: bool = True
+    memory_token_budget: int = Field(4000, ge=64, le=1_000_000)  # estimated prompt tokens per request
+    memory_recent_turns: int = Field(8, ge=2, le=500)  # verbatim turns kept; twice as many trigger a summary
+    memory_max_turns: int = Field(200, ge=4, le=10_000)  # hard cap on verbatim turns if summaries keep failing
+    memory_summary_model: str | None = None  # default: the small tier (else the next larger), else default_model
+    memory_summary_max_tokens: int = Field(400, ge=16, le=4000)
+    memory_session_ttl_s: int = Field(30 * 86400, ge=1, le=366 * 86400)  # idle time after which a session is gone
+    memory_hot_idle_s: float = Field(900.0, gt=0, le=30 * 86400)  # idle time after which Redis hands it to PostgreSQL
+    memory_sweep_s: float = Field(60.0, gt=0, le=3600)  # how often each replica looks for idle sessions
+
     @model_validator(mode="after")
     def _check_consistency(self) -> "Settings":
         if self.routing_file is not None and self.routing is not None:
@@ -126,6 +138,7 @@ class Settings(BaseSettings):
                 )
         if self.auto_small_max_tokens >= self.auto_large_min_tokens:
             raise ValueError("APP_AUTO_SMALL_MAX_TOKENS must be below APP_AUTO_LARGE_MIN_TOKENS")
+        _check_memory(self)
         return self
 
     @property
@@ -135,6 +148,19 @@ class Settings(BaseSettings):
     @property
     def database_aws_region(self) -> str | None:
         return self.database_region or self.aws_region
+
+
+def _check_memory(settings: "Settings") -> None:
+    if settings.memory_recent_turns * 2 > settings.memory_max_turns:
+        raise ValueError(
+            f"APP_MEMORY_MAX_TURNS={settings.memory_max_turns} must be at least twice APP_MEMORY_RECENT_TURNS="
+            f"{settings.memory_recent_turns} (older turns are summarised once twice the recent ones are held)"
+        )
+    if settings.memory_hot_idle_s >= settings.memory_session_ttl_s:
+        raise ValueError(
+            f"APP_MEMORY_HOT_IDLE_S={settings.memory_hot_idle_s:g} must be below APP_MEMORY_SESSION_TTL_S="
+            f"{settings.memory_session_ttl_s} (sessions move to PostgreSQL before they expire)"
+        )
 
 
 def _check_redis_password(url: SecretStr | None, password: SecretStr) -> None:

@@ -18,6 +18,8 @@ from app.api.deps import (
     sse,
     usage_dict,
 )
+from app.api.sessions import MemoryDep
+from app.memory.conversation import begin
 from app.providers.base import Usage
 from app.schemas import GenerateRequest, GenerateResponse, SummarizeRequest, SummarizeResponse, UsageOut
 from app.service import Result
@@ -52,13 +54,18 @@ class GenerateFrames(Frames):
     response_model=GenerateResponse,
     responses=JSON_OR_SSE,
 )
-async def generate(body: GenerateRequest, gw: GatewayDep, who: PrincipalDep, ip: ClientIP) -> Response:
-    """Generate text. With `stream: true` the answer is SSE `data:` chunks ending with `data: [DONE]`."""
-    call = await gw.admit(who, ip, body.model, body.to_chat(), "model")
+async def generate(body: GenerateRequest, gw: GatewayDep, who: PrincipalDep, ip: ClientIP, mem: MemoryDep) -> Response:
+    """Generate text. With `stream: true` the answer is SSE `data:` chunks ending with `data: [DONE]`.
+
+    With `session_id` the prompt continues that conversation (see /v1/sessions).
+    """
+    turn = await begin(mem, who, ip, body.session_id, body.to_chat(), "prompt")
+    call = await gw.admit(who, ip, body.model, turn.request, "model")
     if body.stream:
-        start = await gw.open_stream(call)
+        start = turn.watch(await gw.open_stream(call))
         return event_stream(gw, call, start, GenerateFrames())
     result = await gw.complete(call)
+    await turn.record(result.text)
     out = GenerateResponse(
         id=f"gen-{uuid.uuid4().hex}",
         model=call.alias,

@@ -19,6 +19,8 @@ from app.api.deps import (
     sse,
     usage_dict,
 )
+from app.api.sessions import MemoryDep
+from app.memory.conversation import begin
 from app.providers.base import Usage
 from app.schemas import ChatCompletion, ChatCompletionRequest, Choice, ChoiceMessage, ModelCard, ModelList, UsageOut
 
@@ -62,14 +64,21 @@ class ChunkFrames(Frames):
     response_model=ChatCompletion,
     responses=JSON_OR_SSE,
 )
-async def chat_completions(body: ChatCompletionRequest, gw: GatewayDep, who: PrincipalDep, ip: ClientIP) -> Response:
-    """OpenAI Chat Completions; `model` is an alias from the routing table, a tier name, or `auto`."""
-    call = await gw.admit(who, ip, body.model, body.to_chat(), "model")
+async def chat_completions(
+    body: ChatCompletionRequest, gw: GatewayDep, who: PrincipalDep, ip: ClientIP, mem: MemoryDep
+) -> Response:
+    """OpenAI Chat Completions; `model` is an alias from the routing table, a tier name, or `auto`.
+
+    With `session_id` (an extension field) the conversation is kept: send only the new messages.
+    """
+    turn = await begin(mem, who, ip, body.session_id, body.to_chat(), "messages")
+    call = await gw.admit(who, ip, body.model, turn.request, "model")
     if body.stream:
-        start = await gw.open_stream(call)
+        start = turn.watch(await gw.open_stream(call))
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         return event_stream(gw, call, start, ChunkFrames(call.alias, include_usage))
     result = await gw.complete(call)
+    await turn.record(result.text)
     out = ChatCompletion(
         id=f"chatcmpl-{uuid.uuid4().hex}",
         created=int(time.time()),
