@@ -82,7 +82,7 @@ def _describe(path: Path, line: int, error: ValidationError) -> str:
         field = ".".join(str(p) for p in e["loc"]) or "(the object)"
         value = e.get("input")
         shown = "" if isinstance(value, dict) else f" (got {json.dumps(value, default=str)[:80]})"
-        parts.append(f"{path}:{line}: field {field}{shown}: {e['msg']}")
+        parts.append(f"{path} line {line}: field {field}{shown}: {e['msg']}")
     return "\n".join(parts)
 
 
@@ -101,10 +101,10 @@ def load_dataset(path: Path) -> list[Item]:
         try:
             raw = json.loads(line)
         except json.JSONDecodeError as exc:
-            problems.append(f"{path}:{number}: not JSON: {exc.msg} at column {exc.colno}")
+            problems.append(f"{path} line {number}: not JSON: {exc.msg} at column {exc.colno}")
             continue
         if not isinstance(raw, dict):
-            problems.append(f"{path}:{number}: a line must be a JSON object, got {type(raw).__name__}")
+            problems.append(f"{path} line {number}: a line must be a JSON object, got {type(raw).__name__}")
             continue
         try:
             item = Item.model_validate(raw)
@@ -112,7 +112,8 @@ def load_dataset(path: Path) -> list[Item]:
             problems.append(_describe(path, number, exc))
             continue
         if item.id in first_line:
-            problems.append(f"{path}:{number}: field id (got {item.id!r}): already used on line {first_line[item.id]}")
+            used = first_line[item.id]
+            problems.append(f"{path} line {number}: field id (got {item.id!r}): already used on line {used}")
             continue
         first_line[item.id] = number
         items.append(item)

@@ -208,7 +208,8 @@ class Runner:
         answer = await self._post(session, item.endpoint, self._body(item), self._headers(item.id))
         if not answer.ok:
             failed = Score(0.0, "deterministic", [f"no answer: {answer.error}"])
-            return Outcome(item, answer, {"format": failed, "relevance": failed, "groundedness": failed}, "off", None)
+            grounded = failed if item.expect_sources else Score(None, "n/a", ["no answer"])
+            return Outcome(item, answer, {"format": failed, "relevance": failed, "groundedness": grounded}, "off", None)
         sources = source_texts(answer)
         scores = {
             "format": format_score(item, answer.text),
