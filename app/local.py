@@ -184,7 +184,7 @@ def _wait(check: Any, timeout: float, what: str, proc: subprocess.Popen[bytes]) 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with status {proc.returncode}")
+            raise RuntimeError(f"{what} exited with status {proc.returncode} (its output is above)")
         try:
             if check():
                 return
@@ -286,6 +286,11 @@ def _raise_stop(signum: int, _frame: object) -> None:
 def serve(args: argparse.Namespace) -> int:
     plan = plan_environment(args.stack, dict(os.environ))
     port = args.port or free_port()
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise RuntimeError(f"port {port} is in use on 127.0.0.1: pick another with --port, or --port 0") from None
     key = "local-" + secrets.token_urlsafe(24)
     grace = float(plan.env.get("APP_GRACEFUL_SHUTDOWN_S", "30")) + 10
     with ExitStack() as stack:

@@ -5,6 +5,7 @@ import queue
 import re
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -70,6 +71,23 @@ def test_bad_stacks_are_named(tmp_path: Path) -> None:
     )
     with pytest.raises(StackError, match="APP_ROUTING of stack bad is not a valid routing table"):
         plan_environment("bad", {}, tmp_path)
+
+
+def test_a_port_in_use_is_refused_before_anything_starts() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "app.local", "--port", str(port)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert f"error: port {port} is in use on 127.0.0.1: pick another with --port, or --port 0" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 # --- a real run -----------------------------------------------------------------------------------
