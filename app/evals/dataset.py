@@ -48,6 +48,7 @@ class Item(_Strict):
     model: str | None = Field(None, min_length=1, max_length=200)
     max_tokens: Annotated[int, Field(ge=1, le=4000)] = 256
     temperature: Annotated[float, Field(ge=0, le=2)] = 0.0
+    stream: bool = False  # ask for SSE: the time to the first text is measured too
     params: dict[str, Any] = Field(default_factory=dict)  # extra body fields, e.g. a deployment's retrieval options
     reference: str | None = Field(None, min_length=1)  # an expected answer: relevance by token overlap
     must_include: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)

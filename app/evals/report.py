@@ -43,6 +43,7 @@ def _item(outcome: Outcome) -> dict[str, Any]:
         "status": a.status,
         "error": a.error,
         "latency_s": round(a.latency_s, 4),
+        "ttft_s": None if a.ttft_s is None else round(a.ttft_s, 4),
         "provider": a.provider,
         "model": a.model,
         "cached": a.cached,
@@ -58,6 +59,7 @@ def _item(outcome: Outcome) -> dict[str, Any]:
 
 def _summary(outcomes: list[Outcome]) -> dict[str, Any]:
     latencies = [o.answer.latency_s for o in outcomes]
+    first_text = [t for o in outcomes if (t := o.answer.ttft_s) is not None]
     errors = sum(1 for o in outcomes if not o.answer.ok)
     costs = [o.cost_usd for o in outcomes if o.answer.ok]
     unpriced = sorted({o.answer.model or "?" for o in outcomes if o.answer.ok and o.cost_usd is None})
@@ -81,6 +83,7 @@ def _summary(outcomes: list[Outcome]) -> dict[str, Any]:
             "max": max(latencies),
             "mean": statistics.fmean(latencies),
         },
+        "ttft_s": {"p50": percentile(first_text, 50), "p95": percentile(first_text, 95), "items": len(first_text)},
         "cost_usd": {
             "total": sum(c for c in costs if c is not None),
             "per_item": statistics.fmean([c for c in costs if c is not None] or [0.0]),
@@ -187,7 +190,13 @@ def render(document: dict[str, Any]) -> str:
     lines += [
         "",
         f"Latency (end to end, seconds): p50 {_num(lat['p50'])}, p95 {_num(lat['p95'])}, max {_num(lat['max'])} "
-        f"(target < {LATENCY_TARGET_S}).",
+        f"(target < {LATENCY_TARGET_S})"
+        + (
+            f"; time to the first text of {s['ttft_s']['items']} streamed answers: p50 {_num(s['ttft_s']['p50'])}, "
+            f"p95 {_num(s['ttft_s']['p95'])}."
+            if s["ttft_s"]["items"]
+            else "."
+        ),
         f"Cost: {cost['total']:.6f} USD for answers ({cost['per_item']:.6f} per item), "
         f"{cost['judge_total']:.6f} USD for judging"
         + (f"; no price for {', '.join(cost['unpriced_models'])}" if cost["unpriced_models"] else "")

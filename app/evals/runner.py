@@ -1,9 +1,11 @@
 """Run the dataset against an app URL with bounded concurrency: answer, latency, cost, scores per item."""
 
 import asyncio
+import json
 import re
 import time
 import uuid
+from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +51,7 @@ class Answer:
 
     status: int
     latency_s: float
+    ttft_s: float | None = None  # streamed answers: time to the first text
     text: str = ""
     sources: list[dict[str, Any]] = field(default_factory=list)
     usage: dict[str, int] | None = None
@@ -106,23 +109,68 @@ def cost_usd(prices: dict[str, Price], answer: Answer) -> float | None:
     ) / 1e6
 
 
+def _text(endpoint: str, payload: dict[str, Any], part: str) -> object:
+    """The answer text of a JSON body (`part` "message") or of a stream chunk (`part` "delta")."""
+    if endpoint == "generate":
+        return payload.get("text")
+    choices = payload.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+    return (first.get(part) or {}).get("content")
+
+
+def _sources(payload: dict[str, Any]) -> list[dict[str, Any]] | None:
+    found = payload.get("sources")
+    return [s for s in found if isinstance(s, dict)] if isinstance(found, list) else None
+
+
+def _usage(payload: dict[str, Any]) -> dict[str, int] | None:
+    found = payload.get("usage")
+    return {k: v for k, v in found.items() if isinstance(v, int)} if isinstance(found, dict) else None
+
+
 def parse_answer(endpoint: str, body: object) -> tuple[str, list[dict[str, Any]], dict[str, int] | None]:
     """Text, sources and usage of a /generate or /v1/chat/completions JSON body; ValueError if it is neither."""
     if not isinstance(body, dict):
         raise ValueError("the body is not a JSON object")
-    if endpoint == "generate":
-        text = body.get("text")
-    else:
-        choices = body.get("choices")
-        first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
-        text = (first.get("message") or {}).get("content")
+    text = _text(endpoint, body, "message")
     if not isinstance(text, str):
         raise ValueError(f"no answer text in {sorted(body)}")
-    raw_sources = body.get("sources") or []
-    sources = [s for s in raw_sources if isinstance(s, dict)] if isinstance(raw_sources, list) else []
-    usage = body.get("usage")
-    usage = {k: v for k, v in usage.items() if isinstance(v, int)} if isinstance(usage, dict) else None
-    return text, sources, usage
+    return text, _sources(body) or [], _usage(body)
+
+
+async def read_stream(lines: AsyncIterable[bytes], endpoint: str, answer: Answer, started: float) -> None:
+    """Collect an SSE answer: text chunks, usage, a `sources` event; an error event or no [DONE] is an error."""
+    parts: list[str] = []
+    event: str | None = None
+    async for raw in lines:
+        line = raw.decode(errors="replace").rstrip("\r\n")
+        if line.startswith("event:"):
+            event = line[6:].strip()
+            continue
+        if not line.startswith("data:"):
+            event = None if not line else event
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            answer.text = "".join(parts)
+            return
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            answer.error = f"malformed stream chunk: {data[:100]!r}"
+            return
+        if not isinstance(payload, dict):
+            continue
+        if event == "error" or "error" in payload:
+            answer.error = f"the stream failed: {json.dumps(payload.get('error', payload))[:300]}"
+            return
+        answer.sources = _sources(payload) or answer.sources
+        answer.usage = _usage(payload) or answer.usage
+        if (text := _text(endpoint, payload, "delta")) and isinstance(text, str):
+            if answer.ttft_s is None:
+                answer.ttft_s = time.perf_counter() - started
+            parts.append(text)
+    answer.error = "the stream ended without [DONE]"
 
 
 def source_texts(answer: Answer) -> list[str]:
@@ -146,32 +194,31 @@ class Runner:
     async def _post(
         self, session: aiohttp.ClientSession, endpoint: str, body: dict[str, Any], headers: dict[str, str]
     ) -> Answer:
+        """One request; latency to the last byte (and, streamed, to the first text)."""
         path = "/generate" if endpoint == "generate" else "/v1/chat/completions"
         started = time.perf_counter()
+        answer = Answer(0, 0.0)
         try:
             async with session.post(self.base + path, json=body, headers=headers) as response:
-                raw = await response.read()
-                latency = time.perf_counter() - started
-                answer = Answer(response.status, latency)
+                answer.status = response.status
                 answer.provider = response.headers.get("x-upstream-provider")
                 answer.model = response.headers.get("x-upstream-model")
                 if response.status != 200:
+                    raw = await response.read()
                     answer.error = f"HTTP {response.status}: {raw[:300].decode(errors='replace')}"
-                    return answer
-                try:
-                    body = await response.json(content_type=None)
-                    answer.text, answer.sources, answer.usage = parse_answer(endpoint, body)
-                except ValueError as exc:  # json's decode errors are ValueErrors too
-                    answer.error = f"malformed answer: {exc}"
-                    return answer
-                answer.cached = body.get("cached") is True
-                return answer
+                elif body.get("stream"):
+                    await read_stream(response.content, endpoint, answer, started)
+                else:
+                    try:
+                        data = await response.json(content_type=None)
+                        answer.text, answer.sources, answer.usage = parse_answer(endpoint, data)
+                        answer.cached = data.get("cached") is True
+                    except ValueError as exc:  # json's decode errors are ValueErrors too
+                        answer.error = f"malformed answer: {exc}"
         except (aiohttp.ClientError, TimeoutError) as exc:
-            return Answer(
-                0,
-                time.perf_counter() - started,
-                error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
-            )
+            answer.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        answer.latency_s = time.perf_counter() - started
+        return answer
 
     def _body(self, item: Item) -> dict[str, Any]:
         body: dict[str, Any] = {**item.params, "max_tokens": item.max_tokens, "temperature": item.temperature}
@@ -183,6 +230,10 @@ class Runner:
         else:
             body["messages"] = [m.model_dump() for m in item.messages or []]
             body["model"] = model or "auto"
+        if item.stream:
+            body["stream"] = True
+            if item.endpoint == "chat":
+                body["stream_options"] = {"include_usage": True}
         return body
 
     async def _judge(

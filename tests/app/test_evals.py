@@ -5,9 +5,11 @@ app's own routing, either to the fake upstream's `verdict` model (a parseable ve
 dev-echo (a stub that never gives one, so the deterministic checks carry the scores).
 """
 
+import asyncio
 import json
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import yaml
 from app.evals.__main__ import main
 from app.evals.dataset import DatasetError, Item, load_dataset
 from app.evals.report import Tolerance, compare, percentile
-from app.evals.runner import parse_answer
+from app.evals.runner import Answer, parse_answer, read_stream
 from app.evals.scorers import (
     Score,
     blend,
@@ -160,6 +162,40 @@ def test_sources_are_read_from_generate_and_chat_answers() -> None:
         parse_answer("chat", {"choices": []})
 
 
+def read(endpoint: str, frames: list[str]) -> Answer:
+    async def lines() -> AsyncIterator[bytes]:  # the frames line by line, as aiohttp yields them
+        for frame in frames:
+            for line in frame.split("\n"):
+                yield (line + "\n").encode()
+
+    answer = Answer(200, 0.0)
+    asyncio.run(read_stream(lines(), endpoint, answer, 0.0))
+    return answer
+
+
+def test_streamed_answers_carry_text_usage_and_the_sources_event() -> None:
+    source = {"id": "c1", "document_id": "d1", "score": 0.9, "text": "Paris is in France.", "metadata": {}}
+    generate = [
+        'data: {"text": "Paris"}\n',
+        'data: {"text": " it is."}\n',
+        'data: {"finish_reason": "stop", "usage": {"prompt_tokens": 3, "completion_tokens": 2}}\n',
+        f"data: {json.dumps({'sources': [source]})}\n",
+        "data: [DONE]\n",
+    ]
+    answer = read("generate", generate)
+    assert (answer.text, answer.sources, answer.error) == ("Paris it is.", [source], None)
+    assert answer.usage == {"prompt_tokens": 3, "completion_tokens": 2} and answer.ttft_s is not None
+    chat = [
+        'data: {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "Pa"}}]}\n',
+        'data: {"choices": [{"index": 0, "delta": {"content": "ris"}}]}\n',
+        "data: [DONE]\n",
+    ]
+    assert read("chat", chat).text == "Paris"
+    assert read("generate", generate[:2]).error == "the stream ended without [DONE]"
+    failed = read("generate", [generate[0], 'event: error\ndata: {"error": {"message": "cut"}}\n'])
+    assert failed.error == 'the stream failed: {"message": "cut"}'
+
+
 def test_percentiles_interpolate_between_ranks() -> None:
     values = [float(v) for v in range(1, 21)]  # 1..20
     assert percentile(values, 50) == pytest.approx(10.5)
@@ -240,6 +276,29 @@ def test_a_run_scores_latency_cost_and_a_judge_through_the_apps_routing(
     assert doc["summary"]["cost_usd"]["unpriced_models"] == ["dev-echo"]
     lat = doc["summary"]["latency_s"]
     assert 0 < lat["p50"] <= lat["p95"] <= lat["max"] < 2.5
+
+
+def test_streamed_items_measure_the_time_to_the_first_text(
+    tmp_path: Path, eval_app: AppProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVAL_API_KEY", API_KEY)
+    streamed = [{**i, "id": f"{i['id']}-stream", "stream": True} for i in DEV_ITEMS[:2]]
+    broken = {"id": "midstream", "prompt": "Tell me more.", "model": "midstream", "stream": True}
+    status, doc = run_eval(
+        tmp_path, eval_app, [*DEV_ITEMS[:2], *streamed, broken], "--max-error-rate", "0.2", "--min-format", "0.8"
+    )
+    assert status == 0, doc["checks"]
+    items = {i["id"]: i for i in doc["items"]}
+    for name in ("bullets", "chat"):
+        plain, stream = items[name], items[f"{name}-stream"]
+        assert stream["answer"] == plain["answer"]  # dev-echo streams the same words
+        assert stream["scores"]["format"]["value"] == 1.0
+        assert 0 < stream["ttft_s"] <= stream["latency_s"] and plain["ttft_s"] is None
+        assert stream["usage"]["completion_tokens"] > 0
+    # the primary is cut after two chunks: the app ends the stream with an error event, never [DONE]
+    assert items["midstream"]["error"].startswith("the stream failed")
+    assert items["midstream"]["ttft_s"] is not None  # its first words did arrive, and count like any latency
+    assert doc["summary"]["ttft_s"]["items"] == 3 and doc["summary"]["errors"] == 1
 
 
 def test_a_stub_judge_leaves_the_deterministic_checks_in_charge(
