@@ -143,6 +143,12 @@ def plan_environment(stack: str | None, environ: dict[str, str], stacks_dir: Pat
             env["APP_RPM_PER_IP"] = str(rpm)
             notes.append(f"per-IP limit {rpm}/min: the stack's gateway limit, which the WAF applies in the cloud")
     env.update({k: v for k, v in environ.items() if k.startswith("APP_")})
+    if environ.get("APP_ROUTING_FILE"):  # your own table, read here so the dev rewrite below sees it
+        try:
+            env["APP_ROUTING"] = Path(environ["APP_ROUTING_FILE"]).read_text()
+        except OSError as exc:
+            raise StackError(f"APP_ROUTING_FILE={environ['APP_ROUTING_FILE']}: {exc}") from None
+        del env["APP_ROUTING_FILE"]
     dropped = sorted(k for k in env if k in CLOUD_ONLY or k in OWNED)
     for key in dropped:
         del env[key]

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from app.evals.dataset import DatasetError, load_dataset
 from app.evals.report import Thresholds, Tolerance, build_document, compare, render, render_comparison
@@ -39,8 +40,9 @@ def _number(low: float, high: float = math.inf, off: bool = False) -> Callable[[
 
 
 def _url(text: str) -> str:
-    if not text.startswith(("http://", "https://")) or len(text) < 10:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s) URL of the app")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"{text!r} is not the app's http(s) base URL (e.g. https://api.example.com)")
     return text
 
 

@@ -91,6 +91,14 @@ def test_the_command_exits_2_naming_the_line_for_a_bad_dataset(tmp_path: Path) -
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("url", ["ftp://example.com", "http://", "https://x.example.com/?a=1", "example.com"])
+def test_a_bad_url_is_refused_naming_it(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "--url", url])
+    assert exited.value.code == 2
+    assert f"argument --url: {url!r} is not the app's http(s) base URL" in capsys.readouterr().err
+
+
 # --- the scorers --------------------------------------------------------------------------------
 
 

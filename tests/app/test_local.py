@@ -58,6 +58,18 @@ def test_without_a_stack_the_dev_model_is_the_default() -> None:
     assert plan.env["APP_EMBEDDING_MODEL"] == "dev-echo"
 
 
+def test_your_own_routing_file_is_used_and_served_by_dev_without_keys(tmp_path: Path) -> None:
+    table = tmp_path / "routing.yaml"
+    table.write_text(
+        yaml.safe_dump({"providers": {"o": {"type": "openai"}}, "models": {"mine": [{"provider": "o", "model": "m"}]}})
+    )
+    plan = plan_environment("aws-dev", {"APP_ROUTING_FILE": str(table)})
+    assert "APP_ROUTING_FILE" not in plan.env
+    assert yaml.safe_load(plan.env["APP_ROUTING"])["models"] == {"mine": [{"provider": "dev", "model": "dev-echo"}]}
+    with pytest.raises(StackError, match=r"APP_ROUTING_FILE=/nowhere\.yaml"):
+        plan_environment(None, {"APP_ROUTING_FILE": "/nowhere.yaml"})
+
+
 def test_bad_stacks_are_named(tmp_path: Path) -> None:
     with pytest.raises(StackError, match=r"no stack file .*Pulumi\.nope\.yaml; stacks: aws-dev, aws-prod"):
         plan_environment("nope", {})
