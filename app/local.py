@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,13 +165,14 @@ def plan_environment(stack: str | None, environ: dict[str, str], stacks_dir: Pat
     keyed = sorted(name for name, var in key_envs.items() if environ.get(var))
     dev = not keyed
     if dev:
-        env["APP_ROUTING"] = yaml.safe_dump(dev_routing(routing), sort_keys=False)
+        offline = dev_routing(routing)
+        env["APP_ROUTING"] = yaml.safe_dump(offline, sort_keys=False)
         env["APP_DEV_PROVIDER"] = "true"
         wanted = sorted(set(key_envs.values()))
         why = f"none of {', '.join(wanted)} is set" if wanted else "the routing table names no keyed provider"
         notes.append(f"providers: the offline dev provider answers every model ({why})")
-        if env.get("APP_EMBEDDING_MODEL") not in dev_routing(routing)["models"]:
-            env["APP_EMBEDDING_MODEL"] = next(iter(dev_routing(routing)["models"]))
+        if env.get("APP_EMBEDDING_MODEL") not in offline["models"]:
+            env["APP_EMBEDDING_MODEL"] = next(iter(offline["models"]))
         notes.append("embeddings: the dev provider has none, so /v1/documents and /v1/search answer 400 locally")
     else:
         notes.append(f"providers: {', '.join(keyed)} (keys from the environment)")
@@ -186,7 +187,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait(check: Any, timeout: float, what: str, proc: subprocess.Popen[bytes]) -> None:
+def _wait(check: Callable[[], bool], timeout: float, what: str, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
