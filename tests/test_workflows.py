@@ -266,6 +266,28 @@ def test_the_pinned_digest_is_a_config_key_the_spec_accepts(job_id: str) -> None
         PlatformSpec.from_config(with_both, stack.secret_keys)
 
 
+def test_staging_is_evaluated_after_its_smoke_test_and_before_production() -> None:
+    """Seed 002: evaluations on every deployment; a failing evaluation fails staging, so production never starts."""
+    from app.evals.__main__ import parser as evals_parser
+
+    job = load("deploy.yml")["jobs"]["staging"]
+    order = [s.get("id") or s.get("name") for s in steps(job)]
+    assert order.index("smoke") < order.index("evals"), order
+    (evals,) = [s for s in steps(job) if s.get("id") == "evals"]
+    assert "continue-on-error" not in evals and "if" not in evals
+    assert evals["env"]["URL"] == "${{ steps.smoke.outputs.url }}"
+    assert evals["env"]["EVAL_API_KEY"] == "${{ secrets.EVAL_API_KEY }}"
+    assert 'exit "$status"' in evals["run"]
+    (line,) = re.findall(r"\.venv/bin/python -m app\.evals (.+?\\\n.+)", evals["run"])
+    argv = shlex.split(line.replace("\\\n", " ").replace("|| status=$?", ""))
+    argv = [{"$URL": "https://staging.example.com", "$STACK": job["env"]["STACK"]}.get(a, a) for a in argv]
+    args = evals_parser().parse_args([a for a in argv if a != "${judge[@]}"])  # exits on an unknown flag
+    assert args.command == "run" and args.stack == "aws-dev"
+    assert args.max_p95_s == 2.5  # the seed's end-to-end latency target
+    (upload,) = step_using(job, "actions/upload-artifact")
+    assert upload["with"]["path"] == str(args.out)
+
+
 # --- every command the workflows run exists here -------------------------------------------------
 
 

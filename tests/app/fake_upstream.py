@@ -70,6 +70,7 @@ def parse_behaviour(spec: str) -> dict[str, str]:
             "anthropic_error",
             "no_done",
             "bullets",
+            "verdict",
         ):
             out[part.strip()] = "1"
     return out
@@ -109,6 +110,10 @@ class Connection:
         await self.writer.drain()
 
 
+# what a judge model answers (the `verdict` behaviour): the evaluator's judge prompt asks for this shape
+VERDICT = '{"relevance": 4, "groundedness": 5, "reason": "the fake upstream grades every answer alike"}'
+
+
 def words_for(behaviour: dict[str, str]) -> list[str]:
     """The answer's words; with `bullets`, every fourth word starts a new "- " line."""
     count = int(behaviour.get("chunks", "5"))
@@ -124,7 +129,7 @@ def sse(data: dict[str, Any] | str, event: str | None = None) -> bytes:
 
 
 async def openai_reply(conn: Connection, body: dict[str, Any], model: str, b: dict[str, str]) -> None:
-    words = words_for(b)
+    words = [VERDICT] if "verdict" in b else words_for(b)
     prompt_tokens = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4 + 1
     usage = {
         "prompt_tokens": prompt_tokens,
