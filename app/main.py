@@ -17,10 +17,10 @@ from app.limits import Limiter, MemoryStore, RedisStore, Store
 from app.middleware import RequestContextMiddleware
 from app.observability import setup_logging, setup_tracing, shutdown_tracing
 from app.resilience import Executor
+from app.retrieval import setup as retrieval_setup
 from app.routing import Router, build_provider, load_routing
 from app.service import Gateway
 from app.settings import Settings, SettingsError, get_settings
-from app.vectors import VectorStore
 
 log = logging.getLogger("app")
 
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             f"APP_EMBEDDING_MODEL={settings.embedding_model!r} is not a model alias of the routing table "
             f"({', '.join(routing.models) or 'none'})"
         )
+    retrieval_setup.check(settings, routing)
     database_args: dict[str, Any] = {}
     if settings.database_iam_auth:
         from app.rds_iam import iam_connect_args
@@ -73,18 +74,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             checks["redis"] = redis.ping
             if settings.cache_ttl_s > 0:
                 cache = ResponseCache(redis, settings.cache_ttl_s)
-        vectors: VectorStore | None = None
-        if settings.database_url is not None:
-            vectors = await VectorStore.connect(
-                settings.database_url.get_secret_value(),
-                settings.embedding_dim,
-                min(settings.max_connections, 20),
-                **database_args,
-            )
-            checks["postgres"] = vectors.ping
-        app.state.vectors = vectors
+        retriever = await retrieval_setup.connect(settings, redis, database_args)
+        if retriever is not None:
+            checks["postgres"] = retriever.store.ping
+        app.state.retriever = retriever
         app.state.gateway = Gateway(
-            router, Executor(settings), Limiter(settings, store), cache, settings.embedding_model
+            router, Executor(settings), Limiter(settings, store), cache, settings.embedding_model, retriever
         )
         app.state.authenticator = authenticator
         app.state.dependency_checks = checks
@@ -99,8 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await client.close()
             if redis is not None:
                 await redis.aclose()
-            if vectors is not None:
-                await vectors.close()
+            if retriever is not None:
+                await retriever.store.close()
             shutdown_tracing()
 
     app = FastAPI(

@@ -18,6 +18,7 @@ from app.api.deps import (
     sse,
     usage_dict,
 )
+from app.api.sources import SourcedFrames, cite, source_dicts
 from app.providers.base import Usage
 from app.schemas import GenerateRequest, GenerateResponse, SummarizeRequest, SummarizeResponse, UsageOut
 from app.service import Result
@@ -55,9 +56,13 @@ class GenerateFrames(Frames):
 async def generate(body: GenerateRequest, gw: GatewayDep, who: PrincipalDep, ip: ClientIP) -> Response:
     """Generate text. With `stream: true` the answer is SSE `data:` chunks ending with `data: [DONE]`."""
     call = await gw.admit(who, ip, body.model, body.to_chat(), "model")
+    sources = await gw.retrieve(call, body.retrieval, "retrieval") if body.retrieval else None
     if body.stream:
         start = await gw.open_stream(call)
-        return event_stream(gw, call, start, GenerateFrames())
+        frames = (
+            GenerateFrames() if sources is None else SourcedFrames(GenerateFrames(), {"sources": source_dicts(sources)})
+        )
+        return cite(event_stream(gw, call, start, frames), sources)
     result = await gw.complete(call)
     out = GenerateResponse(
         id=f"gen-{uuid.uuid4().hex}",
@@ -66,8 +71,9 @@ async def generate(body: GenerateRequest, gw: GatewayDep, who: PrincipalDep, ip:
         finish_reason=result.finish_reason,
         usage=_usage(result),
         cached=result.cached,
+        sources=sources,
     )
-    return json_response(out, call, result)
+    return cite(json_response(out, call, result), sources)
 
 
 def bullets(text: str) -> list[str]:

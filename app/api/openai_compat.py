@@ -19,6 +19,7 @@ from app.api.deps import (
     sse,
     usage_dict,
 )
+from app.api.sources import SourcedFrames, cite, source_dicts
 from app.providers.base import Usage
 from app.schemas import ChatCompletion, ChatCompletionRequest, Choice, ChoiceMessage, ModelCard, ModelList, UsageOut
 
@@ -65,10 +66,15 @@ class ChunkFrames(Frames):
 async def chat_completions(body: ChatCompletionRequest, gw: GatewayDep, who: PrincipalDep, ip: ClientIP) -> Response:
     """OpenAI Chat Completions; `model` is an alias from the routing table, a tier name, or `auto`."""
     call = await gw.admit(who, ip, body.model, body.to_chat(), "model")
+    sources = await gw.retrieve(call, body.retrieval, "retrieval") if body.retrieval else None
     if body.stream:
         start = await gw.open_stream(call)
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return event_stream(gw, call, start, ChunkFrames(call.alias, include_usage))
+        chunks = ChunkFrames(call.alias, include_usage)
+        frames: Frames = chunks
+        if sources is not None:  # shaped like the usage chunk (empty choices), so OpenAI clients take it
+            frames = SourcedFrames(chunks, {**chunks.base, "choices": [], "sources": source_dicts(sources)})
+        return cite(event_stream(gw, call, start, frames), sources)
     result = await gw.complete(call)
     out = ChatCompletion(
         id=f"chatcmpl-{uuid.uuid4().hex}",
@@ -76,8 +82,9 @@ async def chat_completions(body: ChatCompletionRequest, gw: GatewayDep, who: Pri
         model=call.alias,
         choices=[Choice(message=ChoiceMessage(content=result.text), finish_reason=result.finish_reason)],
         usage=UsageOut(**usage_dict(result.usage.prompt_tokens, result.usage.completion_tokens)),
+        sources=sources,
     )
-    return json_response(out, call, result)
+    return cite(json_response(out, call, result), sources)
 
 
 @router.get("/models", response_model=ModelList, responses={401: ERROR_RESPONSES[401]})

@@ -7,10 +7,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from app.vectors import VectorStore
 
 from app.rds_iam import RdsAuthTokens, iam_connect_args
 from app.settings import load_settings
-from app.vectors import VectorStore
 from tests.app.support import RedisServer, StartApp, run_app
 
 AWS_KEY_ID = "AKIDEXAMPLE0123456789"
