@@ -63,6 +63,7 @@ class LocalConfig(_Strict):
     """In-process sentence embeddings (app/providers/local.py); needs the packages the slim image leaves out."""
 
     type: Literal["local"]
+    threads: int = Field(1, ge=1, le=64)  # torch intra-op threads; 1 keeps latency steady beside other work
 
     @model_validator(mode="after")
     def _installed(self) -> "LocalConfig":
@@ -163,7 +164,7 @@ def build_provider(name: str, config: ProviderConfig, client: aiohttp.ClientSess
     if isinstance(config, DevConfig):
         return DevProvider(name)
     if isinstance(config, LocalConfig):
-        return LocalEmbeddingProvider(name)
+        return LocalEmbeddingProvider(name, config.threads)
     if isinstance(config, AnthropicConfig):
         return AnthropicProvider(name, client, config.base_url, os.environ.get(config.api_key_env))
     if isinstance(config, AzureConfig):

@@ -1,14 +1,14 @@
 """Split a document into overlapping chunks of at most `size` characters, cut at natural boundaries.
 
-A cut is placed at the last paragraph break, else line break, else sentence end, else space in the
-second half of the window, so chunks rarely split a word; only a run without any of them is cut
-hard. Each chunk starts `overlap` characters before the previous one ended (moved forward to a
-word start), so a sentence on a boundary is whole in at least one chunk.
+A cut is placed at the last paragraph break, else line break, else sentence end in the second half
+of the window, else at its last whitespace, so a word is split only when it is longer than a chunk.
+Each chunk starts `overlap` characters before the previous one ended (moved forward to a word
+start), so a sentence on a boundary is whole in at least one chunk.
 """
 
 import re
 
-_BOUNDARIES = ("\n\n", "\n", ". ", "? ", "! ", "; ", " ")
+_BOUNDARIES = ("\n\n", "\n", ". ", "? ", "! ", "; ")
 _SPACE = re.compile(r"\s")
 
 
@@ -21,7 +21,8 @@ def _cut(text: str, start: int, end: int) -> int:
         at = text.rfind(boundary, floor, end)
         if at != -1:
             return at + len(boundary)
-    return end
+    spaces = [m.end() for m in _SPACE.finditer(text, start + 1, end)]
+    return spaces[-1] if spaces else end  # any whitespace rather than splitting a word
 
 
 def chunk(text: str, size: int, overlap: int) -> list[str]:
