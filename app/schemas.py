@@ -1,7 +1,7 @@
 """Request and response bodies; the limits here are what the OpenAPI schema and the 422s report."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -206,9 +206,22 @@ MetadataValue = (
     | Annotated[int, Field(ge=-(2**53), le=2**53)]
     | Annotated[float, Field(allow_inf_nan=False)]
 )
+
+
+def _key_pattern_in_property_names(schema: dict[str, Any]) -> None:
+    """Pydantic states a key pattern as patternProperties, which admits other keys: say it in propertyNames."""
+    ((pattern, values),) = schema.pop("patternProperties").items()
+    schema["propertyNames"]["pattern"] = pattern
+    schema["additionalProperties"] = values
+
+
 Metadata = Annotated[
     dict[MetadataKey, MetadataValue],
-    Field(max_length=32, description="Flat metadata: up to 32 keys, each a string, number or boolean."),
+    Field(
+        max_length=32,
+        description="Flat metadata: up to 32 keys, each a string, number or boolean.",
+        json_schema_extra=_key_pattern_in_property_names,
+    ),
 ]
 
 

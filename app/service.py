@@ -111,7 +111,9 @@ class Gateway:
                     }
                 ]
             )
-        query = question(call.request, field)
+        query = question(call.request)
+        if query is None:
+            return []  # nothing asked, nothing to look up
         try:
             with database_errors():
                 sources = await self.retriever.retrieve(

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from app.api.deps import ERROR_RESPONSES, ClientIP, GatewayDep, PrincipalDep
 from app.retrieval.retriever import Retriever
@@ -38,6 +39,12 @@ async def add_documents(
     with database_errors():
         added = await retriever.add(who.id, prepared, vectors)
     return DocumentsResponse(documents=[DocumentAdded(id=i, chunk_ids=c) for i, c in added])
+
+
+@router.api_route("/documents", methods=["PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False)
+async def other_methods() -> Response:
+    """405 listing both methods: Starlette would name only the first route's (POST)."""
+    return JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers={"allow": "GET, POST"})
 
 
 @router.get("/documents", response_model=DocumentList, responses={401: ERROR_RESPONSES[401], 503: ERROR_RESPONSES[503]})

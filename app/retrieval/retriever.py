@@ -34,21 +34,12 @@ def context_message(sources: list[Source]) -> dict[str, str]:
     return {"role": "system", "content": CONTEXT_PROMPT + listed}
 
 
-def question(request: ChatRequest, field: str) -> str:
-    """The text to retrieve for: the last user message (422 naming `field` when there is none)."""
+def question(request: ChatRequest) -> str | None:
+    """The text to retrieve for: the last non-empty user message, if there is one."""
     for message in reversed(request.messages):
         if message["role"] == "user" and message["content"].strip():
             return message["content"]
-    raise RequestValidationError(
-        [
-            {
-                "type": "value_error",
-                "loc": ("body", field),
-                "msg": "retrieval needs a non-empty user message to search for",
-                "input": None,
-            }
-        ]
-    )
+    return None
 
 
 class Retriever:

@@ -218,7 +218,11 @@ def test_retrieval_options_are_validated(doc_app: AppProcess) -> None:
             assert r.json()["detail"][0]["loc"][: len(loc)] == loc
         only_system = {"model": "plain", "messages": [{"role": "system", "content": "hi"}], "retrieval": {}}
         r = c.post("/v1/chat/completions", json=only_system)
-        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "retrieval"]
+        assert r.json()["sources"] == [] and r.headers["x-sources"] == ""  # no question, nothing looked up
+        r = c.post("/v1/documents", json={"documents": [{"text": "x", "metadata": {"a\u0000": 1}}]})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][:4] == ["body", "documents", 0, "metadata"]
+        r = c.options("/v1/documents")
+        assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
 
 
 def test_too_many_chunks_is_a_422_naming_documents(doc_app: AppProcess) -> None:
