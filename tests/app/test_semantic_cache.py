@@ -1,6 +1,7 @@
 """The semantic cache behind the exact one: real embeddings (the local all-MiniLM-L6-v2 provider), real pgvector."""
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -12,7 +13,7 @@ import pytest
 from app.providers.base import ChatRequest
 from app.retrieval.semantic_cache import Probe, SemanticCache
 from app.settings import Settings
-from tests.app.support import OTHER_KEY, AppProcess, RedisServer, StartApp, Upstream, routing_table
+from tests.app.support import OTHER_KEY, AppProcess, RedisServer, StartApp, Upstream, routing_table, run_app
 
 QUESTION = "How do I reset my password?"
 PARAPHRASE = "What are the steps to reset my password?"  # cosine similarity 0.94 with QUESTION
@@ -145,3 +146,32 @@ def test_what_is_not_cached_by_meaning() -> None:
     assert cache.probe(ChatRequest([{"role": "assistant", "content": "short"}], temperature=0)) is None
     anything = SemanticCache(None, 4, settings(semantic_cache_any_temperature=True))
     assert anything.probe(ChatRequest([{"role": "user", "content": "short"}], temperature=0.5)) is not None
+
+
+LOCAL_ROUTING = json.dumps(
+    {
+        "providers": {"local": {"type": "local"}},
+        "models": {"embed": [{"provider": "local", "model": "all-MiniLM-L6-v2"}]},
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"APP_SEMANTIC_CACHE": "true"}, "APP_SEMANTIC_CACHE=true needs APP_DATABASE_URL"),
+        ({"APP_CHUNK_SIZE": "200", "APP_CHUNK_OVERLAP": "200"}, "APP_CHUNK_OVERLAP (200) must be below APP_CHUNK_SIZE"),
+        (
+            {"APP_ROUTING": LOCAL_ROUTING, "APP_EMBEDDING_MODEL": "embed", "APP_EMBEDDING_DIM": "1536"},
+            "APP_EMBEDDING_DIM (got 1536): all-MiniLM-L6-v2 makes 384-dimensional vectors",
+        ),
+        (
+            {"APP_ROUTING": LOCAL_ROUTING.replace("all-MiniLM-L6-v2", "no-such-model"), "APP_EMBEDDING_MODEL": "embed"},
+            "local model 'no-such-model'",
+        ),
+    ],
+)
+def test_bad_retrieval_settings_stop_start_up_naming_the_variable(env: dict[str, str], message: str) -> None:
+    result = run_app({"APP_AUTH_REQUIRED": "false", **env})
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
