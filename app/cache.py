@@ -36,7 +36,7 @@ class ResponseCache:
         except RedisError as exc:  # a cache outage must not fail the request
             log.warning("cache read failed: %s", exc)
             return None
-        CACHE.labels("hit" if raw else "miss").inc()
+        CACHE.labels("exact", "hit" if raw else "miss").inc()
         return json.loads(raw) if raw else None
 
     async def put(self, key: str, value: dict[str, Any]) -> None:

@@ -18,10 +18,10 @@ from app.memory.conversation import Memory, summary_alias
 from app.middleware import RequestContextMiddleware
 from app.observability import setup_logging, setup_tracing, shutdown_tracing
 from app.resilience import Executor
+from app.retrieval import setup as retrieval_setup
 from app.routing import Router, build_provider, load_routing
 from app.service import Gateway
 from app.settings import Settings, SettingsError, get_settings
-from app.vectors import VectorStore
 
 log = logging.getLogger("app")
 
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     memory_on = settings.memory_enabled and settings.redis_url is not None  # conversation memory (app/memory/)
     if memory_on:
         summary_alias(routing, settings.memory_summary_model)  # a bad APP_MEMORY_SUMMARY_MODEL stops start-up
+    retrieval_setup.check(settings, routing)
     database_args: dict[str, Any] = {}
     if settings.database_iam_auth:
         from app.rds_iam import iam_connect_args
@@ -77,21 +78,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             checks["redis"] = redis.ping
             if settings.cache_ttl_s > 0:
                 cache = ResponseCache(redis, settings.cache_ttl_s)
-        vectors: VectorStore | None = None
-        if settings.database_url is not None:
-            vectors = await VectorStore.connect(
-                settings.database_url.get_secret_value(),
-                settings.embedding_dim,
-                min(settings.max_connections, 20),
-                **database_args,
-            )
-            checks["postgres"] = vectors.ping
-        app.state.vectors = vectors
+        retriever = await retrieval_setup.connect(settings, redis, database_args)
+        if retriever is not None:
+            checks["postgres"] = retriever.store.ping
+        app.state.retriever = retriever
         app.state.gateway = Gateway(
-            router, Executor(settings), Limiter(settings, store), cache, settings.embedding_model
+            router, Executor(settings), Limiter(settings, store), cache, settings.embedding_model, retriever
         )
         app.state.memory = (
-            await Memory.start(settings, redis, vectors and vectors.pool, app.state.gateway, routing)
+            await Memory.start(settings, redis, retriever and retriever.store.pool, app.state.gateway, routing)
             if memory_on and redis is not None
             else None
         )
@@ -110,8 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await client.close()
             if redis is not None:
                 await redis.aclose()
-            if vectors is not None:
-                await vectors.close()
+            if retriever is not None:
+                await retriever.store.close()
             shutdown_tracing()
 
     app = FastAPI(

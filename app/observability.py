@@ -43,7 +43,11 @@ CIRCUIT_STATE = Gauge(
     ["provider", "model"],
     multiprocess_mode="max",
 )
-CACHE = Counter("ai_cache_requests_total", "Response cache look-ups (hit ratio = hit / all).", ["result"])
+CACHE = Counter(
+    "ai_cache_requests_total",
+    "Cache look-ups by kind: exact and semantic (responses), embedding and retrieval (RAG queries).",
+    ["kind", "result"],
+)
 RATE_LIMITED = Counter("ai_ratelimit_rejections_total", "Requests refused by a limit.", ["scope", "limit"])
 
 

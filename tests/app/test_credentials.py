@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from app.rds_iam import RdsAuthTokens, iam_connect_args
+from app.retrieval.store import DocumentStore
 from app.settings import load_settings
-from app.vectors import VectorStore
 from tests.app.support import RedisServer, StartApp, run_app
 
 AWS_KEY_ID = "AKIDEXAMPLE0123456789"
@@ -190,7 +190,7 @@ def test_the_pool_asks_for_a_fresh_token_for_every_new_connection(
         return token
 
     async def exercise() -> list[int]:
-        store = await VectorStore.connect(dsn, 4, 3, password=password)
+        store = await DocumentStore.connect(dsn, 4, 3, password=password)
         counts = [len(issued)]  # min_size 1: one connection, one token
         try:
             held = [await store.pool.acquire() for _ in range(3)]

@@ -142,7 +142,7 @@ def test_deterministic_requests_are_cached_per_key(app_server: AppProcess, upstr
         assert upstream_calls() == 1
         c.post("/generate", json={**payload, "temperature": 0.5})
         assert upstream_calls() == 2  # not deterministic: never cached
-        assert 'ai_cache_requests_total{result="hit"}' in c.get("/metrics").text
+        assert 'ai_cache_requests_total{kind="exact",result="hit"}' in c.get("/metrics").text
     with httpx.Client(base_url=app_server.url, headers={"x-api-key": OTHER_KEY}) as other:
         assert other.post("/generate", json=payload).json()["cached"] is False
     assert upstream_calls() == 3

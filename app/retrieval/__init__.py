@@ -1,0 +1,1 @@
+"""Retrieval-augmented generation: chunking, the pgvector document store, caches and the semantic cache."""
