@@ -10,9 +10,11 @@ import aiohttp
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from app.api import documents, native, openai_compat, ops
+from app.api import documents, jobs, native, openai_compat, ops
 from app.auth import Authenticator
 from app.cache import ResponseCache
+from app.jobs import open_jobs
+from app.jobs.models import JOB_REQUESTS
 from app.limits import Limiter, MemoryStore, RedisStore, Store
 from app.middleware import RequestContextMiddleware
 from app.observability import setup_logging, setup_tracing, shutdown_tracing
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             router, Executor(settings), Limiter(settings, store), cache, settings.embedding_model
         )
         app.state.authenticator = authenticator
+        app.state.jobs = open_jobs(settings, redis)  # async jobs: None unless APP_QUEUE_BACKEND is set
         app.state.dependency_checks = checks
         gc.freeze()  # start-up objects never need collecting: shorter GC pauses on the request path
         log.info("ready to serve", extra={"providers": sorted(providers), "models": router.model_names()})
@@ -101,6 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await redis.aclose()
             if vectors is not None:
                 await vectors.close()
+            if app.state.jobs is not None:
+                await app.state.jobs.close()
             shutdown_tracing()
 
     app = FastAPI(
@@ -118,6 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops.router)
     if settings.database_url is not None:
         app.include_router(documents.router)
+    if settings.queue_backend is not None:
+        app.include_router(jobs.router)
     app.add_middleware(RequestContextMiddleware)
     _document_models(app, [*routing.models, *(["auto", *routing.tiers] if routing.tiers else [])])
     return app
@@ -130,8 +137,11 @@ def _document_models(app: FastAPI, names: list[str]) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
-            for component in ("GenerateRequest", "SummarizeRequest", "ChatCompletionRequest"):
-                prop = schema["components"]["schemas"][component]["properties"]["model"]
+            components = schema["components"]["schemas"]
+            for component in ("GenerateRequest", "SummarizeRequest", "ChatCompletionRequest", *JOB_REQUESTS):
+                if component not in components:  # the job bodies exist only with a queue configured
+                    continue
+                prop = components[component]["properties"]["model"]
                 options = prop.get("anyOf", [prop])
                 for option in options:
                     if option.get("type") == "string":
