@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     queue_url: str | None = None  # SQS queue URL, Pub/Sub topic path, sb://NS.servicebus.windows.net/Q, stream
     queue_subscription: str | None = None  # Pub/Sub subscription path
     queue_dead_letter_url: str | None = None  # SQS queue URL, Pub/Sub topic path or Redis stream
-    job_ttl_s: int = Field(86_400, ge=60, le=30 * 86400)  # how long a job and its result stay readable
+    job_ttl_s: int = Field(86_400, ge=1, le=30 * 86400)  # how long a job and its result stay readable
     job_max_attempts: int = Field(5, ge=1, le=100)  # then the job goes to the dead letter
     job_lease_s: int = Field(60, ge=1, le=600)  # visibility timeout / ack deadline / reclaim idle time
     job_backoff_base_s: float = Field(2.0, ge=0, le=600)

@@ -45,4 +45,4 @@ def open_jobs(settings: Settings, redis: Redis | None) -> Jobs | None:
     """None unless APP_QUEUE_BACKEND is set (the settings then guarantee APP_REDIS_URL)."""
     if settings.queue_backend is None or redis is None:
         return None
-    return Jobs(JobStore(redis, settings.job_ttl_s), open_queue(settings))
+    return Jobs(JobStore(redis, settings.job_ttl_s), open_queue(settings, redis))

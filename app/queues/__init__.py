@@ -11,8 +11,11 @@ from app.settings import Settings
 __all__ = ["Message", "Queue", "QueueError", "open_queue"]
 
 
-def open_queue(settings: Settings) -> Queue:
-    """The queue of APP_QUEUE_BACKEND / APP_QUEUE_URL (the settings have checked their shapes)."""
+def open_queue(settings: Settings, redis: Redis | None) -> Queue:
+    """The queue of APP_QUEUE_BACKEND / APP_QUEUE_URL (the settings have checked their shapes).
+
+    Redis Streams use the app's own Redis client (`redis`); the other backends ignore it.
+    """
     backend, url, dead = settings.queue_backend, settings.queue_url or "", settings.queue_dead_letter_url
     if backend == "sqs":
         from app.queues.sqs import SqsQueue
@@ -26,16 +29,8 @@ def open_queue(settings: Settings) -> Queue:
         from app.queues.servicebus import ServiceBusQueue
 
         return ServiceBusQueue(url)
-    if backend == "redis" and settings.redis_url is not None:
+    if backend == "redis" and redis is not None:
         from app.queues.redis_streams import RedisStreamQueue
 
-        # its own pool: blocking reads hold a connection for up to the receive wait
-        redis = Redis.from_url(
-            settings.redis_url.get_secret_value(),
-            password=settings.redis_password.get_secret_value() if settings.redis_password else None,
-            socket_timeout=30,
-            socket_connect_timeout=5,
-            health_check_interval=30,
-        )
         return RedisStreamQueue(redis, url, dead)
     raise QueueError(f"APP_QUEUE_BACKEND={backend!r} cannot be opened (redis needs APP_REDIS_URL)")

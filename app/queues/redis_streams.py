@@ -3,7 +3,8 @@
 A message delivered to a worker stays in the group's pending entries until XACK. When a worker
 dies, its entries go idle and, once idle longer than the lease, the next `receive` of any
 worker claims them. Delays (retry later) wait in a sorted set and are moved back onto the
-stream when due. Acked entries are deleted, so the stream holds only unfinished work.
+stream when due. Acked entries are deleted, so the stream holds only unfinished work. The Redis client is the
+app's own (closed by the app).
 """
 
 import os
@@ -17,6 +18,7 @@ from redis.exceptions import RedisError, ResponseError
 from app.queues.base import Message, Queue, QueueError
 
 GROUP = "ai-workers"
+MAX_BLOCK_MS = 1000  # below the app client's 2 s socket timeout: a blocking read never looks like a dead socket
 
 # Move due delayed messages onto the stream (Redis's clock, so every worker agrees).
 PROMOTE_LUA = """
@@ -89,7 +91,7 @@ class RedisStreamQueue(Queue):
                     self.consumer,
                     {self.name: ">"},
                     count=max_messages - len(entries),
-                    block=max(1, int(wait_s * 1000)) if not entries else None,
+                    block=max(1, min(MAX_BLOCK_MS, int(wait_s * 1000))) if not entries else None,
                 )
                 for _stream, fresh in read or []:
                     entries.extend(fresh)
@@ -144,6 +146,3 @@ class RedisStreamQueue(Queue):
         except RedisError as exc:
             raise QueueError(f"redis stream {self.name}: {exc}") from exc
         return max(0, int(length) - int(pending["pending"]))
-
-    async def close(self) -> None:
-        await self.redis.aclose()
