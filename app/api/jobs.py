@@ -73,8 +73,7 @@ async def submit_job(
     jobs = _jobs(request)
     payload = body.request.model_dump(mode="json", exclude_none=True)
     try:
-        job_id, replayed = await jobs.submit(who, ip, body.kind, payload, idempotency_key)
-        job = await jobs.store.get(job_id)
+        job, replayed = await jobs.submit(who, ip, body.kind, payload, idempotency_key)
     except IdempotencyConflict:
         raise RequestValidationError(
             [
@@ -88,9 +87,9 @@ async def submit_job(
         ) from None
     except (QueueError, RedisError) as exc:
         raise _unavailable(exc) from None
-    if job is None:  # expired between the two calls: only with a TTL far below any real setting
+    if job is None:  # the replayed job expired between two calls: only with a TTL of a second or so
         raise HTTPException(503, "the job expired at once; check APP_JOB_TTL_S", headers={"retry-after": "1"})
-    headers = {"location": f"/v1/jobs/{job_id}"}
+    headers = {"location": f"/v1/jobs/{job.id}"}
     if replayed:
         headers["idempotent-replayed"] = "true"
     return Response(job.view().model_dump_json(), 202, headers=headers, media_type="application/json")

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from app.auth import Principal
 from app.jobs.metrics import JOBS_SUBMITTED
 from app.jobs.models import JobKind
-from app.jobs.store import JobStore
+from app.jobs.store import Job, JobStore
 from app.queues import Queue, open_queue
 from app.settings import Settings
 
@@ -24,18 +24,23 @@ class Jobs:
 
     async def submit(
         self, owner: Principal, ip: str, kind: JobKind, request: dict[str, Any], idempotency_key: str | None
-    ) -> tuple[str, bool]:
-        """Store, then queue; (job id, replayed). A job that cannot be queued is forgotten (QueueError)."""
+    ) -> tuple[Job | None, bool]:
+        """Store, then queue: (the job as queued, replayed). A job that cannot be queued is forgotten (QueueError).
+
+        The job is read before it is queued, so the answer shows it queued, not already picked up.
+        None only when a replayed job has expired meanwhile.
+        """
         job_id, replayed = await self.store.create(owner, ip, kind, request, idempotency_key)
+        job = await self.store.get(job_id)
         if replayed:
-            return job_id, True
+            return job, True
         try:
             await self.queue.send(json.dumps({"job_id": job_id}).encode())
         except BaseException:
             await self.store.delete(job_id, owner, idempotency_key)
             raise
         JOBS_SUBMITTED.labels(kind).inc()
-        return job_id, False
+        return job, False
 
     async def close(self) -> None:
         await self.queue.close()
