@@ -45,7 +45,11 @@ def _unavailable(exc: Exception) -> HTTPException:
     "/jobs",
     status_code=202,
     response_model=JobStatus,
-    responses={**ERROR_RESPONSES, 503: UNAVAILABLE},
+    responses={
+        **ERROR_RESPONSES,
+        409: {"description": "The Idempotency-Key was already used by this caller with a different body"},
+        503: UNAVAILABLE,
+    },
 )
 async def submit_job(
     body: Annotated[JobRequest, Body()],
@@ -75,15 +79,8 @@ async def submit_job(
     try:
         job, replayed = await jobs.submit(who, ip, body.kind, payload, idempotency_key)
     except IdempotencyConflict:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("header", "Idempotency-Key"),
-                    "msg": "this Idempotency-Key was already used with a different body; use a new key",
-                    "input": idempotency_key,
-                }
-            ]
+        raise HTTPException(
+            409, f"Idempotency-Key {idempotency_key!r} was already used with a different body; use a new key"
         ) from None
     except (QueueError, RedisError) as exc:
         raise _unavailable(exc) from None

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.schemas import ChatCompletionRequest, GenerateRequest, SummarizeRequest
 
@@ -16,15 +16,27 @@ JOB_ID_PATTERN = r"^job_[0-9a-f]{32}$"
 JOB_REQUESTS = ("GenerateJobRequest", "ChatJobRequest")  # OpenAPI components whose `model` lists the aliases
 
 
+def _no_stream(value: bool) -> bool:
+    if value:
+        raise ValueError("a job's answer is stored, never streamed: leave stream out or set it to false")
+    return value
+
+
+# a strict boolean that must be false (Literal[False] would also take 0, since 0 == False in Python)
+NoStream = Annotated[
+    bool, AfterValidator(_no_stream), Field(description="Jobs never stream.", json_schema_extra={"enum": [False]})
+]
+
+
 class GenerateJobRequest(GenerateRequest):
-    stream: Literal[False] = Field(False, description="Jobs never stream.")  # pyright: ignore[reportIncompatibleVariableOverride]
+    stream: NoStream = False
 
 
 class ChatJobRequest(ChatCompletionRequest):
     """The Chat Completions body; inside a job (a native route) unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
-    stream: Literal[False] = Field(False, description="Jobs never stream.")  # pyright: ignore[reportIncompatibleVariableOverride]
+    stream: NoStream = False
 
 
 class _JobBody(BaseModel):

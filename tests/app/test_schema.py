@@ -4,11 +4,11 @@ import subprocess
 import sys
 from collections.abc import Callable
 
-from tests.app.support import API_KEY, StartApp, Upstream
+from tests.app.support import API_KEY, RedisServer, StartApp, Upstream
 
 
 def test_schemathesis_finds_no_failures(
-    start_app: StartApp, upstream: Upstream, postgres: Callable[[str], str], tmp_path
+    start_app: StartApp, upstream: Upstream, postgres: Callable[[str], str], redis_server: RedisServer, tmp_path
 ) -> None:
     v1 = f"{upstream.url}/v1"
     routing = {
@@ -22,7 +22,8 @@ def test_schemathesis_finds_no_failures(
     }
     unlimited = {f"APP_{name}": "0" for name in ("RPM_PER_KEY", "RPM_PER_IP", "TPM_PER_KEY", "TPM_PER_IP")}
     database = {"APP_DATABASE_URL": postgres("schema"), "APP_EMBEDDING_MODEL": "embed", "APP_EMBEDDING_DIM": "16"}
-    app = start_app({**unlimited, **database}, routing)
+    jobs = {"APP_REDIS_URL": redis_server.url, "APP_QUEUE_BACKEND": "redis", "APP_QUEUE_URL": "schema-jobs"}
+    app = start_app({**unlimited, **database, **jobs}, routing)
     result = subprocess.run(
         [
             sys.executable,
