@@ -26,6 +26,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from prometheus_client import start_http_server
+from redis.exceptions import RedisError
 
 from app.api.deps import principal
 from app.auth import Principal
@@ -164,7 +165,7 @@ class Worker:
                 if self.stopping.is_set():  # arrived while stopping: give it straight back
                     await self._give_back(message)
                     continue
-                task = asyncio.create_task(self._handle(message))
+                task = asyncio.create_task(self._guarded(message))
                 self.running.add(task)
                 task.add_done_callback(self.running.discard)
 
@@ -202,6 +203,15 @@ class Worker:
                 await self.jobs.queue.extend(message, self.settings.job_lease_s)
             except QueueError as exc:
                 log.warning("lease renewal failed for message %s: %s", message.id, exc)
+
+    async def _guarded(self, message: Message) -> None:
+        """A queue or store failure leaves the message leased: it comes back when the lease runs out."""
+        try:
+            await self._handle(message)
+        except (QueueError, RedisError) as exc:
+            log.error("message %s not settled (it will be delivered again): %s", message.id, exc)
+        except Exception:
+            log.exception("message %s not settled (it will be delivered again)", message.id)
 
     async def _handle(self, message: Message) -> None:
         store, queue = self.jobs.store, self.jobs.queue

@@ -33,6 +33,15 @@ end
 return #due
 """
 
+# Renew a lease: reset the entry's idle time, but only while this consumer still holds it
+# (a worker that stalled past its lease must not take back an entry another worker now runs).
+EXTEND_LUA = """
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if #pending == 0 or pending[1][2] ~= ARGV[3] then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2], 'JUSTID')
+return 1
+"""
+
 # Take an entry off the stream and park it in the delayed set until now + ARGV[3] ms.
 DELAY_LUA = """
 local now = redis.call('TIME')
@@ -55,6 +64,7 @@ class RedisStreamQueue(Queue):
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._promote = redis.register_script(PROMOTE_LUA)
         self._delay = redis.register_script(DELAY_LUA)
+        self._extend = redis.register_script(EXTEND_LUA)
         self._group_ready = False
 
     async def _ensure_group(self) -> None:
@@ -104,10 +114,12 @@ class RedisStreamQueue(Queue):
         return out
 
     async def extend(self, message: Message, lease_s: int) -> None:
-        try:  # re-claiming by the owner resets the idle time, so no one else takes it over
-            await self.redis.xclaim(self.name, GROUP, self.consumer, 0, [message.handle], justid=True)
+        try:
+            held = await self._extend(keys=[self.name], args=[GROUP, message.handle, self.consumer])
         except RedisError as exc:
             raise QueueError(f"redis stream {self.name}: {exc}") from exc
+        if not held:
+            raise QueueError(f"redis stream {self.name}: entry {message.id} is no longer leased to this worker")
 
     async def ack(self, message: Message) -> None:
         try:

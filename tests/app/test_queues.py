@@ -273,3 +273,25 @@ def test_servicebus_calls_peek_lock_schedule_then_complete_and_native_dead_lette
     assert b"".join(copy.body) == b'{"job_id": "j"}' and copy.message_id == "m-7"
     assert 25 < (when - datetime.now(UTC)).total_seconds() <= 30
     assert calls[6][1][1]["error_description"] == "502: all failed"
+
+
+def test_a_redis_lease_taken_over_by_another_worker_is_not_taken_back(redis_server: RedisServer) -> None:
+    """A worker that stalled past its lease gets an error renewing it, and the new holder keeps the entry."""
+    from app.queues.redis_streams import RedisStreamQueue
+
+    async def main() -> None:
+        redis = Redis.from_url(redis_server.url, socket_timeout=2)
+        stream = f"takeover{uuid.uuid4().hex[:8]}"
+        slow, other = RedisStreamQueue(redis, stream), RedisStreamQueue(redis, stream)
+        await slow.send(b'{"job_id": "j"}')
+        (stalled,) = await receive_all_leased(slow, 1)
+        await asyncio.sleep(1.2)
+        (taken,) = await other.receive(1, 1, 1)  # idle past the 1 s lease: reclaimed
+        assert taken.id == stalled.id
+        with pytest.raises(QueueError, match="no longer leased to this worker"):
+            await slow.extend(stalled, 1)
+        await other.extend(taken, 1)
+        await other.ack(taken)
+        await redis.aclose()
+
+    asyncio.run(main())
