@@ -175,7 +175,8 @@ def _check_queue(settings: "Settings") -> None:
     if not url:
         raise ValueError(f"APP_QUEUE_BACKEND={backend} needs APP_QUEUE_URL")
     shapes = {
-        "sqs": (r"^https?://[^/]+/\d+/[A-Za-z0-9_-]{1,80}(\.fifo)?$", "https://sqs.REGION.amazonaws.com/ACCOUNT/NAME"),
+        # a standard queue (a FIFO queue's messages would need group ids, and jobs need no order)
+        "sqs": (r"^https?://[^/]+/\d+/[A-Za-z0-9_-]{1,80}$", "https://sqs.REGION.amazonaws.com/ACCOUNT/NAME"),
         "pubsub": (r"^projects/[^/]+/topics/[^/]+$", "projects/PROJECT/topics/TOPIC"),
         "servicebus": (r"^sb://[A-Za-z0-9.-]+/[A-Za-z0-9._/-]+$", "sb://NAMESPACE.servicebus.windows.net/QUEUE"),
         "redis": (r"^[A-Za-z0-9:._{}-]{1,200}$", "a stream name such as ai-jobs"),
