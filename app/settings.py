@@ -141,6 +141,8 @@ class Settings(BaseSettings):
                 )
         if self.queue_backend is not None:
             _check_queue(self)
+        elif self.queue_url or self.queue_subscription or self.queue_dead_letter_url:
+            raise ValueError("APP_QUEUE_URL/APP_QUEUE_SUBSCRIPTION/APP_QUEUE_DEAD_LETTER_URL need APP_QUEUE_BACKEND")
         if self.auto_small_max_tokens >= self.auto_large_min_tokens:
             raise ValueError("APP_AUTO_SMALL_MAX_TOKENS must be below APP_AUTO_LARGE_MIN_TOKENS")
         return self

@@ -421,3 +421,20 @@ def test_the_app_refuses_a_queue_url_of_the_wrong_shape() -> None:
     done = run_app({"APP_AUTH_REQUIRED": "false", **env})
     assert done.returncode == 2
     assert "APP_QUEUE_URL='my-queue' is not a sqs queue" in done.stderr
+
+
+def test_a_job_the_queue_refuses_is_a_503_and_leaves_nothing_behind(
+    make_stack: Callable[..., Stack], sqs_server: SqsServer
+) -> None:
+    """The queue does not exist yet: 503; once it does, a retry with the same Idempotency-Key is a fresh job."""
+    name = f"late{uuid.uuid4().hex[:8]}"
+    url = f"{sqs_server.endpoint}/123456789012/{name}"
+    made = make_stack({**sqs_server.env, "APP_QUEUE_BACKEND": "sqs", "APP_QUEUE_URL": url})
+    key = f"k-{uuid.uuid4().hex}"
+    with made.client() as client:
+        refused = submit(client, GENERATE, key)
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1", refused.text
+        assert refused.json()["detail"] == "the job queue is unavailable"
+        assert sqs_server.client().create_queue(QueueName=name)["QueueUrl"].endswith(f"/{name}")
+        again = submit(client, GENERATE, key)
+    assert again.status_code == 202 and "idempotent-replayed" not in again.headers, again.text

@@ -200,6 +200,8 @@ def test_sqs_dead_letter_without_a_redrive_policy_names_the_setting(
         ({"queue_backend": "pubsub", "queue_url": "projects/p/topics/t"}, "needs APP_QUEUE_SUBSCRIPTION"),
         ({"queue_backend": "servicebus", "queue_url": "https://x/q"}, "sb://NAMESPACE.servicebus.windows.net/QUEUE"),
         ({"queue_backend": "redis"}, "needs APP_QUEUE_URL"),
+        ({"queue_url": "jobs"}, "need APP_QUEUE_BACKEND"),
+        ({"queue_backend": "sqs", "queue_url": "https://sqs.us-east-1.amazonaws.com/1/q.fifo"}, "is not a sqs queue"),
         ({"queue_backend": "redis", "queue_url": "s", "redis_url": None}, "needs APP_REDIS_URL"),
     ],
 )
