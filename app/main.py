@@ -10,9 +10,11 @@ import aiohttp
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from app.api import documents, native, openai_compat, ops, sessions
+from app.api import documents, jobs, native, openai_compat, ops, sessions
 from app.auth import Authenticator
 from app.cache import ResponseCache
+from app.jobs import open_jobs
+from app.jobs.models import JOB_REQUESTS
 from app.limits import Limiter, MemoryStore, RedisStore, Store
 from app.memory.conversation import Memory, summary_alias
 from app.middleware import RequestContextMiddleware
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             else None
         )
         app.state.authenticator = authenticator
+        app.state.jobs = open_jobs(settings, redis)  # async jobs: None unless APP_QUEUE_BACKEND is set
         app.state.dependency_checks = checks
         gc.freeze()  # start-up objects never need collecting: shorter GC pauses on the request path
         log.info("ready to serve", extra={"providers": sorted(providers), "models": router.model_names()})
@@ -107,6 +110,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await redis.aclose()
             if retriever is not None:
                 await retriever.store.close()
+            if app.state.jobs is not None:
+                await app.state.jobs.close()
             shutdown_tracing()
 
     app = FastAPI(
@@ -126,6 +131,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(documents.router)
     if memory_on:
         app.include_router(sessions.router)
+    if settings.queue_backend is not None:
+        app.include_router(jobs.router)
     app.add_middleware(RequestContextMiddleware)
     _document_models(app, [*routing.models, *(["auto", *routing.tiers] if routing.tiers else [])])
     return app
@@ -138,8 +145,11 @@ def _document_models(app: FastAPI, names: list[str]) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
-            for component in ("GenerateRequest", "SummarizeRequest", "ChatCompletionRequest"):
-                prop = schema["components"]["schemas"][component]["properties"]["model"]
+            components = schema["components"]["schemas"]
+            for component in ("GenerateRequest", "SummarizeRequest", "ChatCompletionRequest", *JOB_REQUESTS):
+                if component not in components:  # the job bodies exist only with a queue configured
+                    continue
+                prop = components[component]["properties"]["model"]
                 options = prop.get("anyOf", [prop])
                 for option in options:
                     if option.get("type") == "string":

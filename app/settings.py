@@ -4,6 +4,7 @@ Errors name the environment variable, the value given and what is allowed, so a
 misconfigured deployment fails fast with a message an operator can act on.
 """
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -129,6 +130,20 @@ class Settings(BaseSettings):
     memory_hot_idle_s: float = Field(900.0, gt=0, le=30 * 86400)  # idle time after which Redis hands it to PostgreSQL
     memory_sweep_s: float = Field(60.0, gt=0, le=3600)  # how often each replica looks for idle sessions
 
+    # Async jobs: the platform's queue (the app contract), the job store in Redis, the worker
+    queue_backend: Literal["sqs", "pubsub", "servicebus", "redis"] | None = None
+    queue_url: str | None = None  # SQS queue URL, Pub/Sub topic path, sb://NS.servicebus.windows.net/Q, stream
+    queue_subscription: str | None = None  # Pub/Sub subscription path
+    queue_dead_letter_url: str | None = None  # SQS queue URL, Pub/Sub topic path or Redis stream
+    job_ttl_s: int = Field(86_400, ge=1, le=30 * 86400)  # how long a job and its result stay readable
+    job_max_attempts: int = Field(5, ge=1, le=100)  # then the job goes to the dead letter
+    job_lease_s: int = Field(60, ge=1, le=600)  # visibility timeout / ack deadline / reclaim idle time
+    job_backoff_base_s: float = Field(2.0, ge=0, le=600)
+    job_backoff_max_s: float = Field(300.0, ge=0, le=600)
+    worker_concurrency: int = Field(8, ge=1, le=1000)
+    worker_metrics_port: int = Field(9100, ge=0, le=65535)  # 0: no metrics server
+    queue_depth_interval_s: float = Field(15.0, gt=0, le=3600)
+
     @model_validator(mode="after")
     def _check_consistency(self) -> "Settings":
         if self.routing_file is not None and self.routing is not None:
@@ -158,6 +173,10 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "APP_DATABASE_IAM_AUTH=true needs the database's AWS region: set APP_DATABASE_REGION or AWS_REGION"
                 )
+        if self.queue_backend is not None:
+            _check_queue(self)
+        elif self.queue_url or self.queue_subscription or self.queue_dead_letter_url:
+            raise ValueError("APP_QUEUE_URL/APP_QUEUE_SUBSCRIPTION/APP_QUEUE_DEAD_LETTER_URL need APP_QUEUE_BACKEND")
         if self.auto_small_max_tokens >= self.auto_large_min_tokens:
             raise ValueError("APP_AUTO_SMALL_MAX_TOKENS must be below APP_AUTO_LARGE_MIN_TOKENS")
         _check_memory(self)
@@ -196,6 +215,35 @@ def _check_redis_password(url: SecretStr | None, password: SecretStr) -> None:
             "the Redis password is given twice, in APP_REDIS_URL and in APP_REDIS_PASSWORD: "
             "keep APP_REDIS_PASSWORD and remove the password from APP_REDIS_URL"
         )
+
+
+def _check_queue(settings: "Settings") -> None:
+    """The queue contract: each backend's APP_QUEUE_URL shape, and Redis for the job store."""
+    backend, url = settings.queue_backend, settings.queue_url
+    if settings.redis_url is None:
+        raise ValueError(f"APP_QUEUE_BACKEND={backend} needs APP_REDIS_URL (job status and results live in Redis)")
+    if not url:
+        raise ValueError(f"APP_QUEUE_BACKEND={backend} needs APP_QUEUE_URL")
+    shapes = {
+        # a standard queue (a FIFO queue's messages would need group ids, and jobs need no order)
+        "sqs": (r"^https?://[^/]+/\d+/[A-Za-z0-9_-]{1,80}$", "https://sqs.REGION.amazonaws.com/ACCOUNT/NAME"),
+        "pubsub": (r"^projects/[^/]+/topics/[^/]+$", "projects/PROJECT/topics/TOPIC"),
+        "servicebus": (r"^sb://[A-Za-z0-9.-]+/[A-Za-z0-9._/-]+$", "sb://NAMESPACE.servicebus.windows.net/QUEUE"),
+        "redis": (r"^[A-Za-z0-9:._{}-]{1,200}$", "a stream name such as ai-jobs"),
+    }
+    pattern, example = shapes[backend]  # pyright: ignore[reportArgumentType]
+    if not re.match(pattern, url):
+        raise ValueError(f"APP_QUEUE_URL={url!r} is not a {backend} queue: expected {example}")
+    dead = settings.queue_dead_letter_url
+    if dead and backend in ("sqs", "pubsub", "redis") and not re.match(shapes[backend][0], dead):
+        raise ValueError(f"APP_QUEUE_DEAD_LETTER_URL={dead!r} is not a {backend} queue: expected {shapes[backend][1]}")
+    if backend == "pubsub" and not re.match(r"^projects/[^/]+/subscriptions/[^/]+$", settings.queue_subscription or ""):
+        raise ValueError(
+            f"APP_QUEUE_BACKEND=pubsub needs APP_QUEUE_SUBSCRIPTION=projects/PROJECT/subscriptions/NAME "
+            f"(got {settings.queue_subscription!r})"
+        )
+    if settings.job_backoff_base_s > settings.job_backoff_max_s:
+        raise ValueError("APP_JOB_BACKOFF_BASE_S must not exceed APP_JOB_BACKOFF_MAX_S")
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,3 +148,7 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str
 
     yield new_database
     server.cleanup()
+
+
+# Async jobs: moto's SQS server and the Pub/Sub emulator (tests/app/queue_servers.py)
+from tests.app.queue_servers import pubsub_emulator, sqs_server  # noqa: E402, F401

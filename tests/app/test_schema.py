@@ -23,7 +23,8 @@ def test_schemathesis_finds_no_failures(
     unlimited = {f"APP_{name}": "0" for name in ("RPM_PER_KEY", "RPM_PER_IP", "TPM_PER_KEY", "TPM_PER_IP")}
     database = {"APP_DATABASE_URL": postgres("schema"), "APP_EMBEDDING_MODEL": "embed", "APP_EMBEDDING_DIM": "16"}
     memory = {"APP_REDIS_URL": redis_server.url}  # conversation memory: session_id and /v1/sessions
-    app = start_app({**unlimited, **database, **memory}, routing)
+    jobs = {"APP_QUEUE_BACKEND": "redis", "APP_QUEUE_URL": "schema-jobs"}
+    app = start_app({**unlimited, **database, **memory, **jobs}, routing)
     result = subprocess.run(
         [
             sys.executable,
