@@ -7,14 +7,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from redis.asyncio import Redis
 
 from app.api import documents, native, openai_compat, ops
 from app.auth import Authenticator
 from app.cache import ResponseCache
+from app.errors import install_error_handlers, strict_json_body
 from app.limits import Limiter, MemoryStore, RedisStore, Store
-from app.middleware import RequestContextMiddleware
+from app.middleware import wrap
 from app.observability import setup_logging, setup_tracing, shutdown_tracing
 from app.resilience import Executor
 from app.routing import Router, build_provider, load_routing
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description="Generation, summaries and an OpenAI-compatible API in front of several LLM providers.",
         lifespan=lifespan,
+        dependencies=[Depends(strict_json_body)],  # NaN, 1e400, lone surrogates: 422 even in ignored fields
         max_body_size=settings.max_body_bytes,
         # The app makes its own server span, Prometheus metrics and access log (app/middleware.py);
         # FastAPI's native OpenTelemetry layer would do the same work a second time per request.
@@ -118,7 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops.router)
     if settings.database_url is not None:
         app.include_router(documents.router)
-    app.add_middleware(RequestContextMiddleware)
+    install_error_handlers(app)
+    wrap(app, tracing=bool(settings.otlp_endpoint), max_body_bytes=settings.max_body_bytes)
     _document_models(app, [*routing.models, *(["auto", *routing.tiers] if routing.tiers else [])])
     return app
 
