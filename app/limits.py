@@ -6,19 +6,29 @@ store with the same algorithm is used (one replica only). Token reservations are
 before the call and corrected to the real usage afterwards (`settle`).
 """
 
+import asyncio
+import hashlib
+import logging
 import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from app.observability import RATE_LIMITED
 from app.settings import Settings
 
+log = logging.getLogger("app.limits")
+
 WINDOW_S = 60
 DAY_S = 86_400
 
+# Each window is a hash of per-second buckets (field: the second) plus two bookkeeping fields: 't', the
+# sum of the live buckets, and 'o', the oldest second that may still hold one. An admission therefore
+# reads two fields and drops only the seconds that went stale since the last one (usually none), instead
+# of summing the whole window: the script's cost no longer grows with the request rate.
 ADMIT_LUA = """
 local now = tonumber(redis.call('TIME')[1])
 local window = tonumber(ARGV[1])
@@ -29,21 +39,31 @@ local used = {}
 for i = 1, n do
   local limit = tonumber(ARGV[2 + 2 * i])
   local cost = tonumber(ARGV[3 + 2 * i])
-  local fields = redis.call('HGETALL', KEYS[i])
-  local total, stale, live = 0, {}, {}
-  for j = 1, #fields, 2 do
-    local sec = tonumber(fields[j])
-    if sec < oldest then
-      stale[#stale + 1] = fields[j]
+  local state = redis.call('HMGET', KEYS[i], 't', 'o')
+  local total = tonumber(state[1] or '0')
+  local from = tonumber(state[2] or oldest)
+  if from < oldest then
+    if oldest - from >= window then
+      redis.call('DEL', KEYS[i])
+      total = 0
     else
-      total = total + tonumber(fields[j + 1])
-      live[#live + 1] = {sec, tonumber(fields[j + 1])}
+      local stale = {}
+      for sec = from, oldest - 1 do stale[#stale + 1] = sec end
+      for _, v in ipairs(redis.call('HMGET', KEYS[i], unpack(stale))) do
+        if v then total = total - tonumber(v) end
+      end
+      redis.call('HDEL', KEYS[i], unpack(stale))
+      redis.call('HSET', KEYS[i], 't', total, 'o', oldest)
     end
   end
-  if #stale > 0 then redis.call('HDEL', KEYS[i], unpack(stale)) end
   used[i] = total
   if limit > 0 and total + cost > limit then
     if cost > limit then return {0, i, -1, total, now} end
+    local live, fields = {}, redis.call('HGETALL', KEYS[i])
+    for j = 1, #fields, 2 do
+      local sec = tonumber(fields[j])
+      if sec then live[#live + 1] = {sec, tonumber(fields[j + 1])} end
+    end
     table.sort(live, function(a, b) return a[1] < b[1] end)
     local need, freed, wait = total + cost - limit, 0, window
     for _, bucket in ipairs(live) do
@@ -61,6 +81,8 @@ for i = 1, n do
   local cost = tonumber(ARGV[3 + 2 * i])
   if cost > 0 then
     redis.call('HINCRBY', KEYS[i], now, cost)
+    redis.call('HINCRBY', KEYS[i], 't', cost)
+    redis.call('HSETNX', KEYS[i], 'o', oldest)
     redis.call('EXPIRE', KEYS[i], window + 5)
   end
 end
@@ -75,6 +97,7 @@ for i = 1, n do
   local delta = tonumber(ARGV[3 + i])
   if delta ~= 0 and redis.call('HEXISTS', KEYS[i], ARGV[2]) == 1 then
     redis.call('HINCRBY', KEYS[i], ARGV[2], delta)
+    redis.call('HINCRBY', KEYS[i], 't', delta)
   end
 end
 local cost = tonumber(ARGV[3])
@@ -133,25 +156,85 @@ class Store(Protocol):
     async def settle(
         self, limits: list[Limit], bucket: int, deltas: list[int], budget_key: str | None, cost: float
     ) -> None: ...
+    async def aclose(self) -> None: ...
+
+
+@dataclass(slots=True)
+class _Call:
+    sha: str
+    keys: list[str]
+    args: list[Any]
+    result: "asyncio.Future[Any] | None"  # None: nobody waits (a settlement)
 
 
 class RedisStore:
+    """The limit scripts, with the calls of concurrent requests batched into one round trip.
+
+    While one batch is in flight, new calls queue; then every queued call goes in one pipeline. Redis
+    runs each script atomically, in the order sent, so batching changes no decision: the limits stay
+    exact across replicas. Settlements are queued and not awaited: they correct a reservation after
+    the answer and need not hold the request (they reach Redis before any later call of this process).
+    """
+
     def __init__(self, redis: Redis) -> None:
-        self._admit: Any = redis.register_script(ADMIT_LUA)
-        self._settle: Any = redis.register_script(SETTLE_LUA)
+        self.redis = redis
+        scripts = (ADMIT_LUA, SETTLE_LUA)
+        self._scripts = {hashlib.sha1(lua.encode(), usedforsecurity=False).hexdigest(): lua for lua in scripts}
+        self._admit_sha, self._settle_sha = self._scripts
+        self._queue: list[_Call] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    def _submit(self, call: _Call) -> None:
+        self._queue.append(call)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
 
     async def admit(self, limits: list[Limit], budget_key: str | None, budget_micro_usd: int) -> list[int]:
         keys = [lim.key for lim in limits] + ([budget_key] if budget_key else [])
         args: list[int] = [WINDOW_S, len(limits), budget_micro_usd if budget_key else 0]
         for lim in limits:
             args += [lim.limit, lim.cost]
-        return [int(float(x)) for x in await self._admit(keys=keys, args=args)]
+        result: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._submit(_Call(self._admit_sha, keys, args, result))
+        return [int(float(x)) for x in await result]
 
     async def settle(
         self, limits: list[Limit], bucket: int, deltas: list[int], budget_key: str | None, cost: float
     ) -> None:
         keys = [lim.key for lim in limits] + ([budget_key] if budget_key else [])
-        await self._settle(keys=keys, args=[len(limits), bucket, repr(cost), *deltas])
+        self._submit(_Call(self._settle_sha, keys, [len(limits), bucket, repr(cost), *deltas], None))
+
+    async def aclose(self) -> None:
+        """Wait for queued settlements (at shutdown, before the Redis pool closes)."""
+        if self._flusher is not None:
+            await self._flusher
+
+    async def _flush(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                results = await self._run(batch)
+                if any(isinstance(r, NoScriptError) for r in results):  # Redis restarted or flushed its scripts
+                    for lua in self._scripts.values():
+                        await self.redis.script_load(lua)
+                    results = await self._run(batch)
+            except Exception as exc:  # handed to every caller of the batch
+                results = [exc] * len(batch)
+            for call, result in zip(batch, results, strict=True):
+                if call.result is None:
+                    if isinstance(result, Exception):
+                        log.error("could not settle usage: %s", result)
+                elif not call.result.done():  # the request may have been cancelled meanwhile
+                    if isinstance(result, Exception):
+                        call.result.set_exception(result)
+                    else:
+                        call.result.set_result(result)
+
+    async def _run(self, batch: list[_Call]) -> list[Any]:
+        pipe = self.redis.pipeline(transaction=False)
+        for call in batch:
+            pipe.execute_command("EVALSHA", call.sha, len(call.keys), *call.keys, *call.args)
+        return await pipe.execute(raise_on_error=False)
 
 
 class MemoryStore:
@@ -201,6 +284,9 @@ class MemoryStore:
         if budget_key and cost > 0:
             self.spent[budget_key] = self.spent.get(budget_key, 0.0) + cost
 
+    async def aclose(self) -> None:
+        pass
+
 
 class Limiter:
     """Builds the limits that apply to a caller and asks the store to admit them atomically."""
@@ -217,9 +303,9 @@ class Limiter:
         limits: list[Limit] = []
         for scope, ident, rpm, tpm in rows:
             if rpm:
-                limits.append(Limit(scope, "requests", f"rl:{scope}:{ident}:rpm", rpm, 1))
+                limits.append(Limit(scope, "requests", f"rlw:{scope}:{ident}:rpm", rpm, 1))
             if tpm:
-                limits.append(Limit(scope, "tokens", f"rl:{scope}:{ident}:tpm", tpm, tokens))
+                limits.append(Limit(scope, "tokens", f"rlw:{scope}:{ident}:tpm", tpm, tokens))
         return limits
 
     async def admit(self, key_id: str | None, ip: str, tokens: int) -> Decision:
@@ -250,3 +336,6 @@ class Limiter:
         deltas = [actual_tokens - lim.cost if lim.kind == "tokens" else 0 for lim in decision.limits]
         if any(deltas) or (decision.budget_key and cost > 0):
             await self.store.settle(decision.limits, decision.bucket, deltas, decision.budget_key, cost)
+
+    async def aclose(self) -> None:
+        await self.store.aclose()

@@ -84,9 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             checks["postgres"] = vectors.ping
         app.state.vectors = vectors
-        app.state.gateway = Gateway(
-            router, Executor(settings), Limiter(settings, store), cache, settings.embedding_model
-        )
+        limiter = Limiter(settings, store)
+        app.state.gateway = Gateway(router, Executor(settings), limiter, cache, settings.embedding_model)
         app.state.authenticator = authenticator
         app.state.dependency_checks = checks
         gc.freeze()  # start-up objects never need collecting: shorter GC pauses on the request path
@@ -98,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for provider in providers.values():
                 await provider.aclose()
             await client.close()
+            await limiter.aclose()  # queued settlements reach Redis before its pool closes
             if redis is not None:
                 await redis.aclose()
             if vectors is not None:
