@@ -66,7 +66,7 @@ async def internal_error(request: Request, exc: Exception) -> Response:
 
 # What a body needs to hold for `json.loads` to give a non-finite float or a lone surrogate: the NaN
 # or Infinity literals, a 3-digit exponent or a 300-digit number (overflow), a \\uD800-\\uDFFF escape.
-_SUSPECT = re.compile(rb"NaN|Infinity|[eE][+]?[0-9]{3}|[0-9]{300}|\\u[dD][89abAB]", re.ASCII)
+_SUSPECT = re.compile(rb"NaN|Infinity|[eE][+]?[0-9]{3}|[0-9]{300}|\\u[dD][89a-fA-F]", re.ASCII)
 
 
 Found = tuple[tuple[str | int, ...], str, Any]

@@ -59,18 +59,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         router = Router(routing, providers, settings)
         checks: dict[str, Callable[[], Awaitable[Any]]] = {}
         redis: Redis | None = None
+        limits_redis: Redis | None = None
         store: Store = MemoryStore()
         cache: ResponseCache | None = None
         if settings.redis_url is not None:
-            redis = Redis.from_url(
-                settings.redis_url.get_secret_value(),
-                password=settings.redis_password.get_secret_value() if settings.redis_password else None,
-                socket_timeout=2,
-                socket_connect_timeout=2,
-                health_check_interval=30,
-                max_connections=settings.max_connections,
-            )
-            store = RedisStore(redis)
+            redis = _connect_redis(settings, socket_timeout=2)
+            # the limiter bounds each batch itself: redis-py's per-command timeout costs a task per command
+            limits_redis = _connect_redis(settings, socket_timeout=None)
+            store = RedisStore(limits_redis, timeout_s=2)
             checks["redis"] = redis.ping
             if settings.cache_ttl_s > 0:
                 cache = ResponseCache(redis, settings.cache_ttl_s)
@@ -98,8 +94,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await provider.aclose()
             await client.close()
             await limiter.aclose()  # queued settlements reach Redis before its pool closes
-            if redis is not None:
-                await redis.aclose()
+            for connection in (redis, limits_redis):
+                if connection is not None:
+                    await connection.aclose()
             if vectors is not None:
                 await vectors.close()
             shutdown_tracing()
@@ -124,6 +121,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     wrap(app, tracing=bool(settings.otlp_endpoint), max_body_bytes=settings.max_body_bytes)
     _document_models(app, [*routing.models, *(["auto", *routing.tiers] if routing.tiers else [])])
     return app
+
+
+def _connect_redis(settings: Settings, socket_timeout: float | None) -> Redis:
+    assert settings.redis_url is not None
+    return Redis.from_url(
+        settings.redis_url.get_secret_value(),
+        password=settings.redis_password.get_secret_value() if settings.redis_password else None,
+        socket_timeout=socket_timeout,
+        socket_connect_timeout=2,
+        health_check_interval=30,
+        max_connections=settings.max_connections,
+    )
 
 
 def _document_models(app: FastAPI, names: list[str]) -> None:

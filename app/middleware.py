@@ -72,14 +72,11 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             path = getattr(scope.get("route"), "path", "unmatched")
             HTTP_LATENCY.labels(path, scope["method"], str(status)).observe(elapsed)
-            if path not in _QUIET or status >= 400:
-                log.info(
-                    "%s %s %d",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    extra={"status": status, "duration_ms": round(elapsed * 1000, 2), "route": path},
-                )
+            if (path not in _QUIET or status >= 400) and log.isEnabledFor(logging.INFO):
+                # makeRecord + handle: Logger.info would also walk the stack for a file and line not logged
+                extra = {"status": status, "duration_ms": round(elapsed * 1000, 2), "route": path}
+                args = (scope["method"], scope["path"], status)
+                log.handle(log.makeRecord(log.name, logging.INFO, "", 0, "%s %s %d", args, None, extra=extra))
 
     async def _traced(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, status: Callable[[], int]

@@ -219,6 +219,7 @@ class Connection:
         ("/v1/chat/completions", CHAT + b'"top_p":-Infinity}', "top_p"),
         ("/v1/chat/completions", CHAT + b'"seed":1e400}', "seed"),
         ("/v1/chat/completions", CHAT + b'"unknown":[NaN]}', "unknown"),
+        ("/v1/chat/completions", CHAT + b'"ignored":"low \\udfff"}', "ignored"),
     ],
 )
 def test_unencodable_input_is_a_json_422_naming_the_field(
