@@ -6,84 +6,145 @@ store with the same algorithm is used (one replica only). Token reservations are
 before the call and corrected to the real usage afterwards (`settle`).
 """
 
+import asyncio
+import hashlib
+import logging
 import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.observability import RATE_LIMITED
 from app.settings import Settings
 
+log = logging.getLogger("app.limits")
+
 WINDOW_S = 60
 DAY_S = 86_400
 
-ADMIT_LUA = """
+# Each window is a hash of per-second buckets (field: the second) plus two bookkeeping fields: 't', the
+# sum of the live buckets, and 'o', the oldest second that may still hold one. An admission therefore
+# reads two fields and drops only the seconds that went stale since the last one (usually none), instead
+# of summing the whole window: the script's cost no longer grows with the request rate.
+#
+# One script runs a batch of operations in order (see `encode`): admissions ('a') and settlements ('s').
+# Admission arguments: window, n limits, budget (micro-USD, 0 = none), then limit and cost per limit;
+# keys: the n windows, then the budget key. It answers {allowed, failing index, wait, used, now, used...}.
+# Settlement arguments: n, the reservation's second, cost (USD), then the token delta per limit.
+LIMITS_LUA = """
 local now = tonumber(redis.call('TIME')[1])
-local window = tonumber(ARGV[1])
-local n = tonumber(ARGV[2])
-local budget = tonumber(ARGV[3])
-local oldest = now - window + 1
-local used = {}
-for i = 1, n do
-  local limit = tonumber(ARGV[2 + 2 * i])
-  local cost = tonumber(ARGV[3 + 2 * i])
-  local fields = redis.call('HGETALL', KEYS[i])
-  local total, stale, live = 0, {}, {}
-  for j = 1, #fields, 2 do
-    local sec = tonumber(fields[j])
-    if sec < oldest then
-      stale[#stale + 1] = fields[j]
-    else
-      total = total + tonumber(fields[j + 1])
-      live[#live + 1] = {sec, tonumber(fields[j + 1])}
+
+local function admit(KEYS, ARGV)
+  local window = tonumber(ARGV[1])
+  local n = tonumber(ARGV[2])
+  local budget = tonumber(ARGV[3])
+  local oldest = now - window + 1
+  local used = {}
+  for i = 1, n do
+    local limit = tonumber(ARGV[2 + 2 * i])
+    local cost = tonumber(ARGV[3 + 2 * i])
+    local state = redis.call('HMGET', KEYS[i], 't', 'o')
+    local total = tonumber(state[1] or '0')
+    local from = tonumber(state[2] or oldest)
+    if from < oldest then
+      if oldest - from >= window then
+        redis.call('DEL', KEYS[i])
+        total = 0
+      else
+        local stale = {}
+        for sec = from, oldest - 1 do stale[#stale + 1] = sec end
+        for _, v in ipairs(redis.call('HMGET', KEYS[i], unpack(stale))) do
+          if v then total = total - tonumber(v) end
+        end
+        redis.call('HDEL', KEYS[i], unpack(stale))
+        redis.call('HSET', KEYS[i], 't', total, 'o', oldest)
+      end
+    end
+    used[i] = total
+    if limit > 0 and total + cost > limit then
+      if cost > limit then return {0, i, -1, total, now} end
+      local live, fields = {}, redis.call('HGETALL', KEYS[i])
+      for j = 1, #fields, 2 do
+        local sec = tonumber(fields[j])
+        if sec then live[#live + 1] = {sec, tonumber(fields[j + 1])} end
+      end
+      table.sort(live, function(a, b) return a[1] < b[1] end)
+      local need, freed, wait = total + cost - limit, 0, window
+      for _, bucket in ipairs(live) do
+        freed = freed + bucket[2]
+        if freed >= need then wait = bucket[1] + window - now break end
+      end
+      return {0, i, wait, total, now}
     end
   end
-  if #stale > 0 then redis.call('HDEL', KEYS[i], unpack(stale)) end
-  used[i] = total
-  if limit > 0 and total + cost > limit then
-    if cost > limit then return {0, i, -1, total, now} end
-    table.sort(live, function(a, b) return a[1] < b[1] end)
-    local need, freed, wait = total + cost - limit, 0, window
-    for _, bucket in ipairs(live) do
-      freed = freed + bucket[2]
-      if freed >= need then wait = bucket[1] + window - now break end
+  if budget > 0 then
+    local spent = tonumber(redis.call('GET', KEYS[n + 1]) or '0')
+    if spent * 1000000 >= budget then return {0, n + 1, 86400 - now % 86400, spent * 1000000, now} end
+  end
+  for i = 1, n do
+    local cost = tonumber(ARGV[3 + 2 * i])
+    if cost > 0 then
+      redis.call('HINCRBY', KEYS[i], now, cost)
+      redis.call('HINCRBY', KEYS[i], 't', cost)
+      redis.call('HSETNX', KEYS[i], 'o', oldest)
+      redis.call('EXPIRE', KEYS[i], window + 5)
     end
-    return {0, i, wait, total, now}
   end
+  local out = {1, 0, 0, 0, now}
+  for i = 1, n do out[#out + 1] = used[i] end
+  return out
 end
-if budget > 0 then
-  local spent = tonumber(redis.call('GET', KEYS[n + 1]) or '0')
-  if spent * 1000000 >= budget then return {0, n + 1, 86400 - now % 86400, spent * 1000000, now} end
-end
-for i = 1, n do
-  local cost = tonumber(ARGV[3 + 2 * i])
-  if cost > 0 then
-    redis.call('HINCRBY', KEYS[i], now, cost)
-    redis.call('EXPIRE', KEYS[i], window + 5)
+
+local function settle(KEYS, ARGV)
+  local n = tonumber(ARGV[1])
+  for i = 1, n do
+    local delta = tonumber(ARGV[3 + i])
+    if delta ~= 0 and redis.call('HEXISTS', KEYS[i], ARGV[2]) == 1 then
+      redis.call('HINCRBY', KEYS[i], ARGV[2], delta)
+      redis.call('HINCRBY', KEYS[i], 't', delta)
+    end
   end
+  local cost = tonumber(ARGV[3])
+  if cost > 0 and #KEYS > n then
+    redis.call('INCRBYFLOAT', KEYS[n + 1], ARGV[3])
+    redis.call('EXPIRE', KEYS[n + 1], 172800)
+  end
+  return 1
 end
-local out = {1, 0, 0, 0, now}
-for i = 1, n do out[#out + 1] = used[i] end
+
+local out, k, a = {}, 0, 1
+while a <= #ARGV do
+  local kind, nkeys, nargs = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local keys, args = {}, {}
+  for i = 1, nkeys do keys[i] = KEYS[k + i] end
+  for i = 1, nargs do args[i] = ARGV[a + 2 + i] end
+  k, a = k + nkeys, a + 3 + nargs
+  if kind == 'a' then out[#out + 1] = admit(keys, args) else out[#out + 1] = settle(keys, args) end
+end
 return out
 """
 
-SETTLE_LUA = """
-local n = tonumber(ARGV[1])
-for i = 1, n do
-  local delta = tonumber(ARGV[3 + i])
-  if delta ~= 0 and redis.call('HEXISTS', KEYS[i], ARGV[2]) == 1 then
-    redis.call('HINCRBY', KEYS[i], ARGV[2], delta)
-  end
-end
-local cost = tonumber(ARGV[3])
-if cost > 0 and #KEYS > n then
-  redis.call('INCRBYFLOAT', KEYS[n + 1], ARGV[3])
-  redis.call('EXPIRE', KEYS[n + 1], 172800)
-end
-return 1
-"""
+
+def encode(operations: "list[Operation]") -> tuple[list[str], list[Any]]:
+    """KEYS and ARGV of one LIMITS_LUA call running `operations` in order."""
+    keys: list[str] = []
+    args: list[Any] = []
+    for op in operations:
+        keys += op.keys
+        args += [op.kind, len(op.keys), len(op.args), *op.args]
+    return keys, args
+
+
+@dataclass(slots=True)
+class Operation:
+    kind: str  # "a" admission, "s" settlement
+    keys: list[str]
+    args: list[Any]
+    result: "asyncio.Future[Any] | None" = None  # None: nobody waits (a settlement)
 
 
 @dataclass(slots=True)
@@ -133,25 +194,89 @@ class Store(Protocol):
     async def settle(
         self, limits: list[Limit], bucket: int, deltas: list[int], budget_key: str | None, cost: float
     ) -> None: ...
+    async def aclose(self) -> None: ...
 
 
 class RedisStore:
-    def __init__(self, redis: Redis) -> None:
-        self._admit: Any = redis.register_script(ADMIT_LUA)
-        self._settle: Any = redis.register_script(SETTLE_LUA)
+    """The limits in Redis, the operations of concurrent requests batched into one script call.
+
+    While one batch is in flight, new admissions queue; then every queued operation goes in one
+    LIMITS_LUA call, which Redis runs atomically, in order, so batching changes no decision: the
+    limits stay exact across replicas. Settlements are not awaited: they correct a reservation after
+    the answer, so they ride in front of the next batch (before any later admission of this process)
+    or go alone after SETTLE_DELAY_S; a request thus costs one round trip, not two.
+    """
+
+    SETTLE_DELAY_S = 0.05
+
+    def __init__(self, redis: Redis, timeout_s: float) -> None:
+        """`redis` without a socket timeout: each batch is bounded by `timeout_s` here instead."""
+        self.redis = redis
+        self.timeout_s = timeout_s
+        self._sha = hashlib.sha1(LIMITS_LUA.encode(), usedforsecurity=False).hexdigest()
+        self._queue: list[Operation] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def _start_flush(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
 
     async def admit(self, limits: list[Limit], budget_key: str | None, budget_micro_usd: int) -> list[int]:
         keys = [lim.key for lim in limits] + ([budget_key] if budget_key else [])
         args: list[int] = [WINDOW_S, len(limits), budget_micro_usd if budget_key else 0]
         for lim in limits:
             args += [lim.limit, lim.cost]
-        return [int(float(x)) for x in await self._admit(keys=keys, args=args)]
+        result: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append(Operation("a", keys, args, result))
+        self._start_flush()
+        return [int(float(x)) for x in await result]
 
     async def settle(
         self, limits: list[Limit], bucket: int, deltas: list[int], budget_key: str | None, cost: float
     ) -> None:
         keys = [lim.key for lim in limits] + ([budget_key] if budget_key else [])
-        await self._settle(keys=keys, args=[len(limits), bucket, repr(cost), *deltas])
+        self._queue.append(Operation("s", keys, [len(limits), bucket, repr(cost), *deltas]))
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.SETTLE_DELAY_S, self._start_flush)
+
+    async def aclose(self) -> None:
+        """Send queued settlements now (at shutdown, before the Redis pool closes)."""
+        if self._queue:
+            self._start_flush()
+        if self._flusher is not None:
+            await self._flusher
+
+    async def _flush(self) -> None:
+        while self._queue:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            batch, self._queue = self._queue, []
+            keys, args = encode(batch)
+            results: list[Any]
+            try:
+                async with asyncio.timeout(self.timeout_s):
+                    reply: Any
+                    try:
+                        reply = await self.redis.execute_command("EVALSHA", self._sha, len(keys), *keys, *args)
+                    except NoScriptError:  # Redis restarted or flushed its scripts (nothing ran): load it
+                        await self.redis.script_load(LIMITS_LUA)
+                        reply = await self.redis.execute_command("EVALSHA", self._sha, len(keys), *keys, *args)
+                results = list(reply)
+            except TimeoutError:
+                results = [RedisTimeoutError(f"Redis did not answer within {self.timeout_s} s")] * len(batch)
+            except Exception as exc:  # handed to every caller of the batch
+                results = [exc] * len(batch)
+            for op, result in zip(batch, results, strict=True):
+                if op.result is None:
+                    if isinstance(result, Exception):
+                        log.error("could not settle usage: %s", result)
+                elif not op.result.done():  # the request may have been cancelled meanwhile
+                    if isinstance(result, Exception):
+                        op.result.set_exception(result)
+                    else:
+                        op.result.set_result(result)
 
 
 class MemoryStore:
@@ -201,6 +326,9 @@ class MemoryStore:
         if budget_key and cost > 0:
             self.spent[budget_key] = self.spent.get(budget_key, 0.0) + cost
 
+    async def aclose(self) -> None:
+        pass
+
 
 class Limiter:
     """Builds the limits that apply to a caller and asks the store to admit them atomically."""
@@ -217,9 +345,9 @@ class Limiter:
         limits: list[Limit] = []
         for scope, ident, rpm, tpm in rows:
             if rpm:
-                limits.append(Limit(scope, "requests", f"rl:{scope}:{ident}:rpm", rpm, 1))
+                limits.append(Limit(scope, "requests", f"rlw:{scope}:{ident}:rpm", rpm, 1))
             if tpm:
-                limits.append(Limit(scope, "tokens", f"rl:{scope}:{ident}:tpm", tpm, tokens))
+                limits.append(Limit(scope, "tokens", f"rlw:{scope}:{ident}:tpm", tpm, tokens))
         return limits
 
     async def admit(self, key_id: str | None, ip: str, tokens: int) -> Decision:
@@ -250,3 +378,6 @@ class Limiter:
         deltas = [actual_tokens - lim.cost if lim.kind == "tokens" else 0 for lim in decision.limits]
         if any(deltas) or (decision.budget_key and cost > 0):
             await self.store.settle(decision.limits, decision.bucket, deltas, decision.budget_key, cost)
+
+    async def aclose(self) -> None:
+        await self.store.aclose()

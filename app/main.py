@@ -7,17 +7,18 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from redis.asyncio import Redis
 
 from app.api import documents, jobs, native, openai_compat, ops, sessions
 from app.auth import Authenticator
 from app.cache import ResponseCache
+from app.errors import install_error_handlers, strict_json_body
 from app.jobs import open_jobs
 from app.jobs.models import JOB_REQUESTS
 from app.limits import Limiter, MemoryStore, RedisStore, Store
 from app.memory.conversation import Memory, summary_alias
-from app.middleware import RequestContextMiddleware
+from app.middleware import wrap
 from app.observability import setup_logging, setup_tracing, shutdown_tracing
 from app.resilience import Executor
 from app.retrieval import setup as retrieval_setup
@@ -65,18 +66,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         router = Router(routing, providers, settings)
         checks: dict[str, Callable[[], Awaitable[Any]]] = {}
         redis: Redis | None = None
+        limits_redis: Redis | None = None
         store: Store = MemoryStore()
         cache: ResponseCache | None = None
         if settings.redis_url is not None:
-            redis = Redis.from_url(
-                settings.redis_url.get_secret_value(),
-                password=settings.redis_password.get_secret_value() if settings.redis_password else None,
-                socket_timeout=2,
-                socket_connect_timeout=2,
-                health_check_interval=30,
-                max_connections=settings.max_connections,
-            )
-            store = RedisStore(redis)
+            redis = _connect_redis(settings, socket_timeout=2)
+            # the limiter bounds each batch itself: redis-py's per-command timeout costs a task per command
+            limits_redis = _connect_redis(settings, socket_timeout=None)
+            store = RedisStore(limits_redis, timeout_s=2)
             checks["redis"] = redis.ping
             if settings.cache_ttl_s > 0:
                 cache = ResponseCache(redis, settings.cache_ttl_s)
@@ -84,9 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if retriever is not None:
             checks["postgres"] = retriever.store.ping
         app.state.retriever = retriever
-        app.state.gateway = Gateway(
-            router, Executor(settings), Limiter(settings, store), cache, settings.embedding_model, retriever
-        )
+        limiter = Limiter(settings, store)
+        app.state.gateway = Gateway(router, Executor(settings), limiter, cache, settings.embedding_model, retriever)
         app.state.memory = (
             await Memory.start(settings, redis, retriever and retriever.store.pool, app.state.gateway, routing)
             if memory_on and redis is not None
@@ -106,8 +102,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for provider in providers.values():
                 await provider.aclose()
             await client.close()
-            if redis is not None:
-                await redis.aclose()
+            await limiter.aclose()  # queued settlements reach Redis before its pool closes
+            for connection in (redis, limits_redis):
+                if connection is not None:
+                    await connection.aclose()
             if retriever is not None:
                 await retriever.store.close()
             if app.state.jobs is not None:
@@ -119,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description="Generation, summaries and an OpenAI-compatible API in front of several LLM providers.",
         lifespan=lifespan,
+        dependencies=[Depends(strict_json_body)],  # NaN, 1e400, lone surrogates: 422 even in ignored fields
         max_body_size=settings.max_body_bytes,
         # The app makes its own server span, Prometheus metrics and access log (app/middleware.py);
         # FastAPI's native OpenTelemetry layer would do the same work a second time per request.
@@ -133,9 +132,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(sessions.router)
     if settings.queue_backend is not None:
         app.include_router(jobs.router)
-    app.add_middleware(RequestContextMiddleware)
+    install_error_handlers(app)
+    wrap(app, tracing=bool(settings.otlp_endpoint), max_body_bytes=settings.max_body_bytes)
     _document_models(app, [*routing.models, *(["auto", *routing.tiers] if routing.tiers else [])])
     return app
+
+
+def _connect_redis(settings: Settings, socket_timeout: float | None) -> Redis:
+    assert settings.redis_url is not None
+    return Redis.from_url(
+        settings.redis_url.get_secret_value(),
+        password=settings.redis_password.get_secret_value() if settings.redis_password else None,
+        socket_timeout=socket_timeout,
+        socket_connect_timeout=2,
+        health_check_interval=30,
+        max_connections=settings.max_connections,
+    )
 
 
 def _document_models(app: FastAPI, names: list[str]) -> None:

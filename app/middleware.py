@@ -1,15 +1,20 @@
-"""One pure-ASGI middleware for every request: request ID, server span, latency metric, access log.
+"""One pure-ASGI middleware around the whole app: request ID, server span, latency metric, access log.
 
-Pure ASGI (not BaseHTTPMiddleware) so streaming responses pass through untouched and cheaply.
+It wraps the complete Starlette stack (see `wrap`), so every response, the body-limit 413s and the
+500 of an unexpected failure included, carries `X-Request-ID`. Pure ASGI (not BaseHTTPMiddleware) so
+streaming responses pass through untouched and cheaply.
 """
 
 import logging
 import time
+from collections.abc import Callable
 
+from fastapi import FastAPI
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.errors import StrictJSONResponse
 from app.observability import HTTP_LATENCY, bind_request_id, tracer
 
 log = logging.getLogger("app.access")
@@ -17,26 +22,67 @@ _QUIET = {"/health", "/ready", "/metrics"}
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, tracing: bool, max_body_bytes: int) -> None:
         self.app = app
+        self.tracing = tracing
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        request_id = bind_request_id(headers.get("x-request-id"))
+        incoming, length = None, None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+            elif name == b"content-length":
+                length = value
+        request_id = bind_request_id(incoming)
+        id_header = (b"x-request-id", request_id.encode())
         started = time.perf_counter()
         status = 500
+        complete = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, complete
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                message["headers"] = [*message.get("headers", ()), id_header]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                complete = True
             await send(message)
 
+        try:
+            if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+                # Starlette's body limit would answer this in plain text
+                too_large = f"the body has {int(length)} bytes; at most {self.max_body_bytes} are allowed"
+                await StrictJSONResponse({"detail": too_large}, status_code=413)(scope, receive, send_with_id)
+            elif self.tracing:
+                await self._traced(scope, receive, send_with_id, request_id, lambda: status)
+            else:
+                await self.app(scope, receive, send_with_id)
+        except Exception:
+            # The inner ServerErrorMiddleware has already answered with a JSON 500 (app.errors).
+            # Swallowing the exception once that answer is complete keeps the connection open;
+            # a stream that broke half-way is re-raised so the server cuts it rather than end it cleanly.
+            log.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            if not complete:
+                raise
+        finally:
+            elapsed = time.perf_counter() - started
+            path = getattr(scope.get("route"), "path", "unmatched")
+            HTTP_LATENCY.labels(path, scope["method"], str(status)).observe(elapsed)
+            if (path not in _QUIET or status >= 400) and log.isEnabledFor(logging.INFO):
+                # makeRecord + handle: Logger.info would also walk the stack for a file and line not logged
+                extra = {"status": status, "duration_ms": round(elapsed * 1000, 2), "route": path}
+                args = (scope["method"], scope["path"], status)
+                log.handle(log.makeRecord(log.name, logging.INFO, "", 0, "%s %s %d", args, None, extra=extra))
+
+    async def _traced(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str, status: Callable[[], int]
+    ) -> None:
+        """The server span, joining an incoming `traceparent` (only when APP_OTLP_ENDPOINT is set)."""
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         with tracer.start_as_current_span(
             f"{scope['method']} {scope['path']}",
             context=propagate.extract(headers),
@@ -44,18 +90,13 @@ class RequestContextMiddleware:
             attributes={"http.request.method": scope["method"], "url.path": scope["path"], "request.id": request_id},
         ) as span:
             try:
-                await self.app(scope, receive, send_with_id)
+                await self.app(scope, receive, send)
             finally:
-                elapsed = time.perf_counter() - started
-                route = scope.get("route")
-                path = getattr(route, "path", "unmatched")
-                HTTP_LATENCY.labels(path, scope["method"], str(status)).observe(elapsed)
-                span.set_attribute("http.response.status_code", status)
-                if path not in _QUIET or status >= 400:
-                    log.info(
-                        "%s %s %d",
-                        scope["method"],
-                        scope["path"],
-                        status,
-                        extra={"status": status, "duration_ms": round(elapsed * 1000, 2), "route": path},
-                    )
+                span.set_attribute("http.response.status_code", status())
+
+
+def wrap(app: FastAPI, tracing: bool, max_body_bytes: int) -> None:
+    """Put RequestContextMiddleware outside Starlette's whole stack (add_middleware would nest it inside
+    the error and body-limit layers, whose answers would then lack the request ID)."""
+    build = app.build_middleware_stack
+    app.build_middleware_stack = lambda: RequestContextMiddleware(build(), tracing, max_body_bytes)  # type: ignore[method-assign]

@@ -36,9 +36,10 @@ RETRIEVAL_FIELD = Field(None, description="Retrieve the caller's documents and a
 
 
 class _Body(BaseModel):
-    """Strict: no silent coercion (e.g. `false` is not a number), unknown fields rejected."""
+    """Strict: no silent coercion (e.g. `false` is not a number), unknown fields rejected, and no
+    NaN or infinity (not JSON numbers: `NaN`, `1e400`)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class GenerateRequest(_Body):
@@ -120,7 +121,7 @@ class StreamOptions(BaseModel):
 class ChatCompletionRequest(BaseModel):
     """The OpenAI Chat Completions request; unknown fields are ignored, unsupported ones rejected."""
 
-    model_config = ConfigDict(extra="ignore", strict=True)
+    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
     model: str = Field(min_length=1, max_length=200)
     messages: list[ChatMessage] = Field(min_length=1, max_length=1000)
     max_tokens: TokenCount | None = None

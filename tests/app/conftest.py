@@ -150,5 +150,27 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str
     server.cleanup()
 
 
+@pytest.fixture(scope="session")
+def full_app(
+    start_app: StartApp, upstream: Upstream, postgres: Callable[[str], str], redis_server: RedisServer
+) -> AppProcess:
+    """Every route the app can serve (documents, sessions, jobs included), limits off: for schema-wide tests."""
+    v1 = f"{upstream.url}/v1"
+    routing = {
+        "providers": {"p": {"type": "openai_compatible", "base_url": v1}},
+        "models": {
+            "plain": [{"provider": "p", "model": "st;bullets;chunks=12"}],
+            "embed": [{"provider": "p", "model": "st-embed;dim=16;bullets;chunks=12"}],
+        },
+        "tiers": {"small": "plain"},
+        "default_model": "plain",
+    }
+    unlimited = {f"APP_{name}": "0" for name in ("RPM_PER_KEY", "RPM_PER_IP", "TPM_PER_KEY", "TPM_PER_IP")}
+    database = {"APP_DATABASE_URL": postgres("schema"), "APP_EMBEDDING_MODEL": "embed", "APP_EMBEDDING_DIM": "16"}
+    memory = {"APP_REDIS_URL": redis_server.url}  # conversation memory: session_id and /v1/sessions
+    jobs = {"APP_QUEUE_BACKEND": "redis", "APP_QUEUE_URL": "schema-jobs"}
+    return start_app({**unlimited, **database, **memory, **jobs}, routing)
+
+
 # Async jobs: moto's SQS server and the Pub/Sub emulator (tests/app/queue_servers.py)
 from tests.app.queue_servers import pubsub_emulator, sqs_server  # noqa: E402, F401

@@ -5,7 +5,9 @@ import time
 import uuid
 
 import httpx
+from redis import Redis
 
+from app.limits import LIMITS_LUA, Operation, encode
 from tests.app.support import (
     API_KEY,
     OTHER_KEY,
@@ -169,3 +171,52 @@ def test_cache_entries_expire_after_the_ttl(start_app: StartApp, redis_server: R
         assert [c.post("/generate", json=payload).json()["cached"] for _ in range(2)] == [False, True]
         time.sleep(1.5)
         assert c.post("/generate", json=payload).json()["cached"] is False
+
+
+def test_window_totals_follow_the_buckets_as_seconds_go_stale(redis_server: RedisServer) -> None:
+    """The admission script keeps a running total ('t') instead of summing the window: with a 2-second
+    window, the total must always equal the live buckets, and stale seconds must free their count."""
+    redis_server.flush()
+    r = Redis(port=redis_server.port)
+    key = "rlw:key:window-test:rpm"
+
+    def run(op: Operation) -> list[int]:
+        keys, args = encode([op])
+        (result,) = r.eval(LIMITS_LUA, len(keys), *keys, *args)  # type: ignore[misc]
+        return result
+
+    def admit(cost: int, limit: int = 5) -> list[int]:
+        return [int(x) for x in run(Operation("a", [key], [2, 1, 0, limit, cost]))]  # a 2-second window
+
+    def buckets() -> int:
+        return sum(int(v) for f, v in r.hgetall(key).items() if f not in (b"t", b"o"))  # type: ignore[union-attr]
+
+    try:
+        assert [admit(2)[0] for _ in range(3)] == [1, 1, 0]  # 2 + 2 pass, a third 2 would make 6 > 5
+        assert int(r.hget(key, "t")) == buckets() == 4  # type: ignore[arg-type]
+        refused = admit(5)
+        assert refused[:2] == [0, 1] and 1 <= refused[2] <= 2  # retry after the oldest bucket leaves
+        bucket = admit(1)[4]
+        run(Operation("s", [key], [1, bucket, "0", -1]))  # the settlement takes it back
+        assert int(r.hget(key, "t")) == buckets() == 4  # type: ignore[arg-type]
+        _, micros = r.time()  # type: ignore[misc]
+        time.sleep(2 + (1_000_000 - micros) / 1e6 + 0.05)  # the whole window went stale; now just into a second
+        assert admit(5)[0] == 1
+        assert int(r.hget(key, "t")) == buckets() == 5  # type: ignore[arg-type]
+        time.sleep(1)  # the next second: the bucket is still in the 2-second window
+        assert admit(0)[5] == 5 and admit(1)[0] == 0
+        time.sleep(1)
+        assert admit(1)[5] == 0  # all of it went stale
+        assert int(r.hget(key, "t")) == buckets() == 1  # type: ignore[arg-type]
+    finally:
+        r.close()
+
+
+def test_limits_survive_redis_losing_its_scripts(app_server: AppProcess, redis_server: RedisServer) -> None:
+    """After SCRIPT FLUSH (or a Redis restart) the scripts are loaded again; no request fails."""
+    with app_server.client() as c:
+        assert c.post("/generate", json={"prompt": "hi"}).status_code == 200
+        redis_server.cli("script", "flush")
+        r = c.post("/generate", json={"prompt": "hi"})
+        assert r.status_code == 200, r.text
+        assert int(r.headers["x-ratelimit-remaining"]) >= 0

@@ -2,36 +2,18 @@
 
 import subprocess
 import sys
-from collections.abc import Callable
 
-from tests.app.support import API_KEY, RedisServer, StartApp, Upstream
+from tests.app.support import API_KEY, AppProcess
 
 
-def test_schemathesis_finds_no_failures(
-    start_app: StartApp, upstream: Upstream, postgres: Callable[[str], str], redis_server: RedisServer, tmp_path
-) -> None:
-    v1 = f"{upstream.url}/v1"
-    routing = {
-        "providers": {"p": {"type": "openai_compatible", "base_url": v1}},
-        "models": {
-            "plain": [{"provider": "p", "model": "st;bullets;chunks=12"}],
-            "embed": [{"provider": "p", "model": "st-embed;dim=16;bullets;chunks=12"}],
-        },
-        "tiers": {"small": "plain"},
-        "default_model": "plain",
-    }
-    unlimited = {f"APP_{name}": "0" for name in ("RPM_PER_KEY", "RPM_PER_IP", "TPM_PER_KEY", "TPM_PER_IP")}
-    database = {"APP_DATABASE_URL": postgres("schema"), "APP_EMBEDDING_MODEL": "embed", "APP_EMBEDDING_DIM": "16"}
-    memory = {"APP_REDIS_URL": redis_server.url}  # conversation memory: session_id and /v1/sessions
-    jobs = {"APP_QUEUE_BACKEND": "redis", "APP_QUEUE_URL": "schema-jobs"}
-    app = start_app({**unlimited, **database, **memory, **jobs}, routing)
+def test_schemathesis_finds_no_failures(full_app: AppProcess, tmp_path) -> None:
     result = subprocess.run(
         [
             sys.executable,
             "-m",
             "schemathesis.cli",
             "run",
-            f"{app.url}/openapi.json",
+            f"{full_app.url}/openapi.json",
             "--header",
             f"Authorization: Bearer {API_KEY}",
             "--checks",
