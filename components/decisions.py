@@ -108,6 +108,8 @@ def app_environment(
             environment["APP_DATABASE_IAM_AUTH"] = "true"
             environment["APP_DATABASE_REGION"] = str(database.region)
     if queue is not None:
+        environment["APP_JOB_MAX_ATTEMPTS"] = str(spec.queue.max_receive_count)
+        environment["APP_WORKER_CONCURRENCY"] = str(spec.queue.worker.concurrency)
         environment["APP_QUEUE_BACKEND"] = queue.backend
         environment["APP_QUEUE_URL"] = queue.url
         if queue.subscription is not None:

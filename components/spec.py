@@ -267,9 +267,29 @@ class VectorStoreSpec(Section):
     """Default: dev off, prod on (turning it off in prod is an insecure opt-out)."""
 
 
+class WorkerSpec(Section):
+    """The job worker (``python -m app.worker`` from the app image), scaled on queue backlog."""
+
+    min_replicas: int | None = Field(default=None, ge=1, le=1000)
+    """Default: dev 1, prod 2 (one zone's loss keeps jobs moving)."""
+    max_replicas: int = Field(default=10, ge=1, le=1000)
+    concurrency: int = Field(default=8, ge=1, le=1000)
+    """Jobs one worker runs at once (``APP_WORKER_CONCURRENCY``)."""
+    backlog_per_replica: int = Field(default=16, ge=1, le=100_000)
+    """Waiting messages per worker the scaling aims for (about twice ``concurrency``)."""
+
+    @model_validator(mode="after")
+    def _bounds(self) -> WorkerSpec:
+        if self.min_replicas is not None and self.min_replicas > self.max_replicas:
+            raise ValueError(f"minReplicas ({self.min_replicas}) must not exceed maxReplicas ({self.max_replicas})")
+        return self
+
+
 class QueueSpec(Section):
     enabled: bool = True
     max_receive_count: int = Field(default=5, ge=1, le=1000)
+    """Attempts per job before it goes to the dead letter (the app's and the queue's count)."""
+    worker: WorkerSpec = WorkerSpec()
 
 
 class AlertsSpec(Section):
@@ -371,6 +391,11 @@ class PlatformSpec(Section):
     @property
     def min_replicas(self) -> int:
         return self.app.min_replicas if self.app.min_replicas is not None else self._default("min_replicas")
+
+    @property
+    def worker_min_replicas(self) -> int:
+        worker = self.queue.worker
+        return worker.min_replicas if worker.min_replicas is not None else self._default("min_replicas")
 
     @property
     def zones(self) -> int:
@@ -585,6 +610,12 @@ def _cross_problems(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Probl
     app = spec.app
     if app.min_replicas is not None and app.min_replicas > app.max_replicas:
         add("app.minReplicas", app.min_replicas, f"must not exceed app.maxReplicas ({app.max_replicas})")
+    if spec.queue.enabled and spec.worker_min_replicas > spec.queue.worker.max_replicas:
+        add(
+            "queue.worker.maxReplicas",
+            spec.queue.worker.max_replicas,
+            f"must be at least the worker's minimum ({spec.worker_min_replicas} in {spec.environment})",
+        )
     target = spec.target
     if not target.available:
         add("cloud", spec.cloud, str(targets.NotAvailable(target)).removeprefix(f"{target.name} is "))
@@ -593,6 +624,9 @@ def _cross_problems(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Probl
             add("observability.alertEmails", [], "prod stacks need at least one address for alerts")
         if app.min_replicas is not None and app.min_replicas < 2:
             add("app.minReplicas", app.min_replicas, "must be at least 2 in prod for HA")
+        worker = spec.queue.worker
+        if worker.min_replicas is not None and worker.min_replicas < 2:
+            add("queue.worker.minReplicas", worker.min_replicas, "must be at least 2 in prod for HA")
         if spec.vector_store.deletion_protection is False and not spec.insecure.disable_deletion_protection:
             add(
                 "vectorStore.deletionProtection",

@@ -8,6 +8,7 @@ directory written as ``<project>`` so the files do not depend on where the clone
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +19,21 @@ BASELINES = ROOT / "tests" / "baselines"
 STACKS = ("aws-dev", "aws-prod")
 
 
+#: the image tag names a hash of app/'s sources, which every app change moves
+_SOURCE_TAG = re.compile(r":src-[0-9a-f]{16}")
+
+
+def _neutral(text: str) -> dict[str, Any]:
+    return json.loads(_SOURCE_TAG.sub(":src-<app sources>", text.replace(str(ROOT), "<project>")))
+
+
 def snapshot(graph: Graph) -> dict[str, Any]:
-    """URN -> {type, inputs}, with the project directory made neutral."""
-    text = json.dumps({r.urn: {"type": r.type, "inputs": r.inputs} for r in graph.resources}, sort_keys=True)
-    return json.loads(text.replace(str(ROOT), "<project>"))
+    """URN -> {type, inputs}, with the project directory and the app's source hash made neutral."""
+    return _neutral(json.dumps({r.urn: {"type": r.type, "inputs": r.inputs} for r in graph.resources}, sort_keys=True))
 
 
 def load(stack: str) -> dict[str, Any]:
-    return json.loads((BASELINES / f"{stack}.json").read_text())
+    return _neutral((BASELINES / f"{stack}.json").read_text())
 
 
 def main() -> None:

@@ -41,6 +41,15 @@ DECLARED: dict[str, dict[str, Any]] = {
             ":containerDefinitions"
         ],
     },
+    "issue 11: the job worker runs beside the API, scaled on queue backlog": {
+        "added": [
+            "ai-platform:aws:AiPlatform$ai-platform:aws:Worker::ai-platform-worker",
+            "ai-platform:aws:Worker$aws:ecs/taskDefinition:TaskDefinition::ai-platform-worker-task",
+            "ai-platform:aws:Worker$aws:ecs/service:Service::ai-platform-worker-service",
+            "ai-platform:aws:Worker$aws:appautoscaling/target:Target::ai-platform-worker-scaling-target",
+            "ai-platform:aws:Worker$aws:appautoscaling/policy:Policy::ai-platform-worker-scale-backlog",
+        ],
+    },
     "the budget's tag is activated as a cost allocation tag": {
         "added": [
             "ai-platform:aws:Observability$aws:costexplorer/costAllocationTag:CostAllocationTag"

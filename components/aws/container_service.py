@@ -441,6 +441,8 @@ class ContainerService(Block):
         self.execution_role_arn = execution.role.arn
         self.log_group_name = logs.name
         self.task_definition_arn = task_definition.arn
+        self.role_policies = role_policies
+        """The roles' policies: whatever else runs as these roles (the worker) waits for them."""
         self.register_outputs(
             {
                 "clusterName": self.cluster_name,
@@ -469,38 +471,71 @@ def _container_definitions(
     log_group: str,
     region: str,
 ) -> str:
+    return container_definition(
+        image=image,
+        user=args.user,
+        environment=environment,
+        secrets=secrets,
+        log_group=log_group,
+        region=region,
+        health_check=_health_check_command(args),
+        stop_timeout_seconds=args.stop_timeout_seconds,
+        port=args.port,
+    )
+
+
+def container_definition(
+    *,
+    image: str,
+    user: str,
+    environment: Mapping[str, str],
+    secrets: Mapping[str, str],
+    log_group: str,
+    region: str,
+    health_check: Sequence[str],
+    stop_timeout_seconds: int,
+    port: int | None = None,
+    command: Sequence[str] | None = None,
+    stream_prefix: str = CONTAINER_NAME,
+) -> str:
+    """The hardened container definition every task of the app image runs with (API and worker):
+    non-root, read-only root, all capabilities dropped, secrets only as references."""
     _check_image(image)
     container: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": image,
         "essential": True,
-        "user": args.user,
+        "user": user,
         "readonlyRootFilesystem": True,
         "privileged": False,
-        "portMappings": [{"containerPort": args.port, "protocol": "tcp", "name": "http", "appProtocol": "http"}],
+        "portMappings": []
+        if port is None
+        else [{"containerPort": port, "protocol": "tcp", "name": "http", "appProtocol": "http"}],
         "environment": [{"name": k, "value": environment[k]} for k in sorted(environment)],
         "secrets": [{"name": k, "valueFrom": secrets[k]} for k in sorted(secrets)],
         "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],
         "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
         "healthCheck": {
-            "command": _health_check_command(args),
+            "command": list(health_check),
             "interval": 30,
             "timeout": 5,
             "retries": 3,
             "startPeriod": 30,
         },
-        "stopTimeout": args.stop_timeout_seconds,
+        "stopTimeout": stop_timeout_seconds,
         "logConfiguration": {
             "logDriver": "awslogs",
             "options": {
                 "awslogs-group": log_group,
                 "awslogs-region": region,
-                "awslogs-stream-prefix": CONTAINER_NAME,
+                "awslogs-stream-prefix": stream_prefix,
                 "mode": "non-blocking",  # a slow log pipeline must not stall request handling
                 "max-buffer-size": "25m",
             },
         },
     }
+    if command is not None:
+        container["command"] = list(command)
     return json.dumps([container])
 
 

@@ -28,6 +28,7 @@ from components.aws.registry import Registry, RegistryArgs
 from components.aws.secrets import SecretStore, SecretStoreArgs
 from components.aws.spec import AwsSpec
 from components.aws.vector_store import VectorStore, VectorStoreArgs
+from components.aws.worker import Worker, WorkerArgs
 from components.base import Block, BlockArgs
 from components.decisions import (
     APP_DB_USER,
@@ -246,6 +247,31 @@ class AiPlatform(Block):
             ),
             child,
         )
+        self.worker: Worker | None = None
+        if self.queue is not None:
+            worker = spec.queue.worker
+            self.worker = Worker(
+                f"{name}-worker",
+                WorkerArgs(
+                    tags=tags,
+                    cluster_arn=self.service.cluster_arn,
+                    cluster_name=self.service.cluster_name,
+                    subnet_ids=self.network.private_subnet_ids,
+                    security_group_id=self.service.security_group_id,
+                    execution_role_arn=self.service.execution_role_arn,
+                    task_role_arn=self.service.task_role_arn,
+                    role_policies=self.service.role_policies,
+                    log_group_name=self.service.log_group_name,
+                    image=self.registry.image_ref,
+                    queue_name=self.queue.queue_name,
+                    environment=contract.environment,
+                    secrets=ecs_secrets,
+                    min_replicas=spec.worker_min_replicas,
+                    max_replicas=worker.max_replicas,
+                    backlog_per_replica=worker.backlog_per_replica,
+                ),
+                child,
+            )
         for store in (self.cache, self.vector_store):
             if store is not None:
                 store.allow_from("service", self.service.security_group_id)
@@ -298,4 +324,6 @@ class AiPlatform(Block):
             outputs["vectorStoreEndpoint"] = self.vector_store.endpoint
         if self.queue is not None:
             outputs["queueUrl"] = self.queue.queue_url
+        if self.worker is not None:
+            outputs["workerServiceName"] = self.worker.service_name
         return outputs

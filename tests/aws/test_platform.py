@@ -67,8 +67,9 @@ def test_secrets_never_appear_in_plain_inputs(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_task_definition_passes_secrets_only_as_references(stack: str) -> None:
-    task = planned(stack).one("aws:ecs/taskDefinition:TaskDefinition")
+@pytest.mark.parametrize("task_name", ["ai-platform-service-task", "ai-platform-worker-task"])
+def test_task_definitions_pass_secrets_only_as_references(stack: str, task_name: str) -> None:
+    task = planned(stack).one("aws:ecs/taskDefinition:TaskDefinition", name=task_name)
     (container,) = json.loads(task.inputs["containerDefinitions"])
     plain = {e["name"] for e in container.get("environment", [])}
     referenced = {s["name"] for s in container["secrets"]}
@@ -103,7 +104,7 @@ def test_every_valid_config_builds_a_graph(config: dict) -> None:
     graph = plan_config(config)
     counts = graph.type_counts()
     assert counts["ai-platform:aws:AiPlatform"] == 1
-    assert counts["aws:ecs/service:Service"] == 1
+    assert counts["aws:ecs/service:Service"] == 1 + int(config["ai-platform:queue"]["enabled"])  # API (+ worker)
     assert counts["aws:elasticache/replicationGroup:ReplicationGroup"] == int(config["ai-platform:cache"]["enabled"])
     assert counts["aws:rds/cluster:Cluster"] == int(config["ai-platform:vectorStore"]["enabled"])
     assert counts["aws:ec2/natGateway:NatGateway"] == (
