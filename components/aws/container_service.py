@@ -11,6 +11,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
+from components import validation
 from components.aws.iam import service_role
 from components.aws.logs import log_group
 from components.aws.policy_documents import aws_context, document, service_assume_role_policy
@@ -29,8 +30,6 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
 }
 
 CONTAINER_NAME = "app"
-_SECRET_LOOKING = re.compile(r"KEY|SECRET|TOKEN|PASSWORD", re.IGNORECASE)
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_REF = re.compile(
     r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+(:[^:]*:[^:]*:[^:]*)?$"
 )
@@ -145,18 +144,18 @@ def _validate(args: ContainerServiceArgs) -> None:
         raise ValueError(f"ContainerServiceArgs.health_check_path={args.health_check_path!r}: must start with '/'")
     if isinstance(args.image, str):
         _check_image(args.image)
-    for key in [*args.environment, *args.secrets]:
-        if not _ENV_NAME.match(key):
-            raise ValueError(f"ContainerServiceArgs: {key!r} is not a valid environment variable name")
     for key in args.environment:
-        if _SECRET_LOOKING.search(key):
-            raise ValueError(
-                f"ContainerServiceArgs.environment[{key!r}] looks like a secret (KEY/SECRET/TOKEN/PASSWORD): "
-                "put it in Secrets Manager and pass it in `secrets` instead of plain environment"
-            )
-    both = sorted(set(args.environment) & set(args.secrets))
-    if both:
-        raise ValueError(f"ContainerServiceArgs: {both} are in both environment and secrets")
+        problem = validation.plain_env_var(key)
+        if problem:
+            hint = "; put it in Secrets Manager and pass it in `secrets`" if validation.looks_secret(key) else ""
+            raise ValueError(f"ContainerServiceArgs.environment[{key!r}]: {problem}{hint}")
+    for key in args.secrets:
+        problem = validation.env_var_name(key)
+        if problem:
+            raise ValueError(f"ContainerServiceArgs.secrets[{key!r}]: {problem}")
+    problem = validation.overlapping_env(args.environment, args.secrets)
+    if problem:
+        raise ValueError(f"ContainerServiceArgs: {problem}")
     for key, ref in args.secrets.items():
         if isinstance(ref, str) and not _SECRET_REF.match(ref):
             raise ValueError(

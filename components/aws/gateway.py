@@ -11,8 +11,10 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from components import validation
 from components.aws.logs import ALLOWED_RETENTION_DAYS, log_group
 from components.aws.policy_documents import aws_context, document, partition_of
+from components.aws.spec import certificate_arn
 from components.base import Block, BlockArgs
 
 wafv2 = aws.wafv2
@@ -56,8 +58,6 @@ WAF_MIN_RATE_LIMIT, WAF_MAX_RATE_LIMIT = 10, 2_000_000_000
 #: Security group rule quota (60 inbound rules per group) bounds the allowlist mirrored into the SG.
 MAX_ALLOWLIST_ENTRIES = 25
 
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+$")
 _ACCESS_LOG_PREFIX = "alb"
 #: ALB policies that negotiate TLS 1.2 or newer only (TLS13-1-0/1-1 and the 2016 policy allow TLS 1.0/1.1).
 _TLS12_PLUS_POLICY = re.compile(r"^ELBSecurityPolicy-(TLS13-1-[23]-|FS-1-2-|TLS-1-2-)[A-Za-z0-9-]+$")
@@ -155,15 +155,19 @@ def content_length_over_regex(limit: int) -> str:
 
 def _validate(args: GatewayArgs) -> tuple[list[str], list[str]]:
     """Validate the args; return the allowlist split into IPv4 and IPv6 CIDRs."""
-    if not _DOMAIN.match(args.domain):
-        raise ValueError(f"GatewayArgs.domain={args.domain!r} is not a lowercase DNS name such as 'api.example.com'")
+    problem = validation.domain_name(args.domain)
+    if problem:
+        raise ValueError(f"GatewayArgs.domain={args.domain!r} {problem}")
     if args.certificate_arn is None and args.hosted_zone_id is None:
         raise ValueError(
             "GatewayArgs: give certificate_arn (an ACM certificate for the domain) or hosted_zone_id "
             "(a Route 53 zone to DNS-validate a new certificate in)"
         )
-    if isinstance(args.certificate_arn, str) and not _CERT_ARN.match(args.certificate_arn):
-        raise ValueError(f"GatewayArgs.certificate_arn={args.certificate_arn!r} is not an ACM certificate ARN")
+    problem = certificate_arn(args.certificate_arn) if isinstance(args.certificate_arn, str) else None
+    if problem:
+        raise ValueError(
+            f"GatewayArgs.certificate_arn={args.certificate_arn!r} is not an ACM certificate ARN: {problem}"
+        )
     if not 1 <= args.target_port <= 65535:
         raise ValueError(f"GatewayArgs.target_port={args.target_port}: must be 1-65535")
     if not args.health_check_path.startswith("/"):

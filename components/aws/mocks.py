@@ -331,9 +331,8 @@ def planned_app_settings(graph: Any) -> tuple[dict[str, str], list[str], int]:
     """What the planned graph hands the app (for the app-contract test that runs on every target):
     the plain environment, the names of the variables injected from the secret store, and the
     container port."""
-    (task,) = [
-        r for r in graph.of_type("aws:ecs/taskDefinition:TaskDefinition") if "ai-platform:aws:ContainerService$" in r.urn
-    ]
+    tasks = graph.of_type("aws:ecs/taskDefinition:TaskDefinition")
+    (task,) = [r for r in tasks if "ai-platform:aws:ContainerService$" in r.urn]
     (definition,) = json.loads(task.inputs["containerDefinitions"])
     environment = {item["name"]: item["value"] for item in definition["environment"]}
     secrets = [item["name"] for item in definition["secrets"]]

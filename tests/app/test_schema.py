@@ -31,4 +31,4 @@ def test_schemathesis_finds_no_failures(full_app: AppProcess, tmp_path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-4000:]
-    assert "No issues found" in result.stdout
+    assert "No issues found" in result.stdout, result.stdout[-4000:]

@@ -258,7 +258,7 @@ def test_dns_validated_certificate_and_alias():
     [
         ({"certificate_arn": None}, "give certificate_arn"),
         ({"certificate_arn": "not-an-arn"}, "is not an ACM certificate ARN"),
-        ({"domain": "API.example.com"}, "is not a lowercase DNS name"),
+        ({"domain": "API.example.com"}, "must be a lower-case DNS name"),
         ({"rate_limit_per_ip": 9}, "accept 10 to 2000000000"),
         ({"max_body_size_bytes": 0}, "max_body_size_bytes=0"),
         ({"ip_allowlist": ["10.0.0.1/8"]}, "not a CIDR with zero host bits"),

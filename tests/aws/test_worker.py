@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pytest
@@ -18,7 +19,7 @@ IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:" + "a" * 64
 
 
 def _args(**changes) -> WorkerArgs:
-    values = dict(
+    values: dict[str, Any] = dict(
         cluster_arn="arn:aws:ecs:us-east-1:123456789012:cluster/c",
         cluster_name="c",
         subnet_ids=["subnet-1", "subnet-2"],
