@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,3 +39,14 @@ def child_keys(monkeypatch: pytest.MonkeyPatch) -> ChildKeys:
 
     monkeypatch.setattr(Block, "child", recording)
     return keys
+
+
+@pytest.fixture(autouse=True)
+def event_loop_for_outputs() -> Iterator[None]:
+    """Tests build ``pulumi.Output`` args before ``plan`` runs, which needs a current event loop;
+    an earlier test's ``asyncio.run`` leaves the thread without one."""
+    try:
+        asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+    yield
