@@ -11,13 +11,13 @@ import aiohttp
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from app.breaker import CircuitBreaker
 from app.providers.anthropic import AnthropicProvider
 from app.providers.azure import AzureOpenAIProvider, EntraTokenSource
 from app.providers.base import ChatRequest, Provider
 from app.providers.dev import DevProvider
 from app.providers.local import LocalEmbeddingProvider, missing_packages
 from app.providers.openai import OpenAIProvider
-from app.resilience import CircuitBreaker
 from app.settings import Settings, SettingsError
 
 TIERS = ("small", "medium", "large")

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 
 from app.api.deps import GatewayDep
-from app.resilience import OPEN
+from app.breaker import OPEN
 from app.schemas import CheckResult
 
 router = APIRouter(tags=["operations"])
