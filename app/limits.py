@@ -88,10 +88,12 @@ local function admit(KEYS, ARGV)
   for i = 1, n do
     local cost = tonumber(ARGV[3 + 2 * i])
     if cost > 0 then
-      redis.call('HINCRBY', KEYS[i], now, cost)
       redis.call('HINCRBY', KEYS[i], 't', cost)
-      redis.call('HSETNX', KEYS[i], 'o', oldest)
-      redis.call('EXPIRE', KEYS[i], window + 5)
+      if redis.call('HINCRBY', KEYS[i], now, cost) == cost then
+        -- a new second: the key lives a window past its newest bucket (set once a second, not per request)
+        redis.call('HSETNX', KEYS[i], 'o', oldest)
+        redis.call('EXPIRE', KEYS[i], window + 5)
+      end
     end
   end
   local out = {1, 0, 0, 0, now}
@@ -383,6 +385,8 @@ class Limiter:
         limits = self._limits(key_id, ip, tokens)
         budget = self.settings.daily_budget_usd_per_key
         budget_key = f"budget:{key_id}:{int(time.time()) // DAY_S}" if key_id is not None and budget > 0 else None
+        if not limits and budget_key is None:  # every limit off: nothing to ask the store
+            return Decision(True, limits, bucket=int(time.time()), reserved_tokens=tokens)
         result = await self.store.admit(limits, budget_key, round(budget * 1_000_000))
         allowed, index, wait, now = result[0] == 1, result[1], result[2], result[4]
         decision = Decision(allowed, limits, result[5:], bucket=now, budget_key=budget_key, reserved_tokens=tokens)
