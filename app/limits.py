@@ -1,7 +1,9 @@
 """Requests- and tokens-per-minute limits per key and per IP, and daily cost budgets per key.
 
 With Redis, one Lua script checks and reserves every limit atomically, so the limits hold across
-replicas; windows slide over per-second buckets using Redis's clock. Without Redis an in-process
+replicas; windows slide over per-second buckets using Redis's clock. The script runs batches (the
+admissions of concurrent requests and pending settlements, in order), so a request costs one round
+trip and nothing is decided locally (no pre-admission that could overshoot). Without Redis an in-process
 store with the same algorithm is used (one replica only). Token reservations are estimates made
 before the call and corrected to the real usage afterwards (`settle`).
 """
