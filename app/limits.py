@@ -1,7 +1,9 @@
 """Requests- and tokens-per-minute limits per key and per IP, and daily cost budgets per key.
 
 With Redis, one Lua script checks and reserves every limit atomically, so the limits hold across
-replicas; windows slide over per-second buckets using Redis's clock. Without Redis an in-process
+replicas; windows slide over per-second buckets using Redis's clock. The script runs batches (the
+admissions of concurrent requests and pending settlements, in order), so a request costs one round
+trip and nothing is decided locally (no pre-admission that could overshoot). Without Redis an in-process
 store with the same algorithm is used (one replica only). Token reservations are estimates made
 before the call and corrected to the real usage afterwards (`settle`).
 """
@@ -88,10 +90,12 @@ local function admit(KEYS, ARGV)
   for i = 1, n do
     local cost = tonumber(ARGV[3 + 2 * i])
     if cost > 0 then
-      redis.call('HINCRBY', KEYS[i], now, cost)
       redis.call('HINCRBY', KEYS[i], 't', cost)
-      redis.call('HSETNX', KEYS[i], 'o', oldest)
-      redis.call('EXPIRE', KEYS[i], window + 5)
+      if redis.call('HINCRBY', KEYS[i], now, cost) == cost then
+        -- a new second: the key lives a window past its newest bucket (set once a second, not per request)
+        redis.call('HSETNX', KEYS[i], 'o', oldest)
+        redis.call('EXPIRE', KEYS[i], window + 5)
+      end
     end
   end
   local out = {1, 0, 0, 0, now}
@@ -216,11 +220,22 @@ class RedisStore:
         self._sha = hashlib.sha1(LIMITS_LUA.encode(), usedforsecurity=False).hexdigest()
         self._queue: list[Operation] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._sending = False  # a batch is in flight (from a request's task or the flusher)
         self._timer: asyncio.TimerHandle | None = None
 
     def _start_flush(self) -> None:
-        if self._flusher is None or self._flusher.done():
+        """Send what is queued from a task of its own (for settlements, and for admissions that queued
+        while a batch was in flight)."""
+        if not self._sending:
+            self._sending = True
             self._flusher = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self) -> None:
+        try:
+            while self._queue:
+                await self._send()
+        finally:
+            self._sending = False
 
     async def admit(self, limits: list[Limit], budget_key: str | None, budget_micro_usd: int) -> list[int]:
         keys = [lim.key for lim in limits] + ([budget_key] if budget_key else [])
@@ -229,7 +244,14 @@ class RedisStore:
             args += [lim.limit, lim.cost]
         result: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append(Operation("a", keys, args, result))
-        self._start_flush()
+        if not self._sending:  # nothing in flight: send from this request's task, without a task switch
+            self._sending = True
+            try:
+                await self._send()
+            finally:
+                self._sending = False
+                if self._queue:  # queued meanwhile
+                    self._start_flush()
         return [int(float(x)) for x in await result]
 
     async def settle(
@@ -247,36 +269,47 @@ class RedisStore:
         if self._flusher is not None:
             await self._flusher
 
-    async def _flush(self) -> None:
-        while self._queue:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            batch, self._queue = self._queue, []
-            keys, args = encode(batch)
-            results: list[Any]
-            try:
-                async with asyncio.timeout(self.timeout_s):
-                    reply: Any
-                    try:
-                        reply = await self.redis.execute_command("EVALSHA", self._sha, len(keys), *keys, *args)
-                    except NoScriptError:  # Redis restarted or flushed its scripts (nothing ran): load it
-                        await self.redis.script_load(LIMITS_LUA)
-                        reply = await self.redis.execute_command("EVALSHA", self._sha, len(keys), *keys, *args)
-                results = list(reply)
-            except TimeoutError:
-                results = [RedisTimeoutError(f"Redis did not answer within {self.timeout_s} s")] * len(batch)
-            except Exception as exc:  # handed to every caller of the batch
-                results = [exc] * len(batch)
-            for op, result in zip(batch, results, strict=True):
-                if op.result is None:
-                    if isinstance(result, Exception):
-                        log.error("could not settle usage: %s", result)
-                elif not op.result.done():  # the request may have been cancelled meanwhile
-                    if isinstance(result, Exception):
-                        op.result.set_exception(result)
-                    else:
-                        op.result.set_result(result)
+    async def _send(self) -> None:
+        """One script call with everything queued; each operation's result goes to whoever waits for it."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._queue = self._queue, []
+        keys, args = encode(batch)
+        results: list[Any]
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                reply: Any
+                try:
+                    reply = await self.redis.execute_command("EVALSHA", self._sha, len(keys), *keys, *args)
+                except NoScriptError:  # Redis restarted or flushed its scripts (nothing ran): load it
+                    await self.redis.script_load(LIMITS_LUA)
+                    reply = await self.redis.execute_command("EVALSHA", self._sha, len(keys), *keys, *args)
+            results = list(reply)
+        except TimeoutError:
+            results = [RedisTimeoutError(f"Redis did not answer within {self.timeout_s} s")] * len(batch)
+        except asyncio.CancelledError:  # the sending request went away (its batch: its own admission and settlements)
+            for op in batch:
+                if op.result is not None:
+                    op.result.cancel()
+                else:
+                    log.warning("a settlement may be lost: the request sending it was cancelled")
+            raise
+        except Exception as exc:  # handed to every caller of the batch
+            results = [exc] * len(batch)
+        self._deliver(batch, results)
+
+    @staticmethod
+    def _deliver(batch: list[Operation], results: list[Any]) -> None:
+        for op, result in zip(batch, results, strict=True):
+            if op.result is None:
+                if isinstance(result, Exception):
+                    log.error("could not settle usage: %s", result)
+            elif not op.result.done():  # the request may have been cancelled meanwhile
+                if isinstance(result, Exception):
+                    op.result.set_exception(result)
+                else:
+                    op.result.set_result(result)
 
 
 class MemoryStore:
@@ -354,6 +387,8 @@ class Limiter:
         limits = self._limits(key_id, ip, tokens)
         budget = self.settings.daily_budget_usd_per_key
         budget_key = f"budget:{key_id}:{int(time.time()) // DAY_S}" if key_id is not None and budget > 0 else None
+        if not limits and budget_key is None:  # every limit off: nothing to ask the store
+            return Decision(True, limits, bucket=int(time.time()), reserved_tokens=tokens)
         result = await self.store.admit(limits, budget_key, round(budget * 1_000_000))
         allowed, index, wait, now = result[0] == 1, result[1], result[2], result[4]
         decision = Decision(allowed, limits, result[5:], bucket=now, budget_key=budget_key, reserved_tokens=tokens)

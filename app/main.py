@@ -118,7 +118,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Generation, summaries and an OpenAI-compatible API in front of several LLM providers.",
         lifespan=lifespan,
         dependencies=[Depends(strict_json_body)],  # NaN, 1e400, lone surrogates: 422 even in ignored fields
-        max_body_size=settings.max_body_bytes,
         # The app makes its own server span, Prometheus metrics and access log (app/middleware.py);
         # FastAPI's native OpenTelemetry layer would do the same work a second time per request.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},

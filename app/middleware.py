@@ -1,7 +1,7 @@
 """One pure-ASGI middleware around the whole app: request ID, server span, latency metric, access log.
 
-It wraps the complete Starlette stack (see `wrap`), so every response, the body-limit 413s and the
-500 of an unexpected failure included, carries `X-Request-ID`. Pure ASGI (not BaseHTTPMiddleware) so
+It wraps the complete Starlette stack (see `wrap`), so every response, the 500 of an unexpected failure
+included, carries `X-Request-ID`; it also enforces APP_MAX_BODY_BYTES (413). Pure ASGI (not BaseHTTPMiddleware) so
 streaming responses pass through untouched and cheaply.
 """
 
@@ -12,6 +12,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import StrictJSONResponse
@@ -54,10 +55,12 @@ class RequestContextMiddleware:
 
         try:
             if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-                # Starlette's body limit would answer this in plain text
                 too_large = f"the body has {int(length)} bytes; at most {self.max_body_bytes} are allowed"
                 await StrictJSONResponse({"detail": too_large}, status_code=413)(scope, receive, send_with_id)
-            elif self.tracing:
+                return
+            if length is None:  # a chunked body: count it as it comes (a Content-Length body cannot outgrow it)
+                receive = self._limited(receive)
+            if self.tracing:
                 await self._traced(scope, receive, send_with_id, request_id, lambda: status)
             else:
                 await self.app(scope, receive, send_with_id)
@@ -77,6 +80,23 @@ class RequestContextMiddleware:
                 extra = {"status": status, "duration_ms": round(elapsed * 1000, 2), "route": path}
                 args = (scope["method"], scope["path"], status)
                 log.handle(log.makeRecord(log.name, logging.INFO, "", 0, "%s %s %d", args, None, extra=extra))
+
+    def _limited(self, receive: Receive) -> Receive:
+        """APP_MAX_BODY_BYTES for bodies without Content-Length: a 413 (app.errors renders it) once exceeded.
+
+        The app enforces the limit here rather than through FastAPI's max_body_size, whose three extra
+        middleware layers every request would cross."""
+        seen = 0
+
+        async def receive_limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_body_bytes:
+                raise HTTPException(413, f"the body has more than {self.max_body_bytes} bytes, the limit")
+            return message
+
+        return receive_limited
 
     async def _traced(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, status: Callable[[], int]

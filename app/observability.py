@@ -125,7 +125,7 @@ def redact(text: str) -> str:
 class JSONFormatter(logging.Formatter):
     """One JSON object a line, redacted, with the request ID of the task that logged it."""
 
-    _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+    _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "color_message"}
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -137,8 +137,10 @@ class JSONFormatter(logging.Formatter):
         request_id = _request_id.get()
         if request_id:
             entry["request_id"] = request_id
-        for key, value in vars(record).items():
-            if key not in self._STANDARD and key != "color_message" and not key.startswith("_"):
+        fields = vars(record)
+        for key in fields.keys() - self._STANDARD:  # the extra fields (a set difference: one C call)
+            if not key.startswith("_"):
+                value = fields[key]
                 entry[key] = redact(value) if isinstance(value, str) else value
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))

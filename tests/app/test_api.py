@@ -1,6 +1,7 @@
 """The HTTP API: shapes, validation (422 naming the field), size limit (413), auth, request IDs."""
 
 import json
+from collections.abc import Iterator
 
 import httpx
 import openai
@@ -105,9 +106,19 @@ def test_summarize_rejects_empty_text(client: httpx.Client) -> None:
 
 def test_body_over_limit_is_413(start_app, redis_server) -> None:
     app = start_app({"APP_MAX_BODY_BYTES": "2048"})
+
+    def chunked(body: bytes) -> Iterator[bytes]:  # no Content-Length: the limit counts what arrives
+        yield from (body[i : i + 500] for i in range(0, len(body), 500))
+
+    big = json.dumps({"prompt": "x" * 5000}).encode()
+    fits = json.dumps({"prompt": "x" * 1900}).encode()
+    app.headers["content-type"] = "application/json"
     with app.client() as c:
-        r = c.post("/generate", json={"prompt": "x" * 5000})
-    assert r.status_code == 413
+        for r in (c.post("/generate", content=big), c.post("/generate", content=chunked(big))):
+            assert r.status_code == 413, r.text
+            assert "2048" in r.json()["detail"] and r.headers["x-request-id"]
+        assert c.post("/generate", content=chunked(fits)).status_code == 200
+        assert c.post("/generate", content=fits).status_code == 200
 
 
 def test_missing_or_wrong_key_is_401(app_server: AppProcess) -> None:
