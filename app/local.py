@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from app.providers.local import BUNDLED_DIM, BUNDLED_MODEL, missing_packages
 from app.routing import AzureConfig, RoutingConfig
 
 APP_DIR = Path(__file__).resolve().parent
@@ -53,6 +54,7 @@ CLOUD_ONLY = (
 DEV_TARGET = {"provider": "dev", "model": "dev-echo"}
 # the Redis Streams queue of the contract between the app, the worker and the local run
 QUEUE_ENV = {"APP_QUEUE_BACKEND": "redis", "APP_QUEUE_URL": "ai-jobs"}
+LOCAL_EMBEDDING_ALIAS = "local-embed"
 WAF_WINDOW_MINUTES = 5  # the gateway's per-IP limit is counted over 5 minutes (components/aws/gateway.py)
 
 
@@ -171,9 +173,22 @@ def plan_environment(stack: str | None, environ: dict[str, str], stacks_dir: Pat
         wanted = sorted(set(key_envs.values()))
         why = f"none of {', '.join(wanted)} is set" if wanted else "the routing table names no keyed provider"
         notes.append(f"providers: the offline dev provider answers every model ({why})")
-        if env.get("APP_EMBEDDING_MODEL") not in offline["models"]:
-            env["APP_EMBEDDING_MODEL"] = next(iter(offline["models"]))
-        notes.append("embeddings: the dev provider has none, so /v1/documents and /v1/search answer 400 locally")
+        if not missing_packages():
+            # the bundled sentence model embeds offline, so documents, retrieval and the semantic cache work
+            offline["providers"]["local"] = {"type": "local"}
+            offline["models"][LOCAL_EMBEDDING_ALIAS] = [{"provider": "local", "model": BUNDLED_MODEL}]
+            env["APP_ROUTING"] = yaml.safe_dump(offline, sort_keys=False)
+            env["APP_EMBEDDING_MODEL"] = LOCAL_EMBEDDING_ALIAS
+            env["APP_EMBEDDING_DIM"] = str(BUNDLED_DIM)
+            notes.append(f"embeddings: {BUNDLED_MODEL} in process (the local provider), {BUNDLED_DIM} dimensions")
+        else:
+            if env.get("APP_EMBEDDING_MODEL") not in offline["models"]:
+                env["APP_EMBEDDING_MODEL"] = next(iter(offline["models"]))
+            notes.append(
+                "embeddings: the dev provider has none and the local provider's packages are missing "
+                f"({', '.join(missing_packages())}: pip install -r app/requirements-local.txt), "
+                "so /v1/documents and /v1/search answer 400 locally"
+            )
     else:
         notes.append(f"providers: {', '.join(keyed)} (keys from the environment)")
     env.setdefault("APP_EMBEDDING_MODEL", next(iter(routing.models), "dev-echo"))
@@ -267,10 +282,6 @@ def postgres_server(stack: ExitStack, pgdata: Path, keep: bool) -> str:
     return server.get_uri()
 
 
-def worker_present() -> bool:
-    return (APP_DIR / "worker.py").is_file() or (APP_DIR / "worker").is_dir()
-
-
 def curl_line(url: str, key: str) -> str:
     body = '{"prompt": "Say hello in three words", "max_tokens": 20}'
     return (
@@ -323,27 +334,21 @@ def serve(args: argparse.Namespace) -> int:
         app = stack.enter_context(child([sys.executable, "-m", "app"], grace, env))
         url = f"http://127.0.0.1:{port}"
         _wait(lambda: urllib.request.urlopen(f"{url}/health", timeout=2).status == 200, 90, "the app", app)  # noqa: S310
-        worker = None
-        if worker_present():
-            worker = stack.enter_context(child([sys.executable, "-m", "app.worker"], grace, env))
+        worker_env = {**env, "APP_WORKER_METRICS_PORT": str(free_port())}
+        worker = stack.enter_context(child([sys.executable, "-m", "app.worker"], grace, worker_env))
         lines = [
             "",
             f"ai-platform app running locally{f' with stack {args.stack}' if args.stack else ''}: {url}",
             *(f"  {note}" for note in plan.notes),
             f"  redis: {redis_url}; postgres: {workdir / 'pgdata'}",
-            "  worker: "
-            + (
-                "python -m app.worker (queue: Redis stream ai-jobs)"
-                if worker
-                else "not started (no app/worker in this checkout)"
-            ),
+            "  worker: python -m app.worker (queue: Redis stream ai-jobs)",
             "Try it:",
             curl_line(url, key),
             "Ctrl-C stops everything.",
             "",
         ]
         print("\n".join(lines), flush=True)
-        procs = {"the app": app, **({"the worker": worker} if worker else {})}
+        procs = {"the app": app, "the worker": worker}
         while True:
             for name, proc in procs.items():
                 if proc.poll() is not None:
