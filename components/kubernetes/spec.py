@@ -11,10 +11,10 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from components import validation
-from components.spec import MISSING, NAMESPACE, Cidr, PlatformSpec, Problem, Section, to_snake
+from components.spec import MISSING, NAMESPACE, Cidr, PlatformSpec, Problem, Section, _decode, to_snake
 
 #: the seed's replica count, used when the stack does not set app.minReplicas
 DEFAULT_REPLICAS = 3
@@ -131,10 +131,8 @@ class KubernetesSpec(Section):
 
     @model_validator(mode="after")
     def _egress(self) -> KubernetesSpec:
-        if not self.llm_egress_cidrs and not self.llm_egress_anywhere:
-            raise ValueError(
-                "the app needs egress on 443 to its LLM providers: set llmEgressCidrs, or llmEgressAnywhere: true"
-            )
+        if self.llm_egress_cidrs and self.llm_egress_anywhere:
+            raise ValueError("set llmEgressCidrs or llmEgressAnywhere: true, not both")
         return self
 
     @property
@@ -158,7 +156,6 @@ def check(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Problem]:
     def add(key: str, value: Any, message: str) -> None:
         problems.append(Problem(f"{NAMESPACE}:{key}", message, value))
 
-    section = spec.section(KubernetesSpec)
     if spec.app.image.digest is None:
         add(
             "app.image",
@@ -170,6 +167,26 @@ def check(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Problem]:
     if bad:
         add("tags", spec.tags, "; ".join(bad))
     count = replicas(spec)
+    if count > spec.app.max_replicas:
+        add("app.maxReplicas", spec.app.max_replicas, f"must be at least the replica floor ({count})")
+    if spec.environment == "prod" and spec.vector_store.enabled:
+        add(
+            "vectorStore.enabled",
+            True,
+            "the in-cluster PostgreSQL is a single instance (no failover), which prod does not run: set "
+            "vectorStore.enabled: false (a replicated PostgreSQL needs an operator such as CloudNativePG)",
+        )
+    if spec.cache.enabled is False and spec.queue.enabled:
+        add("queue.enabled", True, "the queue is a Redis Stream on the cache: enable cache, or set queue.enabled false")
+    section = _section(spec, values)
+    if section is None:
+        return problems  # the section's own errors are reported already; its defaults would mislead
+    if not section.llm_egress_cidrs and not section.llm_egress_anywhere:
+        add(
+            "kubernetes.llmEgressCidrs",
+            [],
+            "the app needs egress on 443 to its LLM providers: set llmEgressCidrs, or llmEgressAnywhere: true",
+        )
     if count < 2 and not section.insecure.single_replica:
         add(
             "app.minReplicas",
@@ -179,8 +196,6 @@ def check(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Problem]:
         )
     if section.insecure.single_replica and spec.environment == "prod":
         add("kubernetes.insecure.singleReplica", True, "is a dev-only opt-out; prod runs at least 2 replicas")
-    if count > spec.app.max_replicas:
-        add("app.maxReplicas", spec.app.max_replicas, f"must be at least the replica floor ({count})")
     for enabled, key, what in (
         (spec.cache.enabled, "redisImage", "Redis 7+ (redis:7.4)"),
         (spec.vector_store.enabled, "postgresImage", "PostgreSQL with pgvector (pgvector/pgvector:pg17)"),
@@ -191,13 +206,15 @@ def check(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Problem]:
                 MISSING,
                 f"set the {what} image pinned by digest: <registry>/<repo>@sha256:<digest>",
             )
-    if spec.environment == "prod" and spec.vector_store.enabled:
-        add(
-            "vectorStore.enabled",
-            True,
-            "the in-cluster PostgreSQL is a single instance (no failover), which prod does not run: set "
-            "vectorStore.enabled: false (a replicated PostgreSQL needs an operator such as CloudNativePG)",
-        )
-    if spec.cache.enabled is False and spec.queue.enabled:
-        add("queue.enabled", True, "the queue is a Redis Stream on the cache: enable cache, or set queue.enabled false")
     return problems
+
+
+def _section(spec: PlatformSpec, values: Mapping[str, Any]) -> KubernetesSpec | None:
+    """The stack's section, or None when it is given but invalid (its errors are reported already)."""
+    raw = values.get(f"{NAMESPACE}:kubernetes", MISSING)
+    if raw is MISSING:
+        return KubernetesSpec()
+    try:
+        return KubernetesSpec.model_validate(_decode(raw))
+    except ValidationError:
+        return None
