@@ -39,6 +39,19 @@ class MountedSecret:
     keys: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Role:
+    """One Deployment of the app's image: the API, or the job worker (``python -m app.worker``)."""
+
+    component: str
+    replicas: int
+    port: int
+    health_path: str
+    ready_path: str
+    command: tuple[str, ...] = ()
+    """Empty: the image's entrypoint (the API)."""
+
+
 @dataclass(kw_only=True)
 class ContainerServiceArgs(BlockArgs):
     namespace: str
@@ -70,11 +83,16 @@ class ContainerServiceArgs(BlockArgs):
     """Where the app may go on 443 (the LLM providers)."""
     egress_anywhere: bool = False
     """Any address on 443, as a named choice (providers' addresses change)."""
+    worker_replicas: int = 0
+    """Replicas of the job worker (same image and settings, ``python -m app.worker``); 0: none."""
+    worker_metrics_port: int = 9100
+    """The worker's Prometheus endpoint (``APP_WORKER_METRICS_PORT``), also its probes' target."""
 
 
 class ContainerService(NamespacedBlock):
     """The app (child keys: ``service-account``, ``config``, ``deployment``, ``service``, ``hpa``, ``pdb``,
-    ``allow-edge``, ``allow-egress``)."""
+    ``allow-edge``, ``allow-egress``; with a worker ``worker``, ``worker-pdb``, ``worker-allow-edge``,
+    ``worker-allow-egress``)."""
 
     def __init__(self, name: str, args: ContainerServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)
@@ -109,12 +127,36 @@ class ContainerService(NamespacedBlock):
         checksum = pulumi.Output.all(**environment).apply(
             lambda values: hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
         )
+        api = Role("api", args.replicas, args.port, args.health_path, args.ready_path)
         self.deployment = self.child(
             "deployment",
             Deployment,
-            DeploymentInitArgs(metadata=meta(name, args.namespace), spec=self._deployment_spec(name, args, checksum)),
+            DeploymentInitArgs(
+                metadata=meta(name, args.namespace), spec=self._deployment_spec(name, args, checksum, api)
+            ),
             pulumi.ResourceOptions(depends_on=[config, self.service_account]),
         )
+        self.worker: Any = None
+        self.worker_pods: Pods | None = None
+        if args.worker_replicas:
+            worker = Role(
+                "worker",
+                args.worker_replicas,
+                args.worker_metrics_port,
+                "/metrics",
+                "/metrics",
+                ("python", "-m", "app.worker"),
+            )
+            self.worker_pods = Pods(args.namespace, objects.component_labels(args.part_of, "worker"))
+            self.worker = self.child(
+                "worker",
+                Deployment,
+                DeploymentInitArgs(
+                    metadata=meta(f"{name}-worker", args.namespace),
+                    spec=self._deployment_spec(name, args, checksum, worker),
+                ),
+                pulumi.ResourceOptions(depends_on=[config, self.service_account]),
+            )
         self.service = self.child(
             "service",
             Service,
@@ -131,7 +173,7 @@ class ContainerService(NamespacedBlock):
         self._network_policies(name, args)
         self.register_outputs({"serviceName": self.service_name, "port": self.port})
 
-    def _deployment_spec(self, name: str, args: ContainerServiceArgs, checksum: pulumi.Output[str]) -> Any:
+    def _deployment_spec(self, name: str, args: ContainerServiceArgs, checksum: pulumi.Output[str], role: Role) -> Any:
         from pulumi_kubernetes.apps.v1 import DeploymentSpecArgs, DeploymentStrategyArgs, RollingUpdateDeploymentArgs
         from pulumi_kubernetes.core.v1 import (
             ConfigMapEnvSourceArgs,
@@ -152,7 +194,8 @@ class ContainerService(NamespacedBlock):
         )
         from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 
-        selector = LabelSelectorArgs(match_labels=dict(self.pods.labels))
+        labels = objects.component_labels(args.part_of, role.component)
+        selector = LabelSelectorArgs(match_labels=labels)
         spread = [
             TopologySpreadConstraintArgs(
                 max_skew=1, topology_key=key, when_unsatisfiable="ScheduleAnyway", label_selector=selector
@@ -161,27 +204,28 @@ class ContainerService(NamespacedBlock):
         ]
         cpu_millis = int(args.cpu * 1000)
         container = ContainerArgs(
-            name="api",
+            name=role.component,
             image=args.image,
             image_pull_policy="Always",
-            ports=[ContainerPortArgs(name="http", container_port=args.port, protocol="TCP")],
+            command=list(role.command) or None,
+            ports=[ContainerPortArgs(name="http", container_port=role.port, protocol="TCP")],
             env_from=[EnvFromSourceArgs(config_map_ref=ConfigMapEnvSourceArgs(name=f"{name}-env"))],
             env=[EnvVarArgs(name=variable, value_from=source) for variable, source in sorted(args.secrets.items())],
             resources=objects.resources(
                 f"{cpu_millis // 2}m", f"{args.memory_mib // 2}Mi", f"{cpu_millis}m", f"{args.memory_mib}Mi"
             ),
             startup_probe=ProbeArgs(
-                http_get=HTTPGetActionArgs(path=args.health_path, port="http"), period_seconds=5, failure_threshold=30
+                http_get=HTTPGetActionArgs(path=role.health_path, port="http"), period_seconds=5, failure_threshold=30
             ),
             liveness_probe=ProbeArgs(
-                http_get=HTTPGetActionArgs(path=args.health_path, port="http"),
+                http_get=HTTPGetActionArgs(path=role.health_path, port="http"),
                 initial_delay_seconds=30,
                 period_seconds=10,
                 timeout_seconds=3,
                 failure_threshold=3,
             ),
             readiness_probe=ProbeArgs(
-                http_get=HTTPGetActionArgs(path=args.ready_path, port="http"),
+                http_get=HTTPGetActionArgs(path=role.ready_path, port="http"),
                 initial_delay_seconds=10,
                 period_seconds=5,
                 timeout_seconds=3,
@@ -208,7 +252,7 @@ class ContainerService(NamespacedBlock):
             ),
         ]
         return DeploymentSpecArgs(
-            replicas=args.replicas,
+            replicas=role.replicas,
             selector=selector,
             strategy=DeploymentStrategyArgs(
                 type="RollingUpdate",
@@ -216,10 +260,10 @@ class ContainerService(NamespacedBlock):
             ),
             template=PodTemplateSpecArgs(
                 metadata=ObjectMetaArgs(
-                    labels={**args.tags, **self.pods.labels},
+                    labels={**args.tags, **labels},
                     annotations={
                         "prometheus.io/scrape": "true",
-                        "prometheus.io/port": str(args.port),
+                        "prometheus.io/port": str(role.port),
                         "prometheus.io/path": "/metrics",
                         "ai-platform/config-sha256": checksum,
                     },
@@ -280,46 +324,54 @@ class ContainerService(NamespacedBlock):
             ),
             pulumi.ResourceOptions(depends_on=[self.deployment]),
         )
-        self.pdb = self.child(
-            "pdb",
-            PodDisruptionBudget,
-            PodDisruptionBudgetInitArgs(
-                metadata=meta(name, args.namespace),
-                spec=PodDisruptionBudgetSpecArgs(
-                    max_unavailable=1, selector=LabelSelectorArgs(match_labels=dict(self.pods.labels))
-                ),
-            ),
-        )
+        for key, suffix, pods in (("pdb", "", self.pods), ("worker-pdb", "-worker", self.worker_pods)):
+            if pods is not None:
+                self.child(
+                    key,
+                    PodDisruptionBudget,
+                    PodDisruptionBudgetInitArgs(
+                        metadata=meta(f"{name}{suffix}", args.namespace),
+                        spec=PodDisruptionBudgetSpecArgs(
+                            max_unavailable=1, selector=LabelSelectorArgs(match_labels=dict(pods.labels))
+                        ),
+                    ),
+                )
 
     def _network_policies(self, name: str, args: ContainerServiceArgs) -> None:
+        """Per role: who may come in (the edge and Prometheus to the API, Prometheus to the worker's
+        metrics) and the way out on 443."""
         from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
-        sources = [p.peer(args.namespace) for p in (args.edge, args.monitoring) if p is not None]
-        if sources:
-            self.child(
-                "allow-edge",
-                NetworkPolicy,
-                objects.network_policy_args(
-                    f"{name}-from-edge",
-                    args.namespace,
-                    self.pods.labels,
-                    ingress_from=sources,
-                    ingress_ports=[(args.port, "TCP")],
-                ),
-            )
+        roles = [("", self.pods, [args.edge, args.monitoring], args.port)]
+        if self.worker_pods is not None:
+            roles.append(("worker-", self.worker_pods, [args.monitoring], args.worker_metrics_port))
         cidrs = ["0.0.0.0/0"] if args.egress_anywhere else list(args.egress_cidrs)
-        if cidrs:
-            self.child(
-                "allow-egress",
-                NetworkPolicy,
-                objects.network_policy_args(
-                    f"{name}-to-llm-providers",
-                    args.namespace,
-                    self.pods.labels,
-                    egress_cidrs=cidrs,
-                    egress_ports=[(HTTPS, "TCP")],
-                ),
-            )
+        for prefix, pods, allowed, port in roles:
+            sources = [p.peer(args.namespace) for p in allowed if p is not None]
+            if sources:
+                self.child(
+                    f"{prefix}allow-edge",
+                    NetworkPolicy,
+                    objects.network_policy_args(
+                        f"{name}-{prefix}from-edge",
+                        args.namespace,
+                        pods.labels,
+                        ingress_from=sources,
+                        ingress_ports=[(port, "TCP")],
+                    ),
+                )
+            if cidrs:
+                self.child(
+                    f"{prefix}allow-egress",
+                    NetworkPolicy,
+                    objects.network_policy_args(
+                        f"{name}-{prefix}to-llm-providers",
+                        args.namespace,
+                        pods.labels,
+                        egress_cidrs=cidrs,
+                        egress_ports=[(HTTPS, "TCP")],
+                    ),
+                )
 
 
 def _validate(args: ContainerServiceArgs) -> None:
@@ -342,5 +394,7 @@ def _validate(args: ContainerServiceArgs) -> None:
         raise ValueError(f"ContainerServiceArgs.port {args.port}: must be 1024-65535 (the pod runs without privileges)")
     if args.cpu <= 0 or args.memory_mib < 128:
         raise ValueError(f"ContainerServiceArgs.cpu/memory_mib {args.cpu}/{args.memory_mib}: must be > 0 / >= 128")
+    if not 0 <= args.worker_replicas <= 100:
+        raise ValueError(f"ContainerServiceArgs.worker_replicas {args.worker_replicas}: must be 0 to 100")
     if args.egress_cidrs and args.egress_anywhere:
         raise ValueError("ContainerServiceArgs.egress_anywhere: set it or egress_cidrs, not both")

@@ -37,8 +37,12 @@ def call_result(token: str, args: dict[str, Any]) -> dict[str, Any]:
 def planned_app_settings(graph: Any) -> tuple[dict[str, str], list[str], int]:
     """The app's plain environment (its ConfigMap, read through envFrom), the variables read from
     Secrets, and the container port, as the planned Deployment gives them."""
-    deployment = graph.one("kubernetes:apps/v1:Deployment")
-    (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
+    (container,) = [
+        c
+        for deployment in graph.of_type("kubernetes:apps/v1:Deployment")
+        for c in deployment.inputs["spec"]["template"]["spec"]["containers"]
+        if not c.get("command")  # the API runs the image's entrypoint; the worker has its own command
+    ]
     environment: dict[str, str] = {}
     maps = {r.inputs["metadata"]["name"]: r for r in graph.of_type("kubernetes:core/v1:ConfigMap")}
     for source in container.get("envFrom", []):

@@ -178,12 +178,17 @@ class AiPlatform(Block):
                 monitoring=monitoring,
                 egress_cidrs=list(section.llm_egress_cidrs),
                 egress_anywhere=section.llm_egress_anywhere,
+                worker_replicas=(max(2, replicas(spec) // 2) if spec.environment == "prod" else 1)
+                if queue_endpoint is not None
+                else 0,
             ),
             pulumi.ResourceOptions.merge(after_secrets, pulumi.ResourceOptions(depends_on=stores)),
         )
         for data_store in (self.cache, self.vector_store):
             if data_store is not None:
                 data_store.allow_from("api", self.service.pods)
+                if self.service.worker_pods is not None:
+                    data_store.allow_from("worker", self.service.worker_pods)
 
         tls = section.tls
         self.gateway = Gateway(

@@ -175,3 +175,22 @@ def test_the_app_is_admitted_only_from_the_edge_and_reaches_only_443() -> None:
     assert ingress["ports"] == [{"port": 8000, "protocol": "TCP"}]
     egress = policies["api-allow-egress"]["egress"][0]
     assert egress == {"to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}], "ports": [{"port": 443, "protocol": "TCP"}]}
+
+
+def test_the_worker_runs_the_same_image_with_its_command_probes_and_budget() -> None:
+    graph = plan_block(lambda: ContainerService("api", args(worker_replicas=2, monitoring=EDGE)))
+    worker = graph.one("kubernetes:apps/v1:Deployment", "api-worker").inputs["spec"]
+    (container,) = worker["template"]["spec"]["containers"]
+    assert (worker["replicas"], container["image"], container["command"]) == (2, DIGEST, ["python", "-m", "app.worker"])
+    assert container["livenessProbe"]["httpGet"] == {"path": "/metrics", "port": "http"}
+    assert container["ports"] == [{"name": "http", "containerPort": 9100, "protocol": "TCP"}]
+    assert container["envFrom"] == [{"configMapRef": {"name": "api-env"}}]
+    assert worker["selector"]["matchLabels"]["app.kubernetes.io/name"] == "worker"
+    budgets = {r.name: r.inputs["spec"]["selector"] for r in graph.of_type("kubernetes:policy/v1:PodDisruptionBudget")}
+    assert budgets["api-worker-pdb"] == {
+        "matchLabels": {"app.kubernetes.io/name": "worker", "app.kubernetes.io/part-of": "ai-api"}
+    }
+    policies = {r.name: r.inputs["spec"] for r in graph.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")}
+    assert policies["api-worker-allow-edge"]["ingress"][0]["ports"] == [{"port": 9100, "protocol": "TCP"}]
+    assert policies["api-worker-allow-egress"]["egress"][0]["ports"] == [{"port": 443, "protocol": "TCP"}]
+    assert [v for v in mandatory(graph) if v[0] not in ("budget-and-alerts", "network-isolation")] == []

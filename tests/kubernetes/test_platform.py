@@ -51,7 +51,7 @@ def test_the_app_verifies_redis_and_signs_in_to_postgres_with_its_certificate() 
     )
     assert (environment["APP_QUEUE_BACKEND"], environment["APP_QUEUE_URL"]) == ("redis", "ai-jobs")
     assert "APP_REDIS_PASSWORD" in secrets and "APP_DATABASE_IAM_AUTH" not in environment
-    pod = graph.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]
+    pod = graph.one("kubernetes:apps/v1:Deployment", "ai-platform-api-deployment").inputs["spec"]["template"]["spec"]
     mounts = {m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
     assert {"/var/run/ai-platform/redis", "/var/run/ai-platform/database"} <= mounts
 
