@@ -51,6 +51,7 @@ class Cache(StatefulStore):
             VolumeMountArgs,
         )
 
+        token = pulumi.Output.from_input(args.auth_token).apply(_checked_token)
         config = pulumi.Output.format(
             "port 0\ntls-port {0}\ntls-cert-file /tls/tls.crt\ntls-key-file /tls/tls.key\n"
             "tls-ca-cert-file /tls/{1}\ntls-auth-clients no\ntls-replication yes\n"
@@ -58,7 +59,7 @@ class Cache(StatefulStore):
             "maxmemory-policy noeviction\nprotected-mode yes\n",
             PORT,
             CA_FILE,
-            args.auth_token,
+            token,
             int(args.memory_mib * 0.8),
         )
         config_secret = self.child(
@@ -97,3 +98,13 @@ class Cache(StatefulStore):
             "/data",
         )
         self.register_outputs({"host": self.host, "port": self.port})
+
+
+def _checked_token(token: str) -> str:
+    """The AUTH token goes into redis.conf in quotes: refuse what would break out of them."""
+    if len(token) < 16 or any(c in token for c in "\"\\'") or any(c.isspace() or not c.isprintable() for c in token):
+        raise ValueError(
+            "CacheArgs.auth_token: must be at least 16 printable characters without spaces, quotes or "
+            "backslashes (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    return token

@@ -82,7 +82,8 @@ class ContainerServiceArgs(BlockArgs):
     egress_cidrs: Sequence[str] = ()
     """Where the app may go on 443 (the LLM providers)."""
     egress_anywhere: bool = False
-    """Any address on 443, as a named choice (providers' addresses change)."""
+    """Any public address on 443, as a named choice (providers' addresses change); private and
+    link-local ranges stay closed."""
     worker_replicas: int = 0
     """Replicas of the job worker (same image and settings, ``python -m app.worker``); 0: none."""
     worker_metrics_port: int = 9100
@@ -345,7 +346,7 @@ class ContainerService(NamespacedBlock):
         roles = [("", self.pods, [args.edge, args.monitoring], args.port)]
         if self.worker_pods is not None:
             roles.append(("worker-", self.worker_pods, [args.monitoring], args.worker_metrics_port))
-        cidrs = ["0.0.0.0/0"] if args.egress_anywhere else list(args.egress_cidrs)
+        cidrs = [objects.ANYWHERE] if args.egress_anywhere else list(args.egress_cidrs)
         for prefix, pods, allowed, port in roles:
             sources = [p.peer(args.namespace) for p in allowed if p is not None]
             if sources:

@@ -25,8 +25,12 @@ RUN_AS = 10001
 NAME_LABEL = "app.kubernetes.io/name"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 PART_OF_LABEL = "app.kubernetes.io/part-of"
-#: the only volume types the restricted profile allows that the blocks use
+#: where writable scratch space is mounted (an emptyDir: the root filesystem is read-only)
 TMP_MOUNT = "/tmp"
+ANYWHERE = "0.0.0.0/0"
+#: left out of "anywhere" egress: the cluster's and the VPC's private ranges, and link-local (the
+#: cloud metadata endpoint at 169.254.169.254, which hands out node credentials)
+PRIVATE = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10")
 
 
 @dataclass(frozen=True)
@@ -141,7 +145,13 @@ def network_policy_args(
         ingress = [NetworkPolicyIngressRuleArgs(from_=list(ingress_from), ports=ports(ingress_ports))]
     if egress_to or egress_cidrs:
         types.append("Egress")
-        peers = [*egress_to, *(NetworkPolicyPeerArgs(ip_block=IPBlockArgs(cidr=c)) for c in egress_cidrs)]
+        peers = [
+            *egress_to,
+            *(
+                NetworkPolicyPeerArgs(ip_block=IPBlockArgs(cidr=c, except_=list(PRIVATE) if c == ANYWHERE else None))
+                for c in egress_cidrs
+            ),
+        ]
         egress = [NetworkPolicyEgressRuleArgs(to=peers, ports=ports(egress_ports))]
     return Args(
         metadata=meta(name, namespace),

@@ -90,3 +90,9 @@ def test_only_the_admitted_pods_reach_it() -> None:
 def test_bad_arguments_are_refused(changes: dict[str, Any], words: str) -> None:
     with pytest.raises(ValueError, match=words):
         planned(**changes)
+
+
+@pytest.mark.parametrize("token", ["short", 'a-token-with-a-"quote"-inside', "a token with spaces in it"])
+def test_a_token_that_would_break_the_config_is_refused(token: str) -> None:
+    with pytest.raises(ValueError, match=r"CacheArgs\.auth_token: must be at least 16 printable"):
+        planned(auth_token=token)

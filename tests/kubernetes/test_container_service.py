@@ -194,3 +194,11 @@ def test_the_worker_runs_the_same_image_with_its_command_probes_and_budget() -> 
     assert policies["api-worker-allow-edge"]["ingress"][0]["ports"] == [{"port": 9100, "protocol": "TCP"}]
     assert policies["api-worker-allow-egress"]["egress"][0]["ports"] == [{"port": 443, "protocol": "TCP"}]
     assert [v for v in mandatory(graph) if v[0] not in ("budget-and-alerts", "network-isolation")] == []
+
+
+def test_egress_anywhere_keeps_private_and_metadata_ranges_closed() -> None:
+    graph = plan_block(lambda: ContainerService("api", args(egress_cidrs=[], egress_anywhere=True)))
+    policy = graph.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "api-allow-egress").inputs["spec"]
+    block = policy["egress"][0]["to"][0]["ipBlock"]
+    assert block["cidr"] == "0.0.0.0/0"
+    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"} <= set(block["except"])
