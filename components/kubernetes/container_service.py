@@ -84,6 +84,8 @@ class ContainerServiceArgs(BlockArgs):
     egress_anywhere: bool = False
     """Any public address on 443, as a named choice (providers' addresses change); private and
     link-local ranges stay closed."""
+    data_egress: Sequence[tuple[str, int]] = ()
+    """(CIDR, port) of data services outside the cluster the app and worker reach (an external Redis)."""
     worker_replicas: int = 0
     """Replicas of the job worker (same image and settings, ``python -m app.worker``); 0: none."""
     worker_metrics_port: int = 9100
@@ -93,7 +95,7 @@ class ContainerServiceArgs(BlockArgs):
 class ContainerService(NamespacedBlock):
     """The app (child keys: ``service-account``, ``config``, ``deployment``, ``service``, ``hpa``, ``pdb``,
     ``allow-edge``, ``allow-egress``; with a worker ``worker``, ``worker-pdb``, ``worker-allow-edge``,
-    ``worker-allow-egress``)."""
+    ``worker-allow-egress``; ``allow-data-<i>``, ``worker-allow-data-<i>`` for data_egress)."""
 
     def __init__(self, name: str, args: ContainerServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)
@@ -359,6 +361,18 @@ class ContainerService(NamespacedBlock):
                         pods.labels,
                         ingress_from=sources,
                         ingress_ports=[(port, "TCP")],
+                    ),
+                )
+            for index, (cidr, data_port) in enumerate(args.data_egress):
+                self.child(
+                    f"{prefix}allow-data-{index}",
+                    NetworkPolicy,
+                    objects.network_policy_args(
+                        f"{name}-{prefix}to-data-{index}",
+                        args.namespace,
+                        pods.labels,
+                        egress_cidrs=[cidr],
+                        egress_ports=[(data_port, "TCP")],
                     ),
                 )
             if cidrs:

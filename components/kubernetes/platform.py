@@ -103,7 +103,8 @@ class AiPlatform(Block):
             "retain_volumes": retain,
         }
         self.cache: Cache | None = None
-        if spec.cache.enabled:
+        external = section.external_cache if spec.cache.enabled else None
+        if spec.cache.enabled and external is None:
             assert section.redis_image is not None  # the spec requires it with the cache
             self.cache = Cache(
                 f"{name}-redis",
@@ -130,8 +131,10 @@ class AiPlatform(Block):
             cache_endpoint = CacheEndpoint(
                 self.cache.host, self.cache.port, spec.cache.auth_token_key, ca_file=f"{CERTS}/redis/ca.crt"
             )
-            if spec.queue.enabled:
-                queue_endpoint = QueueEndpoint("redis", QUEUE_STREAM, dead_letter_url=QUEUE_DEAD_LETTER)
+        elif external is not None:
+            cache_endpoint = CacheEndpoint(external.host, external.port, spec.cache.auth_token_key)
+        if cache_endpoint is not None and spec.queue.enabled:
+            queue_endpoint = QueueEndpoint("redis", QUEUE_STREAM, dead_letter_url=QUEUE_DEAD_LETTER)
         if self.vector_store is not None:
             path = f"{CERTS}/database"
             files.append(
@@ -178,6 +181,7 @@ class AiPlatform(Block):
                 monitoring=monitoring,
                 egress_cidrs=list(section.llm_egress_cidrs),
                 egress_anywhere=section.llm_egress_anywhere,
+                data_egress=[] if external is None else [(external.cidr, external.port)],
                 worker_replicas=(max(2, replicas(spec) // 2) if spec.environment == "prod" else 1)
                 if queue_endpoint is not None
                 else 0,
@@ -227,6 +231,7 @@ class AiPlatform(Block):
                 ),
                 child,
             )
+        self.external_cache_host = None if external is None else external.host
         self.url = self.gateway.url
         # stack policies read the component's registered outputs: repeat the facts they need
         self.register_outputs({**self.exports(), **self.policy_facts})
@@ -239,8 +244,8 @@ class AiPlatform(Block):
             "serviceName": self.service.service_name,
             "secretName": self.secret_store.secret_name,
         }
-        if self.cache is not None:
-            outputs["cacheEndpoint"] = self.cache.host
+        if self.cache is not None or self.external_cache_host is not None:
+            outputs["cacheEndpoint"] = self.cache.host if self.cache is not None else self.external_cache_host
         if self.vector_store is not None:
             outputs["vectorStoreEndpoint"] = self.vector_store.host
         return outputs

@@ -70,6 +70,24 @@ class EdgeSpec(Section):
     """Labels of the controller's pods."""
 
 
+class ExternalCacheSpec(Section):
+    """A Redis outside the cluster (a managed service) instead of the in-cluster StatefulSet."""
+
+    host: str
+    """Its TLS endpoint's DNS name; the certificate must chain to a public CA (the image's bundle)."""
+    port: int = Field(default=6379, ge=1, le=65535)
+    cidr: Cidr
+    """The addresses it answers on: the app's egress NetworkPolicy opens only these, on ``port``."""
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        problem = validation.domain_name(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
 class InsecureSpec(Section):
     """Named opt-outs from the Kubernetes secure defaults (recorded on the platform component)."""
 
@@ -98,6 +116,8 @@ class KubernetesSpec(Section):
     """Where Prometheus runs (admitted to the app's port for scraping)."""
     pod_security_version: str = "v1.34"
     """The pinned Pod Security Standards version (``pod-security.kubernetes.io/enforce-version``)."""
+    external_cache: ExternalCacheSpec | None = None
+    """Use this Redis (TLS, AUTH from cache.authTokenKey) instead of running one in the cluster."""
     redis_image: str | None = None
     """Redis 7+ pinned by digest (``docker buildx imagetools inspect redis:7.4``); needed with the cache."""
     postgres_image: str | None = None
@@ -197,7 +217,7 @@ def check(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Problem]:
     if section.insecure.single_replica and spec.environment == "prod":
         add("kubernetes.insecure.singleReplica", True, "is a dev-only opt-out; prod runs at least 2 replicas")
     for enabled, key, what in (
-        (spec.cache.enabled, "redisImage", "Redis 7+ (redis:7.4)"),
+        (spec.cache.enabled and section.external_cache is None, "redisImage", "Redis 7+ (redis:7.4)"),
         (spec.vector_store.enabled, "postgresImage", "PostgreSQL with pgvector (pgvector/pgvector:pg17)"),
     ):
         if enabled and getattr(section, to_snake(key)) is None:

@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
+from ai_platform_cli.main import load_stack, plan_stack
 from components.kubernetes.mocks import planned_app_settings
 from policies.rules.kubernetes import selector_matches
-from tests.kubernetes.conftest import ROOT, mandatory, stack
+from tests.kubernetes.conftest import ROOT, changed, mandatory, stack
 
 STACKS = ["kubernetes-local", "kubernetes-prod"]
 WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet")
@@ -83,3 +85,25 @@ def test_importing_the_package_loads_no_typed_sdk_module() -> None:
     assert [
         m for m in loaded if m.split(".")[1] in {"core", "apps", "networking", "policy", "autoscaling", "apiextensions"}
     ] == []
+
+
+def test_an_external_redis_replaces_the_stateful_set() -> None:
+    config = changed(
+        "kubernetes-prod",
+        "ai-platform:kubernetes",
+        lambda old: {
+            **{k: v for k, v in old.items() if k != "redisImage"},
+            "externalCache": {"host": "redis.example.com", "port": 6380, "cidr": "10.20.0.0/24"},
+        },
+    )
+    graph = plan_stack(replace(load_stack(ROOT, "kubernetes-prod"), config=config))
+    assert graph.of_type("ai-platform:kubernetes:Cache") == []
+    environment, secrets, _ = planned_app_settings(graph)
+    assert environment["APP_REDIS_URL"] == "rediss://redis.example.com:6380/0"
+    assert "APP_REDIS_PASSWORD" in secrets and environment["APP_QUEUE_BACKEND"] == "redis"
+    policies = {r.name: r.inputs["spec"] for r in graph.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")}
+    for name in ("ai-platform-api-allow-data-0", "ai-platform-api-worker-allow-data-0"):
+        assert policies[name]["egress"] == [
+            {"to": [{"ipBlock": {"cidr": "10.20.0.0/24"}}], "ports": [{"port": 6380, "protocol": "TCP"}]}
+        ]
+    assert mandatory(graph) == []

@@ -70,6 +70,13 @@ CASES: list[tuple[str, str, str, Callable[[Any], Any], str]] = [
         "single instance",
     ),
     ("queue without cache", "kubernetes-prod", "ai-platform:cache", lambda old: {"enabled": False}, "Redis Stream"),
+    (
+        "bad external cache host",
+        "kubernetes-prod",
+        K8S,
+        section(externalCache={"host": "Redis_1", "cidr": "10.0.0.0/24"}),
+        "DNS name",
+    ),
     ("bad label value", "kubernetes-local", "ai-platform:tags", lambda old: {**old, "owner": "team a!"}, "label value"),
 ]
 
