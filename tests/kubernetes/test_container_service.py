@@ -202,3 +202,9 @@ def test_egress_anywhere_keeps_private_and_metadata_ranges_closed() -> None:
     block = policy["egress"][0]["to"][0]["ipBlock"]
     assert block["cidr"] == "0.0.0.0/0"
     assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"} <= set(block["except"])
+
+
+def test_without_the_default_deny_the_namespace_is_a_mandatory_violation() -> None:
+    alone = plan_block(lambda: ContainerService("api", args()))
+    assert "network-isolation" in {p for p, _ in mandatory(alone)}
+    assert "network-isolation" not in {p for p, _ in mandatory(planned())}
