@@ -3,8 +3,9 @@
 ``ai-platform plan STACK`` runs the program for ``stacks/Pulumi.STACK.yaml`` under Pulumi's
 mock runtime and prints the resource tree with counts per type, then runs the policy pack over
 the planned graph through the Analyzer protocol (``--no-policy`` skips it); ``--json`` writes the
-graph, ``--diagram`` draws the architecture. ``ai-platform policy check FILE`` runs the pack over
-a plan graph, a ``pulumi stack export`` or a ``pulumi preview --json`` file.
+graph, ``--diagram`` draws the architecture, ``--manifests DIR`` writes a Kubernetes stack's
+objects as YAML. ``ai-platform policy check FILE`` runs the pack over a plan graph, a
+``pulumi stack export`` or a ``pulumi preview --json`` file.
 A stack file that imports Pulumi ESC environments (``environment:``) is planned with their
 resolved values: ``--env FILE`` takes the output of ``pulumi env open ENV --format json``.
 The deploy-readiness checks of the stack's target run over the planned graph too
@@ -220,6 +221,8 @@ def _plan_and_check(args: argparse.Namespace, stack_file: StackFile, started: St
     if args.json:
         Path(args.json).write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
         print(f"graph written to {args.json}")
+    if args.manifests:
+        _write_manifests(graph, Path(args.manifests))
     if args.diagram:
         from components.diagram import write_diagram
 
@@ -232,6 +235,19 @@ def _plan_and_check(args: argparse.Namespace, stack_file: StackFile, started: St
     print(f"\nplanned {len(resources)} resources for stack {graph.stack} ({graph.cloud}) offline")
     code = _policy_exit(policy)
     return code if ready else EXIT_VIOLATIONS
+
+
+def _write_manifests(graph: Graph, directory: Path) -> None:
+    """The plan's objects as YAML, for targets that deploy manifests (their ``manifests`` module)."""
+    from components import targets
+
+    target = targets.get(str(graph.cloud))
+    try:
+        writer = target.module("manifests")
+    except ModuleNotFoundError:
+        raise UsageError(f"--manifests: {target.title} stacks deploy no manifests (only Kubernetes ones do)") from None
+    written = writer.write(graph, directory)
+    print(f"{len(written)} manifests written to {directory}")
 
 
 def _run_policy(graph: Any, config_path: str | None, started: StartedPack | None = None) -> dict[str, Any]:
@@ -275,6 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--env",
         metavar="FILE",
         help="resolved Pulumi ESC values for a stack file with `environment:` (pulumi env open ENV --format json)",
+    )
+    plan_parser.add_argument(
+        "--manifests", metavar="DIR", help="write every planned Kubernetes object as YAML (Kubernetes stacks)"
     )
     plan_parser.add_argument("--diagram", metavar="FILE", help="draw the architecture (.svg or .png; needs Graphviz)")
     plan_parser.add_argument(

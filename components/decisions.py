@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 import pulumi
 
@@ -41,6 +42,8 @@ class CacheEndpoint:
     port: pulumi.Input[int]
     password_secret: str | None = None
     """The secret config key holding the AUTH token, injected as ``APP_REDIS_PASSWORD``."""
+    ca_file: str | None = None
+    """Path (in the app's container) of the CA that signed a private server certificate."""
 
 
 @dataclass(frozen=True)
@@ -48,11 +51,16 @@ class DatabaseEndpoint:
     host: pulumi.Input[str]
     port: pulumi.Input[int]
     database: pulumi.Input[str]
-    auth: Literal["iam"]
-    """How the app signs in: ``iam`` (a fresh token per connection, no password anywhere)."""
+    auth: Literal["iam", "certificate"]
+    """How the app signs in, with no password anywhere: ``iam`` (a fresh token per connection) or
+    ``certificate`` (a TLS client certificate whose common name is the user)."""
     user: str = APP_DB_USER
     region: str | None = None
     """The region the IAM auth token is signed for."""
+    ca_file: str | None = None
+    """Path of the CA that signed the server's certificate: the app then verifies it (verify-full)."""
+    client_certificate: tuple[str, str] | None = None
+    """Paths of the client certificate and its key (``certificate`` auth)."""
 
 
 @dataclass(frozen=True)
@@ -92,17 +100,24 @@ def app_environment(
     secrets = dict(spec.app.secrets)
     if cache is not None:
         # TLS always; the AUTH token comes from the secret store, never in the URL
-        environment["APP_REDIS_URL"] = pulumi.Output.format("rediss://{0}:{1}/0", cache.host, cache.port)
+        verify = "" if cache.ca_file is None else f"?{urlencode({'ssl_ca_certs': cache.ca_file}, safe='/')}"
+        environment["APP_REDIS_URL"] = pulumi.Output.format("rediss://{0}:{1}/0{2}", cache.host, cache.port, verify)
         if cache.password_secret:
             secrets["APP_REDIS_PASSWORD"] = cache.password_secret
     if database is not None:
-        # TLS is required; verify-full would also need the provider's CA bundle in the image
+        # TLS is required; verify-full needs the CA (a provider's CA bundle would have to be in the image)
+        query: dict[str, str] = {"sslmode": "require"}
+        if database.ca_file is not None:
+            query = {"sslmode": "verify-full", "sslrootcert": database.ca_file}
+        if database.client_certificate is not None:
+            query["sslcert"], query["sslkey"] = database.client_certificate
         environment["APP_DATABASE_URL"] = pulumi.Output.format(
-            "postgresql://{0}@{1}:{2}/{3}?sslmode=require",
+            "postgresql://{0}@{1}:{2}/{3}?{4}",
             database.user,
             database.host,
             database.port,
             database.database,
+            urlencode(query, safe="/"),
         )
         if database.auth == "iam":
             environment["APP_DATABASE_IAM_AUTH"] = "true"

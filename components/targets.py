@@ -107,7 +107,7 @@ TARGETS: dict[str, Target] = {
         Target(
             name="kubernetes",
             title="Kubernetes",
-            available=False,
+            available=True,
             provider_packages=("kubernetes",),
             sdk_module="pulumi_kubernetes",
             tag_style=METADATA_LABELS,

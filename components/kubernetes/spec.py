@@ -1,0 +1,240 @@
+"""The ``ai-platform:kubernetes`` section of a stack file and the rules only Kubernetes has.
+
+``SECTION`` is the section's model; ``check`` adds the Kubernetes cross-key rules (a namespace
+that is not ``default``, an image pinned by digest, label syntax, the single-replica opt-out) to
+the neutral spec's, each reported at the key to change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from components import validation
+from components.spec import MISSING, NAMESPACE, Cidr, PlatformSpec, Problem, Section, _decode, to_snake
+
+#: the seed's replica count, used when the stack does not set app.minReplicas
+DEFAULT_REPLICAS = 3
+#: Kubernetes' rules for names (RFC 1123 labels) and label keys/values
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$")
+_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$")
+_PSA_VERSION = re.compile(r"^(latest|v1\.\d{1,2})$")
+
+
+def dns_label(value: str) -> str | None:
+    """A Kubernetes object or namespace name (RFC 1123 label)."""
+    if _DNS_LABEL.match(value):
+        return None
+    return "must be a DNS label: 1-63 of a-z, 0-9 and inner hyphens"
+
+
+def label_problem(key: str, value: str) -> str | None:
+    """Why ``key: value`` is not a valid Kubernetes label (None when it is)."""
+    prefix, _, name = key.rpartition("/")
+    if not _LABEL_NAME.match(name) or (prefix and validation.domain_name(prefix)):
+        return f"label key {key!r} must be [prefix/]name with a name of 1-63 alphanumerics, '-', '_' or '.'"
+    if not _LABEL_VALUE.match(value):
+        return f"label value {value!r} (of {key}) must be at most 63 alphanumerics, '-', '_' or '.'"
+    return None
+
+
+class TlsSpec(Section):
+    """Where the edge certificate comes from: cert-manager or an existing ``kubernetes.io/tls`` Secret."""
+
+    cluster_issuer: str | None = None
+    """A cert-manager ClusterIssuer that issues the certificate for gateway.domain."""
+    secret_name: str | None = None
+    """An existing TLS Secret in the namespace holding the certificate for gateway.domain."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TlsSpec:
+        if (self.cluster_issuer is None) == (self.secret_name is None):
+            raise ValueError("set exactly one of `clusterIssuer` (cert-manager) or `secretName` (an existing Secret)")
+        return self
+
+
+class EdgeSpec(Section):
+    """Who may reach the app: the ingress controller's or the gateway's pods (for the NetworkPolicy)."""
+
+    kind: Literal["ingress", "gateway"] = "ingress"
+    """``gateway``: Gateway API (Gateway + HTTPRoute v1; the cluster needs its CRDs); ``ingress``: networking/v1."""
+    class_name: str = "nginx"
+    """The IngressClass or GatewayClass name."""
+    namespace: str = "ingress-nginx"
+    """The namespace of the controller's (or gateway's) pods."""
+    pod_labels: dict[str, str] = Field(default_factory=lambda: {"app.kubernetes.io/name": "ingress-nginx"})
+    """Labels of the controller's pods."""
+
+
+class ExternalCacheSpec(Section):
+    """A Redis outside the cluster (a managed service) instead of the in-cluster StatefulSet."""
+
+    host: str
+    """Its TLS endpoint's DNS name; the certificate must chain to a public CA (the image's bundle)."""
+    port: int = Field(default=6379, ge=1, le=65535)
+    cidr: Cidr
+    """The addresses it answers on: the app's egress NetworkPolicy opens only these, on ``port``."""
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        problem = validation.domain_name(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+class InsecureSpec(Section):
+    """Named opt-outs from the Kubernetes secure defaults (recorded on the platform component)."""
+
+    single_replica: bool = False
+    """Allow app.minReplicas 1 (dev only: a local cluster has one node)."""
+
+
+class KubernetesSpec(Section):
+    namespace: str = "ai-platform"
+    """The namespace everything runs in (created by the stack; never ``default``)."""
+    context: str | None = None
+    """A kubeconfig context; default: the provider's (``kubernetes:kubeconfig`` or the ambient one)."""
+    tls: TlsSpec = TlsSpec(cluster_issuer="letsencrypt")
+    edge: EdgeSpec = EdgeSpec()
+    storage_class: str | None = None
+    """StorageClass of the data volumes; default: the cluster's default class."""
+    volume_gib: int = Field(default=10, ge=1, le=16_384)
+    """Size of each data volume (Redis, PostgreSQL)."""
+    llm_egress_cidrs: list[Cidr] = Field(default_factory=list)
+    """CIDRs the app may reach on 443 (the LLM providers); empty needs llmEgressAnywhere."""
+    llm_egress_anywhere: bool = False
+    """The named choice to let the app reach any address on 443 (providers' addresses change)."""
+    prometheus_operator: bool = True
+    """Create a ServiceMonitor and PrometheusRule (the cluster needs monitoring.coreos.com/v1)."""
+    monitoring_namespace: str = "monitoring"
+    """Where Prometheus runs (admitted to the app's port for scraping)."""
+    pod_security_version: str = "v1.34"
+    """The pinned Pod Security Standards version (``pod-security.kubernetes.io/enforce-version``)."""
+    external_cache: ExternalCacheSpec | None = None
+    """Use this Redis (TLS, AUTH from cache.authTokenKey) instead of running one in the cluster."""
+    redis_image: str | None = None
+    """Redis 7+ pinned by digest (``docker buildx imagetools inspect redis:7.4``); needed with the cache."""
+    postgres_image: str | None = None
+    """PostgreSQL with pgvector pinned by digest (pgvector/pgvector:pg17); needed with the vector store."""
+    insecure: InsecureSpec = InsecureSpec()
+
+    @field_validator("namespace", "monitoring_namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        problem = dns_label(value)
+        if problem:
+            raise ValueError(problem)
+        if value in ("default", "kube-system", "kube-public", "kube-node-lease"):
+            raise ValueError(f"{value!r} is a namespace of the cluster itself: use a namespace of your own")
+        return value
+
+    @field_validator("redis_image", "postgres_image")
+    @classmethod
+    def _pinned(cls, value: str | None) -> str | None:
+        problem = None if value is None else validation.digest_ref(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("pod_security_version")
+    @classmethod
+    def _psa(cls, value: str) -> str:
+        if not _PSA_VERSION.match(value) or value == "latest":
+            raise ValueError("must pin a Kubernetes minor version such as v1.34 (not latest)")
+        return value
+
+    @model_validator(mode="after")
+    def _egress(self) -> KubernetesSpec:
+        if self.llm_egress_cidrs and self.llm_egress_anywhere:
+            raise ValueError("set llmEgressCidrs or llmEgressAnywhere: true, not both")
+        return self
+
+    @property
+    def opt_outs(self) -> list[str]:
+        """The Kubernetes opt-outs in force, by name, for the policy pack to see."""
+        return ["kubernetes.singleReplica"] if self.insecure.single_replica else []
+
+
+SECTION = KubernetesSpec
+
+
+def replicas(spec: PlatformSpec) -> int:
+    """The app's replica floor: app.minReplicas, else the seed's 3."""
+    return spec.app.min_replicas if spec.app.min_replicas is not None else DEFAULT_REPLICAS
+
+
+def check(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Problem]:
+    """The Kubernetes rules that span settings (the spec has already checked each value)."""
+    problems: list[Problem] = []
+
+    def add(key: str, value: Any, message: str) -> None:
+        problems.append(Problem(f"{NAMESPACE}:{key}", message, value))
+
+    if spec.app.image.digest is None:
+        add(
+            "app.image",
+            {"build": spec.app.image.build},
+            "Kubernetes deploys an image pinned by digest: build and push it, then set "
+            "app.image.digest to <registry>/<repo>@sha256:<digest>",
+        )
+    bad = [p for key, value in spec.tags.items() if (p := label_problem(key, value))]
+    if bad:
+        add("tags", spec.tags, "; ".join(bad))
+    count = replicas(spec)
+    if count > spec.app.max_replicas:
+        add("app.maxReplicas", spec.app.max_replicas, f"must be at least the replica floor ({count})")
+    if spec.environment == "prod" and spec.vector_store.enabled:
+        add(
+            "vectorStore.enabled",
+            True,
+            "the in-cluster PostgreSQL is a single instance (no failover), which prod does not run: set "
+            "vectorStore.enabled: false (a replicated PostgreSQL needs an operator such as CloudNativePG)",
+        )
+    if spec.cache.enabled is False and spec.queue.enabled:
+        add("queue.enabled", True, "the queue is a Redis Stream on the cache: enable cache, or set queue.enabled false")
+    section = _section(spec, values)
+    if section is None:
+        return problems  # the section's own errors are reported already; its defaults would mislead
+    if not section.llm_egress_cidrs and not section.llm_egress_anywhere:
+        add(
+            "kubernetes.llmEgressCidrs",
+            [],
+            "the app needs egress on 443 to its LLM providers: set llmEgressCidrs, or llmEgressAnywhere: true",
+        )
+    if count < 2 and not section.insecure.single_replica:
+        add(
+            "app.minReplicas",
+            count,
+            "one replica is an outage on every rollout or node drain: use at least 2, or (dev only) the opt-out "
+            "kubernetes.insecure.singleReplica: true",
+        )
+    if section.insecure.single_replica and spec.environment == "prod":
+        add("kubernetes.insecure.singleReplica", True, "is a dev-only opt-out; prod runs at least 2 replicas")
+    for enabled, key, what in (
+        (spec.cache.enabled and section.external_cache is None, "redisImage", "Redis 7+ (redis:7.4)"),
+        (spec.vector_store.enabled, "postgresImage", "PostgreSQL with pgvector (pgvector/pgvector:pg17)"),
+    ):
+        if enabled and getattr(section, to_snake(key)) is None:
+            add(
+                f"kubernetes.{key}",
+                MISSING,
+                f"set the {what} image pinned by digest: <registry>/<repo>@sha256:<digest>",
+            )
+    return problems
+
+
+def _section(spec: PlatformSpec, values: Mapping[str, Any]) -> KubernetesSpec | None:
+    """The stack's section, or None when it is given but invalid (its errors are reported already)."""
+    raw = values.get(f"{NAMESPACE}:kubernetes", MISSING)
+    if raw is MISSING:
+        return KubernetesSpec()
+    try:
+        return KubernetesSpec.model_validate(_decode(raw))
+    except ValidationError:
+        return None

@@ -1,0 +1,98 @@
+"""Gateway: an Ingress (TLS, redirect, rate and body-size limits) or Gateway API objects, passing the pack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.kubernetes.gateway import Gateway, GatewayArgs
+from components.testing import Graph
+from tests.kubernetes.conftest import NAMESPACE, TAGS, mandatory, plan_block
+
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+
+
+def args(**changes: Any) -> GatewayArgs:
+    values: dict[str, Any] = {
+        "tags": TAGS,
+        "namespace": NAMESPACE,
+        "domain": "api.example.com",
+        "service_name": "api",
+        "service_port": 8000,
+        "cluster_issuer": "letsencrypt",
+        **changes,
+    }
+    return GatewayArgs(**values)
+
+
+def planned(**changes: Any) -> Graph:
+    return plan_block(lambda: Gateway("edge", args(**changes)))
+
+
+def test_the_ingress_serves_tls_with_limits() -> None:
+    graph = planned(rate_limit_per_minute=120, max_body_bytes=2048, ip_allowlist=["203.0.113.0/24"])
+    ingress = graph.one(INGRESS).inputs
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/limit-rpm"] == "120"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "2048"
+    assert annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"] == "true"
+    assert annotations["nginx.ingress.kubernetes.io/whitelist-source-range"] == "203.0.113.0/24"
+    assert annotations["cert-manager.io/cluster-issuer"] == "letsencrypt"
+    assert ingress["spec"]["tls"] == [{"hosts": ["api.example.com"], "secretName": "edge-tls"}]
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    assert [v for v in mandatory(graph) if v[0] != "budget-and-alerts"] == []
+
+
+def test_a_given_certificate_secret() -> None:
+    ingress = planned(cluster_issuer=None, tls_secret_name="api-cert").one(INGRESS).inputs
+    assert ingress["spec"]["tls"][0]["secretName"] == "api-cert"
+    assert "cert-manager.io/cluster-issuer" not in ingress["metadata"]["annotations"]
+
+
+def _no_tls(a: Any, opts: Any) -> None:
+    a.spec.tls = None
+
+
+def _no_limits(a: Any, opts: Any) -> None:
+    a.metadata.annotations = {}
+
+
+@pytest.mark.parametrize(
+    ("change", "policy"),
+    [(_no_tls, "tls-in-transit"), (_no_limits, "rate-limiting"), (_no_limits, "request-size-limits")],
+)
+def test_an_ingress_without_tls_or_limits_is_a_mandatory_violation(change: Any, policy: str) -> None:
+    assert policy in {p for p, _ in mandatory(planned(transform={"ingress": change}))}
+
+
+def test_gateway_api_redirects_http_and_routes_https() -> None:
+    graph = planned(kind="gateway", class_name="eg")
+    gateway = graph.one("kubernetes:gateway.networking.k8s.io/v1:Gateway")
+    listeners = {item["name"]: item for item in gateway.inputs["spec"]["listeners"]}
+    assert gateway.inputs["spec"]["gatewayClassName"] == "eg"
+    assert listeners["https"]["tls"] == {
+        "mode": "Terminate",
+        "certificateRefs": [{"kind": "Secret", "name": "edge-tls"}],
+    }
+    assert listeners["http"]["port"] == 80
+    routes = {r.name: r.inputs["spec"] for r in graph.of_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")}
+    redirect = routes["edge-redirect"]
+    assert redirect["parentRefs"] == [{"name": "edge", "sectionName": "http"}]
+    assert redirect["rules"][0]["filters"][0]["requestRedirect"] == {"scheme": "https", "statusCode": 301}
+    assert routes["edge-route"]["rules"][0]["backendRefs"] == [{"name": "api", "port": 8000}]
+    assert graph.of_type(INGRESS) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"domain": "API.example.com"}, "GatewayArgs.domain"),
+        ({"tls_secret_name": "x"}, "exactly one of cluster_issuer"),
+        ({"kind": "nodeport"}, "GatewayArgs.kind"),
+        ({"max_body_bytes": 0}, "0 means unlimited"),
+    ],
+)
+def test_bad_arguments_are_refused(changes: dict[str, Any], words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        Gateway("edge", args(**changes))

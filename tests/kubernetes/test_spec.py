@@ -1,0 +1,124 @@
+"""The ``ai-platform:kubernetes`` section and the Kubernetes rules: each bad input is a spec error naming
+the key, the value and what is allowed; each insecure choice needs its named opt-out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from components.kubernetes.spec import KubernetesSpec, label_problem, replicas
+from components.spec import SpecError
+from tests.kubernetes.conftest import changed, spec_of, stack_config
+
+K8S = "ai-platform:kubernetes"
+APP = "ai-platform:app"
+
+
+def section(**changes: Any) -> Callable[[Any], Any]:
+    return lambda old: {**old, **changes}
+
+
+CASES: list[tuple[str, str, str, Callable[[Any], Any], str]] = [
+    ("default namespace", "kubernetes-local", K8S, section(namespace="default"), "namespace of the cluster itself"),
+    ("kube-system", "kubernetes-local", K8S, section(namespace="kube-system"), "namespace of the cluster itself"),
+    ("bad namespace", "kubernetes-local", K8S, section(namespace="AI_platform"), "DNS label"),
+    ("one replica without opt-out", "kubernetes-local", K8S, section(insecure={}), "kubernetes.insecure.singleReplica"),
+    (
+        "single-replica opt-out in prod",
+        "kubernetes-prod",
+        K8S,
+        section(insecure={"singleReplica": True}),
+        "dev-only opt-out",
+    ),
+    ("one replica in prod", "kubernetes-prod", APP, section(minReplicas=1), "at least 2 in prod"),
+    ("image built, not pinned", "kubernetes-local", APP, section(image={"build": "app"}), "pinned by digest"),
+    ("latest tag", "kubernetes-local", APP, section(image={"digest": "redis:latest"}), "pinned by digest"),
+    ("redis by tag", "kubernetes-local", K8S, section(redisImage="redis:7.4"), "pinned by digest"),
+    (
+        "no redis image",
+        "kubernetes-prod",
+        K8S,
+        lambda old: {k: v for k, v in old.items() if k != "redisImage"},
+        "kubernetes.redisImage",
+    ),
+    (
+        "secret in plain env",
+        "kubernetes-local",
+        APP,
+        lambda old: {**old, "environment": {"DB_PASSWORD": "x"}},
+        "looks like a secret",
+    ),
+    ("no egress choice", "kubernetes-local", K8S, section(llmEgressAnywhere=False), "llmEgressAnywhere"),
+    ("bad egress CIDR", "kubernetes-local", K8S, section(llmEgressCidrs=["10.0.0.1/8"]), "IPv4 CIDR"),
+    (
+        "two certificate sources",
+        "kubernetes-local",
+        K8S,
+        section(tls={"clusterIssuer": "x", "secretName": "y"}),
+        "exactly one",
+    ),
+    ("unpinned PSA version", "kubernetes-local", K8S, section(podSecurityVersion="latest"), "pin a Kubernetes minor"),
+    ("unknown edge", "kubernetes-local", K8S, section(edge={"kind": "loadbalancer"}), "'ingress' or 'gateway'"),
+    ("unknown key", "kubernetes-local", K8S, section(serviceType="LoadBalancer"), "not a known setting"),
+    (
+        "prod vector store",
+        "kubernetes-prod",
+        "ai-platform:vectorStore",
+        lambda old: {"enabled": True},
+        "single instance",
+    ),
+    ("queue without cache", "kubernetes-prod", "ai-platform:cache", lambda old: {"enabled": False}, "Redis Stream"),
+    (
+        "bad external cache host",
+        "kubernetes-prod",
+        K8S,
+        section(externalCache={"host": "Redis_1", "cidr": "10.0.0.0/24"}),
+        "DNS name",
+    ),
+    ("bad label value", "kubernetes-local", "ai-platform:tags", lambda old: {**old, "owner": "team a!"}, "label value"),
+]
+
+
+@pytest.mark.parametrize(("stack", "key", "change", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_is_a_spec_error(stack: str, key: str, change: Callable[[Any], Any], words: str) -> None:
+    with pytest.raises(SpecError, match=words.replace(".", r"\.").replace("(", r"\(")):
+        spec_of(changed(stack, key, change), stack)
+
+
+def test_the_shipped_stacks_are_valid() -> None:
+    for name in ("kubernetes-local", "kubernetes-prod"):
+        config, _ = stack_config(name)
+        spec = spec_of(config, name)
+        assert spec.cloud == "kubernetes"
+
+
+def test_replicas_default_to_the_seed_three() -> None:
+    spec = spec_of(
+        changed("kubernetes-prod", APP, lambda old: {k: v for k, v in old.items() if k != "minReplicas"}),
+        "kubernetes-prod",
+    )
+    assert replicas(spec) == 3
+
+
+def test_the_opt_out_is_named_for_the_policy_pack() -> None:
+    assert KubernetesSpec(llm_egress_anywhere=True, insecure={"single_replica": True}).opt_outs == [  # type: ignore[arg-type]
+        "kubernetes.singleReplica"
+    ]
+    assert KubernetesSpec(llm_egress_anywhere=True).opt_outs == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "ok"),
+    [
+        ("owner", "team-a", True),
+        ("app.kubernetes.io/name", "api", True),
+        ("owner", "a b", False),
+        ("bad key!", "x", False),
+        ("owner", "x" * 64, False),
+        ("owner", "", True),
+    ],
+)
+def test_label_syntax(key: str, value: str, ok: bool) -> None:
+    assert (label_problem(key, value) is None) is ok
