@@ -28,13 +28,17 @@ def test_without_provider_keys_every_alias_of_the_stack_is_served_by_the_dev_pro
     plan = plan_environment("aws-dev", {"PATH": "/usr/bin"})
     assert plan.dev and plan.env["APP_DEV_PROVIDER"] == "true"
     routing = yaml.safe_load(plan.env["APP_ROUTING"])
-    assert routing["providers"] == {"dev": {"type": "dev"}}
+    assert routing["providers"] == {"dev": {"type": "dev"}, "local": {"type": "local"}}
+    local = routing["models"].pop("local-embed")
+    assert local == [{"provider": "local", "model": "all-MiniLM-L6-v2"}]
     assert set(routing["models"]) == {"fast", "balanced", "best", "embed"}
     assert all(targets == [{"provider": "dev", "model": "dev-echo"}] for targets in routing["models"].values())
     assert routing["tiers"] == {"small": "fast", "medium": "balanced", "large": "best"}
     assert routing["default_model"] == "auto"
     # the stack's own settings come along; the gateway's 500 requests / 5 min per IP become 100 a minute
-    assert plan.env["APP_LOG_LEVEL"] == "debug" and plan.env["APP_EMBEDDING_MODEL"] == "embed"
+    # embeddings come from the bundled local model, so documents and retrieval work offline
+    assert plan.env["APP_LOG_LEVEL"] == "debug" and plan.env["APP_EMBEDDING_MODEL"] == "local-embed"
+    assert plan.env["APP_EMBEDDING_DIM"] == "384"
     assert plan.env["APP_RPM_PER_IP"] == "100"
     assert {k: plan.env[k] for k in QUEUE_ENV} == QUEUE_ENV
     assert any("none of ANTHROPIC_API_KEY, OPENAI_API_KEY is set" in note for note in plan.notes)
@@ -54,8 +58,19 @@ def test_with_a_provider_key_the_stacks_routing_is_kept_and_cloud_only_settings_
 def test_without_a_stack_the_dev_model_is_the_default() -> None:
     plan = plan_environment(None, {})
     routing = yaml.safe_load(plan.env["APP_ROUTING"])
+    assert routing["models"]["dev-echo"] == [{"provider": "dev", "model": "dev-echo"}]
+    assert routing["default_model"] == "dev-echo"
+
+
+def test_without_the_local_packages_embeddings_say_why_they_are_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.local
+
+    monkeypatch.setattr(app.local, "missing_packages", lambda: ["torch"])
+    plan = plan_environment(None, {})
+    routing = yaml.safe_load(plan.env["APP_ROUTING"])
     assert routing["models"] == {"dev-echo": [{"provider": "dev", "model": "dev-echo"}]}
     assert plan.env["APP_EMBEDDING_MODEL"] == "dev-echo"
+    assert any("pip install -r app/requirements-local.txt" in note for note in plan.notes)
 
 
 def test_your_own_routing_file_is_used_and_served_by_dev_without_keys(tmp_path: Path) -> None:
@@ -65,7 +80,7 @@ def test_your_own_routing_file_is_used_and_served_by_dev_without_keys(tmp_path: 
     )
     plan = plan_environment("aws-dev", {"APP_ROUTING_FILE": str(table)})
     assert "APP_ROUTING_FILE" not in plan.env
-    assert yaml.safe_load(plan.env["APP_ROUTING"])["models"] == {"mine": [{"provider": "dev", "model": "dev-echo"}]}
+    assert yaml.safe_load(plan.env["APP_ROUTING"])["models"]["mine"] == [{"provider": "dev", "model": "dev-echo"}]
     with pytest.raises(StackError, match=r"APP_ROUTING_FILE=/nowhere\.yaml"):
         plan_environment(None, {"APP_ROUTING_FILE": "/nowhere.yaml"})
 
