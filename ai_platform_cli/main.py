@@ -17,6 +17,7 @@ Exit codes: 0 planned / passed, 1 a mandatory policy violation or a readiness fi
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import gc
 import json
 import sys
@@ -201,16 +202,14 @@ def _plan_and_check(args: argparse.Namespace, stack_file: StackFile, started: St
     if stack_file.placeholders:
         print(f"\noffline placeholders for secrets not set in the stack file: {', '.join(stack_file.placeholders)}")
     document = graph.to_json()
-    ready = True
+    # The readiness checks run on a thread while the pack analyses the graph in its own process
+    # (this thread then only waits on the pack), so they add little to a plan that runs both.
+    readiness: concurrent.futures.Future[list[Any]] | None = None
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     if not args.no_readiness:
         from components import targets
 
-        findings = targets.get(str(graph.cloud)).readiness_findings(graph)
-        document["readiness"] = [str(finding) for finding in findings]
-        print(f"\ndeploy readiness: {len(findings)} finding(s)")
-        for finding in findings:
-            print(f"  {finding}")
-        ready = not findings
+        readiness = pool.submit(targets.get(str(graph.cloud)).readiness_findings, graph)
     policy: dict[str, Any] | None = None
     if not args.no_policy:
         from policies.inputs import parse_graph
@@ -218,6 +217,15 @@ def _plan_and_check(args: argparse.Namespace, stack_file: StackFile, started: St
         print()
         policy = _run_policy(parse_graph(document, f"the plan of {graph.stack}"), args.policy_config, started)
         document["policy"] = policy
+    ready = True
+    if readiness is not None:
+        findings = readiness.result()
+        document["readiness"] = [str(finding) for finding in findings]
+        print(f"\ndeploy readiness: {len(findings)} finding(s)")
+        for finding in findings:
+            print(f"  {finding}")
+        ready = not findings
+    pool.shutdown()
     if args.json:
         Path(args.json).write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
         print(f"graph written to {args.json}")
