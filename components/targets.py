@@ -44,6 +44,12 @@ class Target:
     """The provider config key holding the region (``aws:region``), if the target has one."""
     region_hint: str = ""
     """An example for the error that asks for the region."""
+    stack_prefix: str = ""
+    """Shipped stacks are ``stacks/Pulumi.<stack_prefix>-*.yaml`` (default: the target's name)."""
+
+    @property
+    def stacks_glob(self) -> str:
+        return f"Pulumi.{self.stack_prefix or self.name}-*.yaml"
 
     @property
     def package(self) -> str:
@@ -111,6 +117,7 @@ TARGETS: dict[str, Target] = {
             provider_packages=("kubernetes",),
             sdk_module="pulumi_kubernetes",
             tag_style=METADATA_LABELS,
+            stack_prefix="k8s",
         ),
     )
 }

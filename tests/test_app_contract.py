@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STACKS = [
     (target, path.name[len("Pulumi.") : -len(".yaml")])
     for target in targets.available()
-    for path in sorted((ROOT / "stacks").glob(f"Pulumi.{target}-*.yaml"))
+    for path in sorted((ROOT / "stacks").glob(targets.get(target).stacks_glob))
 ]
 
 #: stand-ins for what the platform injects from the secret store at start-up

@@ -350,6 +350,22 @@ def no_privilege_escalation(w: Workload, c: Container, config: Mapping[str, Any]
         )
 
 
+#: seccomp profiles that filter system calls (Pod Security "restricted" allows only these)
+FILTERING_SECCOMP_PROFILES = ("RuntimeDefault", "Localhost")
+
+
+@checks.resource("container-hardening", *WORKLOADS)
+@per_container
+def seccomp_profile(w: Workload, c: Container, config: Mapping[str, Any]) -> Iterator[str]:
+    """Without a seccomp profile a container may make every system call the kernel offers; Unconfined is the default."""
+    profile, where = _effective(w, c, "seccompProfile.type")
+    if profile not in FILTERING_SECCOMP_PROFILES:
+        yield (
+            f"{w.resource.label}: {where} is {show(profile)} for {c.path}; "
+            f"set seccompProfile.type to {' or '.join(FILTERING_SECCOMP_PROFILES)} (pod or container)"
+        )
+
+
 def _known_list(value: Any, path: str) -> list[Any]:
     return [_known(item, f"{path}.{i}") for i, item in enumerate(value)] if isinstance(value, list) else []
 

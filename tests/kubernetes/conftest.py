@@ -39,7 +39,7 @@ def changed(name: str, key: str, change: Callable[[Any], Any]) -> dict[str, Any]
     return config
 
 
-def spec_of(config: Mapping[str, Any], name: str = "kubernetes-local") -> PlatformSpec:
+def spec_of(config: Mapping[str, Any], name: str = "k8s-local") -> PlatformSpec:
     _, secret_keys = stack_config(name)
     return PlatformSpec.from_config(config, secret_keys)
 

@@ -15,7 +15,7 @@ from components.testing import Graph
 from tests.kubernetes.conftest import stack
 
 KUBERNETES_VERSION = "1.34.0"
-STACKS = ["kubernetes-local", "kubernetes-prod"]
+STACKS = ["k8s-local", "k8s-prod"]
 #: kinds of CRDs the cluster brings (cert-manager, Prometheus Operator); kubernetes-validate has no schemas for them
 CUSTOM_KINDS = {
     "cert-manager.io/v1": {"Certificate", "Issuer"},
@@ -47,14 +47,14 @@ def test_only_the_crd_kinds_have_no_built_in_schema(name: str) -> None:
 
 def test_a_broken_object_fails_the_schema() -> None:
     """The validation can fail: a misspelt field is refused."""
-    deployment = next(o for o in manifests.objects(stack("kubernetes-prod")) if o["kind"] == "Deployment")
+    deployment = next(o for o in manifests.objects(stack("k8s-prod")) if o["kind"] == "Deployment")
     deployment["spec"]["replica"] = 3
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
 
 
 def test_secret_values_are_left_out_and_named() -> None:
-    secrets = [o for o in manifests.objects(stack("kubernetes-local")) if o["kind"] == "Secret"]
+    secrets = [o for o in manifests.objects(stack("k8s-local")) if o["kind"] == "Secret"]
     assert secrets
     for secret in secrets:
         assert "stringData" not in secret and "data" not in secret
@@ -62,10 +62,10 @@ def test_secret_values_are_left_out_and_named() -> None:
 
 
 def test_the_cli_writes_one_file_per_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["plan", "kubernetes-prod", "--no-policy", "--no-readiness", "--manifests", str(tmp_path / "out")])
+    code = main(["plan", "k8s-prod", "--no-policy", "--no-readiness", "--manifests", str(tmp_path / "out")])
     assert code == 0
     files = sorted((tmp_path / "out").glob("*.yaml"))
-    assert len(files) == len(manifests.objects(stack("kubernetes-prod")))
+    assert len(files) == len(manifests.objects(stack("k8s-prod")))
     first = yaml.safe_load(files[0].read_text())
     assert (first["kind"], first["metadata"]["name"]) == ("Namespace", "ai-platform")
     assert "manifests written to" in capsys.readouterr().out

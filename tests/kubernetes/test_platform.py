@@ -16,7 +16,7 @@ from components.kubernetes.mocks import planned_app_settings
 from policies.rules.kubernetes import selector_matches
 from tests.kubernetes.conftest import ROOT, changed, mandatory, stack
 
-STACKS = ["kubernetes-local", "kubernetes-prod"]
+STACKS = ["k8s-local", "k8s-prod"]
 WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet")
 
 
@@ -40,7 +40,7 @@ def test_every_pod_has_an_allow_policy_behind_the_default_deny(name: str) -> Non
 
 
 def test_the_app_verifies_redis_and_signs_in_to_postgres_with_its_certificate() -> None:
-    graph = stack("kubernetes-local")
+    graph = stack("k8s-local")
     environment, secrets, port = planned_app_settings(graph)
     assert port == 8000
     assert environment["APP_REDIS_URL"] == (
@@ -59,7 +59,7 @@ def test_the_app_verifies_redis_and_signs_in_to_postgres_with_its_certificate() 
 
 
 def test_prod_protects_data_and_keeps_volumes() -> None:
-    graph = stack("kubernetes-prod")
+    graph = stack("k8s-prod")
     redis = graph.one("kubernetes:apps/v1:StatefulSet")
     assert redis.protect and redis.inputs["spec"]["replicas"] == 2
     assert all(r.protect for r in graph.of_type("kubernetes:core/v1:Secret"))
@@ -68,7 +68,7 @@ def test_prod_protects_data_and_keeps_volumes() -> None:
 
 
 def test_the_local_stack_records_its_opt_out_and_protects_nothing() -> None:
-    graph = stack("kubernetes-local")
+    graph = stack("k8s-local")
     assert graph.one("ai-platform:kubernetes:AiPlatform").inputs["optOuts"] == ["kubernetes.singleReplica"]
     assert not any(r.protect for r in graph.resources)
 
@@ -89,14 +89,14 @@ def test_importing_the_package_loads_no_typed_sdk_module() -> None:
 
 def test_an_external_redis_replaces_the_stateful_set() -> None:
     config = changed(
-        "kubernetes-prod",
+        "k8s-prod",
         "ai-platform:kubernetes",
         lambda old: {
             **{k: v for k, v in old.items() if k != "redisImage"},
             "externalCache": {"host": "redis.example.com", "port": 6380, "cidr": "10.20.0.0/24"},
         },
     )
-    graph = plan_stack(replace(load_stack(ROOT, "kubernetes-prod"), config=config))
+    graph = plan_stack(replace(load_stack(ROOT, "k8s-prod"), config=config))
     assert graph.of_type("ai-platform:kubernetes:Cache") == []
     environment, secrets, _ = planned_app_settings(graph)
     assert environment["APP_REDIS_URL"] == "rediss://redis.example.com:6380/0"

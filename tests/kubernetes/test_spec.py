@@ -21,63 +21,63 @@ def section(**changes: Any) -> Callable[[Any], Any]:
 
 
 CASES: list[tuple[str, str, str, Callable[[Any], Any], str]] = [
-    ("default namespace", "kubernetes-local", K8S, section(namespace="default"), "namespace of the cluster itself"),
-    ("kube-system", "kubernetes-local", K8S, section(namespace="kube-system"), "namespace of the cluster itself"),
-    ("bad namespace", "kubernetes-local", K8S, section(namespace="AI_platform"), "DNS label"),
-    ("one replica without opt-out", "kubernetes-local", K8S, section(insecure={}), "kubernetes.insecure.singleReplica"),
+    ("default namespace", "k8s-local", K8S, section(namespace="default"), "namespace of the cluster itself"),
+    ("kube-system", "k8s-local", K8S, section(namespace="kube-system"), "namespace of the cluster itself"),
+    ("bad namespace", "k8s-local", K8S, section(namespace="AI_platform"), "DNS label"),
+    ("one replica without opt-out", "k8s-local", K8S, section(insecure={}), "kubernetes.insecure.singleReplica"),
     (
         "single-replica opt-out in prod",
-        "kubernetes-prod",
+        "k8s-prod",
         K8S,
         section(insecure={"singleReplica": True}),
         "dev-only opt-out",
     ),
-    ("one replica in prod", "kubernetes-prod", APP, section(minReplicas=1), "at least 2 in prod"),
-    ("image built, not pinned", "kubernetes-local", APP, section(image={"build": "app"}), "pinned by digest"),
-    ("latest tag", "kubernetes-local", APP, section(image={"digest": "redis:latest"}), "pinned by digest"),
-    ("redis by tag", "kubernetes-local", K8S, section(redisImage="redis:7.4"), "pinned by digest"),
+    ("one replica in prod", "k8s-prod", APP, section(minReplicas=1), "at least 2 in prod"),
+    ("image built, not pinned", "k8s-local", APP, section(image={"build": "app"}), "pinned by digest"),
+    ("latest tag", "k8s-local", APP, section(image={"digest": "redis:latest"}), "pinned by digest"),
+    ("redis by tag", "k8s-local", K8S, section(redisImage="redis:7.4"), "pinned by digest"),
     (
         "no redis image",
-        "kubernetes-prod",
+        "k8s-prod",
         K8S,
         lambda old: {k: v for k, v in old.items() if k != "redisImage"},
         "kubernetes.redisImage",
     ),
     (
         "secret in plain env",
-        "kubernetes-local",
+        "k8s-local",
         APP,
         lambda old: {**old, "environment": {"DB_PASSWORD": "x"}},
         "looks like a secret",
     ),
-    ("no egress choice", "kubernetes-local", K8S, section(llmEgressAnywhere=False), "llmEgressAnywhere"),
-    ("bad egress CIDR", "kubernetes-local", K8S, section(llmEgressCidrs=["10.0.0.1/8"]), "IPv4 CIDR"),
+    ("no egress choice", "k8s-local", K8S, section(llmEgressAnywhere=False), "llmEgressAnywhere"),
+    ("bad egress CIDR", "k8s-local", K8S, section(llmEgressCidrs=["10.0.0.1/8"]), "IPv4 CIDR"),
     (
         "two certificate sources",
-        "kubernetes-local",
+        "k8s-local",
         K8S,
         section(tls={"clusterIssuer": "x", "secretName": "y"}),
         "exactly one",
     ),
-    ("unpinned PSA version", "kubernetes-local", K8S, section(podSecurityVersion="latest"), "pin a Kubernetes minor"),
-    ("unknown edge", "kubernetes-local", K8S, section(edge={"kind": "loadbalancer"}), "'ingress' or 'gateway'"),
-    ("unknown key", "kubernetes-local", K8S, section(serviceType="LoadBalancer"), "not a known setting"),
+    ("unpinned PSA version", "k8s-local", K8S, section(podSecurityVersion="latest"), "pin a Kubernetes minor"),
+    ("unknown edge", "k8s-local", K8S, section(edge={"kind": "loadbalancer"}), "'ingress' or 'gateway'"),
+    ("unknown key", "k8s-local", K8S, section(serviceType="LoadBalancer"), "not a known setting"),
     (
         "prod vector store",
-        "kubernetes-prod",
+        "k8s-prod",
         "ai-platform:vectorStore",
         lambda old: {"enabled": True},
         "single instance",
     ),
-    ("queue without cache", "kubernetes-prod", "ai-platform:cache", lambda old: {"enabled": False}, "Redis Stream"),
+    ("queue without cache", "k8s-prod", "ai-platform:cache", lambda old: {"enabled": False}, "Redis Stream"),
     (
         "bad external cache host",
-        "kubernetes-prod",
+        "k8s-prod",
         K8S,
         section(externalCache={"host": "Redis_1", "cidr": "10.0.0.0/24"}),
         "DNS name",
     ),
-    ("bad label value", "kubernetes-local", "ai-platform:tags", lambda old: {**old, "owner": "team a!"}, "label value"),
+    ("bad label value", "k8s-local", "ai-platform:tags", lambda old: {**old, "owner": "team a!"}, "label value"),
 ]
 
 
@@ -88,7 +88,7 @@ def test_bad_input_is_a_spec_error(stack: str, key: str, change: Callable[[Any],
 
 
 def test_the_shipped_stacks_are_valid() -> None:
-    for name in ("kubernetes-local", "kubernetes-prod"):
+    for name in ("k8s-local", "k8s-prod"):
         config, _ = stack_config(name)
         spec = spec_of(config, name)
         assert spec.cloud == "kubernetes"
@@ -96,8 +96,8 @@ def test_the_shipped_stacks_are_valid() -> None:
 
 def test_replicas_default_to_the_seed_three() -> None:
     spec = spec_of(
-        changed("kubernetes-prod", APP, lambda old: {k: v for k, v in old.items() if k != "minReplicas"}),
-        "kubernetes-prod",
+        changed("k8s-prod", APP, lambda old: {k: v for k, v in old.items() if k != "minReplicas"}),
+        "k8s-prod",
     )
     assert replicas(spec) == 3
 
