@@ -64,6 +64,13 @@ class DatabaseEndpoint:
 
 
 @dataclass(frozen=True)
+class ExternalDatabase:
+    """A database outside the platform: its whole DSN (with its password) is a secret config key."""
+
+    url_secret: str
+
+
+@dataclass(frozen=True)
 class QueueEndpoint:
     backend: str
     """The app's name for the queue service (``APP_QUEUE_BACKEND``, one of app/queues' backends)."""
@@ -86,7 +93,7 @@ def app_environment(
     stack: str,
     *,
     cache: CacheEndpoint | None = None,
-    database: DatabaseEndpoint | None = None,
+    database: DatabaseEndpoint | ExternalDatabase | None = None,
     queue: QueueEndpoint | None = None,
 ) -> AppContract:
     """The app's configuration on every target: the spec's settings, then each endpoint's."""
@@ -104,7 +111,9 @@ def app_environment(
         environment["APP_REDIS_URL"] = pulumi.Output.format("rediss://{0}:{1}/0{2}", cache.host, cache.port, verify)
         if cache.password_secret:
             secrets["APP_REDIS_PASSWORD"] = cache.password_secret
-    if database is not None:
+    if isinstance(database, ExternalDatabase):
+        secrets["APP_DATABASE_URL"] = database.url_secret
+    elif database is not None:
         # TLS is required; verify-full needs the CA (a provider's CA bundle would have to be in the image)
         query: dict[str, str] = {"sslmode": "require"}
         if database.ca_file is not None:

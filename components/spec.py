@@ -473,6 +473,10 @@ class PlatformSpec(Section):
         keys = list(dict.fromkeys(self.app.secrets.values()))
         if self.cache.enabled:
             keys.append(self.cache.auth_token_key)
+        module = target_spec_module(self)
+        extra = getattr(module, "secret_keys", None)
+        if extra is not None:
+            keys += [key for key in extra(self) if key not in keys]
         return keys
 
     @classmethod
@@ -587,6 +591,12 @@ def required_secret_keys(values: Mapping[str, Any]) -> list[str]:
     cache = cache if isinstance(cache, dict) else {}
     if cache.get("enabled", True) not in (False, "false"):
         keys.add(str(cache.get("authTokenKey", CacheSpec.model_fields["auth_token_key"].default)))
+    cloud = values.get(f"{NAMESPACE}:cloud")
+    target = targets.TARGETS.get(cloud) if isinstance(cloud, str) else None
+    if target is not None and target.available:
+        hook = getattr(target.module("spec"), "required_secret_keys", None)
+        if hook is not None:
+            keys.update(hook(values))
     return sorted(keys)
 
 

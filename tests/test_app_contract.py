@@ -26,6 +26,7 @@ SECRET_VALUES = {
     "APP_REDIS_PASSWORD": "a-redis-auth-token-of-32-characters",
     "OPENAI_API_KEY": "sk-test",
     "ANTHROPIC_API_KEY": "sk-ant-test",
+    "APP_DATABASE_URL": "postgresql://ai_api:pw@db.example.com:5432/ai?sslmode=verify-full",
 }
 
 

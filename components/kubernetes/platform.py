@@ -24,6 +24,7 @@ from components.base import Block, BlockArgs
 from components.decisions import (
     CacheEndpoint,
     DatabaseEndpoint,
+    ExternalDatabase,
     QueueEndpoint,
     app_environment,
     platform_tags,
@@ -118,7 +119,8 @@ class AiPlatform(Block):
                 after_secrets,
             )
         self.vector_store: VectorStore | None = None
-        if spec.vector_store.enabled:
+        external_db = section.external_vector_store if spec.vector_store.enabled else None
+        if spec.vector_store.enabled and external_db is None:
             assert section.postgres_image is not None  # the spec requires it with the vector store
             self.vector_store = VectorStore(
                 f"{name}-postgres", VectorStoreArgs(**store, image=section.postgres_image), after_secrets
@@ -150,6 +152,8 @@ class AiPlatform(Block):
                 ca_file=f"{path}/ca.crt",
                 client_certificate=(f"{path}/tls.crt", f"{path}/tls.key"),
             )
+        elif external_db is not None:
+            database_endpoint = ExternalDatabase(external_db.url_key)
         contract = app_environment(spec, stack, cache=cache_endpoint, database=database_endpoint, queue=queue_endpoint)
         edge = Pods(section.edge.namespace, section.edge.pod_labels)
         monitoring = (
@@ -181,7 +185,10 @@ class AiPlatform(Block):
                 monitoring=monitoring,
                 egress_cidrs=list(section.llm_egress_cidrs),
                 egress_anywhere=section.llm_egress_anywhere,
-                data_egress=[] if external is None else [(external.cidr, external.port)],
+                data_egress=[
+                    *([] if external is None else [(external.cidr, external.port)]),
+                    *([] if external_db is None else [(external_db.cidr, external_db.port)]),
+                ],
                 worker_replicas=(max(2, replicas(spec) // 2) if spec.environment == "prod" else 1)
                 if queue_endpoint is not None
                 else 0,

@@ -88,6 +88,24 @@ class ExternalCacheSpec(Section):
         return value
 
 
+class ExternalVectorStoreSpec(Section):
+    """A PostgreSQL with pgvector outside the cluster (a managed, replicated one) for the vector store."""
+
+    url_key: str = "vectorStoreUrl"
+    """Secret config key holding its DSN, password included
+    (``postgresql://user:password@host:5432/db?sslmode=verify-full``)."""
+    cidr: Cidr
+    """The addresses it answers on: the app's egress NetworkPolicy opens only these, on ``port``."""
+    port: int = Field(default=5432, ge=1, le=65535)
+
+    @field_validator("url_key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z][A-Za-z0-9_.-]*$", value):
+            raise ValueError(f"{value!r} is not a config key name")
+        return value
+
+
 class InsecureSpec(Section):
     """Named opt-outs from the Kubernetes secure defaults (recorded on the platform component)."""
 
@@ -116,6 +134,8 @@ class KubernetesSpec(Section):
     """Where Prometheus runs (admitted to the app's port for scraping)."""
     pod_security_version: str = "v1.34"
     """The pinned Pod Security Standards version (``pod-security.kubernetes.io/enforce-version``)."""
+    external_vector_store: ExternalVectorStoreSpec | None = None
+    """Use this PostgreSQL (DSN from a secret) instead of running one in the cluster; prod needs it."""
     external_cache: ExternalCacheSpec | None = None
     """Use this Redis (TLS, AUTH from cache.authTokenKey) instead of running one in the cluster."""
     redis_image: str | None = None
@@ -189,16 +209,16 @@ def check(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Problem]:
     count = replicas(spec)
     if count > spec.app.max_replicas:
         add("app.maxReplicas", spec.app.max_replicas, f"must be at least the replica floor ({count})")
-    if spec.environment == "prod" and spec.vector_store.enabled:
+    section = _section(spec, values)
+    if spec.environment == "prod" and spec.vector_store.enabled and section and not section.external_vector_store:
         add(
             "vectorStore.enabled",
             True,
             "the in-cluster PostgreSQL is a single instance (no failover), which prod does not run: set "
-            "vectorStore.enabled: false (a replicated PostgreSQL needs an operator such as CloudNativePG)",
+            "kubernetes.externalVectorStore (a managed PostgreSQL with pgvector), or vectorStore.enabled: false",
         )
     if spec.cache.enabled is False and spec.queue.enabled:
         add("queue.enabled", True, "the queue is a Redis Stream on the cache: enable cache, or set queue.enabled false")
-    section = _section(spec, values)
     if section is None:
         return problems  # the section's own errors are reported already; its defaults would mislead
     if not section.llm_egress_cidrs and not section.llm_egress_anywhere:
@@ -218,7 +238,11 @@ def check(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Problem]:
         add("kubernetes.insecure.singleReplica", True, "is a dev-only opt-out; prod runs at least 2 replicas")
     for enabled, key, what in (
         (spec.cache.enabled and section.external_cache is None, "redisImage", "Redis 7+ (redis:7.4)"),
-        (spec.vector_store.enabled, "postgresImage", "PostgreSQL with pgvector (pgvector/pgvector:pg17)"),
+        (
+            spec.vector_store.enabled and section.external_vector_store is None,
+            "postgresImage",
+            "PostgreSQL with pgvector (pgvector/pgvector:pg17)",
+        ),
     ):
         if enabled and getattr(section, to_snake(key)) is None:
             add(
@@ -238,3 +262,22 @@ def _section(spec: PlatformSpec, values: Mapping[str, Any]) -> KubernetesSpec | 
         return KubernetesSpec.model_validate(_decode(raw))
     except ValidationError:
         return None
+
+
+def secret_keys(spec: PlatformSpec) -> list[str]:
+    """Secret config keys this target needs beyond the shared ones (an external database's DSN)."""
+    section = spec.section(KubernetesSpec)
+    if spec.vector_store.enabled and section.external_vector_store is not None:
+        return [section.external_vector_store.url_key]
+    return []
+
+
+def required_secret_keys(values: Mapping[str, Any]) -> list[str]:
+    """:func:`secret_keys` read from raw config, before validation (the offline plan's placeholders)."""
+    raw = _decode(values.get(f"{NAMESPACE}:kubernetes", {}))
+    store = _decode(values.get(f"{NAMESPACE}:vectorStore", {}))
+    external = raw.get("externalVectorStore") if isinstance(raw, dict) else None
+    enabled = not (isinstance(store, dict) and store.get("enabled") in (False, "false"))
+    if enabled and isinstance(external, dict):
+        return [str(external.get("urlKey", ExternalVectorStoreSpec.model_fields["url_key"].default))]
+    return []

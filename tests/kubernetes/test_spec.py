@@ -63,11 +63,18 @@ CASES: list[tuple[str, str, str, Callable[[Any], Any], str]] = [
     ("unknown edge", "k8s-local", K8S, section(edge={"kind": "loadbalancer"}), "'ingress' or 'gateway'"),
     ("unknown key", "k8s-local", K8S, section(serviceType="LoadBalancer"), "not a known setting"),
     (
-        "prod vector store",
+        "prod vector store in the cluster",
         "k8s-prod",
-        "ai-platform:vectorStore",
-        lambda old: {"enabled": True},
+        K8S,
+        lambda old: {k: v for k, v in old.items() if k != "externalVectorStore"},
         "single instance",
+    ),
+    (
+        "external vector store without its addresses",
+        "k8s-prod",
+        K8S,
+        lambda old: {**old, "externalVectorStore": {"urlKey": "vectorStoreUrl"}},
+        "kubernetes.externalVectorStore.cidr",
     ),
     ("queue without cache", "k8s-prod", "ai-platform:cache", lambda old: {"enabled": False}, "Redis Stream"),
     (
