@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     database_iam_auth: bool = False  # RDS/Aurora IAM authentication: a fresh auth token per connection
     database_region: str | None = None
     aws_region: str | None = Field(None, validation_alias="AWS_REGION")  # the fallback for APP_DATABASE_REGION
+    # Microsoft Entra ID: PostgreSQL and Redis sign in with the managed identity's tokens (app/entra.py)
+    database_entra_auth: bool = False
+    redis_entra_auth: bool = False
+    azure_client_id: str | None = Field(None, validation_alias="AZURE_CLIENT_ID")  # a user-assigned identity
     embedding_model: str | None = None
     embedding_dim: int = Field(1536, ge=1, le=16_000)
 
@@ -165,6 +169,21 @@ class Settings(BaseSettings):
             raise ValueError("APP_DATABASE_URL needs APP_EMBEDDING_MODEL (a model alias whose targets embed)")
         if self.redis_password is not None:
             _check_redis_password(self.redis_url, self.redis_password)
+        if self.database_iam_auth and self.database_entra_auth:
+            raise ValueError("APP_DATABASE_IAM_AUTH and APP_DATABASE_ENTRA_AUTH are both true: choose one")
+        if self.database_entra_auth:
+            if self.database_url is None:
+                raise ValueError("APP_DATABASE_ENTRA_AUTH=true needs APP_DATABASE_URL")
+            parse_iam_database_url(self.database_url.get_secret_value())
+        if self.redis_entra_auth:
+            if self.redis_url is None:
+                raise ValueError("APP_REDIS_ENTRA_AUTH=true needs APP_REDIS_URL")
+            if self.redis_password is not None:
+                raise ValueError("APP_REDIS_ENTRA_AUTH=true and APP_REDIS_PASSWORD are both set: choose one")
+            if not self.redis_url.get_secret_value().startswith("rediss://"):
+                raise ValueError(
+                    "APP_REDIS_ENTRA_AUTH=true needs a rediss:// APP_REDIS_URL (tokens never travel in clear)"
+                )
         if self.database_iam_auth:
             if self.database_url is None:
                 raise ValueError("APP_DATABASE_IAM_AUTH=true needs APP_DATABASE_URL")

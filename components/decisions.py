@@ -41,6 +41,8 @@ class CacheEndpoint:
     port: pulumi.Input[int]
     password_secret: str | None = None
     """The secret config key holding the AUTH token, injected as ``APP_REDIS_PASSWORD``."""
+    entra: bool = False
+    """The app signs in with Entra ID tokens of its managed identity (``APP_REDIS_ENTRA_AUTH``)."""
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,10 @@ class DatabaseEndpoint:
     host: pulumi.Input[str]
     port: pulumi.Input[int]
     database: pulumi.Input[str]
-    auth: Literal["iam"]
-    """How the app signs in: ``iam`` (a fresh token per connection, no password anywhere)."""
-    user: str = APP_DB_USER
+    auth: Literal["iam", "entra"]
+    """How the app signs in, with a fresh token per connection and no password anywhere: ``iam``
+    (a signed auth token) or ``entra`` (a Microsoft Entra ID access token of its managed identity)."""
+    user: pulumi.Input[str] = APP_DB_USER
     region: str | None = None
     """The region the IAM auth token is signed for."""
 
@@ -95,6 +98,8 @@ def app_environment(
         environment["APP_REDIS_URL"] = pulumi.Output.format("rediss://{0}:{1}/0", cache.host, cache.port)
         if cache.password_secret:
             secrets["APP_REDIS_PASSWORD"] = cache.password_secret
+        if cache.entra:
+            environment["APP_REDIS_ENTRA_AUTH"] = "true"
     if database is not None:
         # TLS is required; verify-full would also need the provider's CA bundle in the image
         environment["APP_DATABASE_URL"] = pulumi.Output.format(
@@ -107,6 +112,8 @@ def app_environment(
         if database.auth == "iam":
             environment["APP_DATABASE_IAM_AUTH"] = "true"
             environment["APP_DATABASE_REGION"] = str(database.region)
+        elif database.auth == "entra":
+            environment["APP_DATABASE_ENTRA_AUTH"] = "true"
     if queue is not None:
         environment["APP_QUEUE_BACKEND"] = queue.backend
         environment["APP_QUEUE_URL"] = queue.url
