@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from components.azure import readiness
-from components.readiness import check
+from components.readiness import Finding, check
 from tests.readiness.graphs import planned, without_dependency
 
 
-def names(graph_findings: list[object]) -> list[str]:
+def names(graph_findings: list[Finding]) -> list[str]:
     return [str(f) for f in graph_findings]
 
 
