@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 
@@ -45,7 +46,8 @@ class Alert:
 @dataclass(kw_only=True)
 class ObservabilityArgs(BlockArgs):
     """Inputs of :class:`Observability`. Child keys for ``transform``: ``workspace``, ``appInsights``,
-    ``actionGroup``, ``budget``, ``diagnostics-<key>``, ``alert-<key>``, ``telemetry-<key>``."""
+    ``actionGroup``, ``budget``, ``diagnostics-<key>``, ``alert-<key>``, ``telemetry-<key>``,
+    ``availabilityTest``."""
 
     resource_group_name: pulumi.Input[str]
     resource_group_id: pulumi.Input[str]
@@ -216,6 +218,50 @@ class Observability(Block):
                 actions=[monitor.MetricAlertActionArgs(action_group_id=self.action_group_id)],
             ),
             name=f"alert-{alert.key}",
+        )
+
+    def availability_test(self, url: str) -> pulumi.Resource:
+        """A standard availability test of ``url`` (the public health check) from five regions every
+        five minutes: the source of the availability percentage the seed alerts on."""
+        import pulumi_azure_native.applicationinsights as applicationinsights
+
+        insights_id = self.app_insights_id
+
+        def linked(name: str, args: Any, opts: pulumi.ResourceOptions) -> pulumi.Resource:
+            # Azure shows a test under its Application Insights only with this hidden-link tag
+            platform = dict(args.tags or {})
+            args.tags = insights_id.apply(lambda i: {**platform, f"hidden-link:{i}": "Resource"})
+            return applicationinsights.WebTest(name, args, opts)
+
+        return self.child(
+            "availabilityTest",
+            linked,
+            applicationinsights.WebTestArgs(
+                resource_group_name=self._args.resource_group_name,
+                location=self._args.location,
+                kind=applicationinsights.WebTestKind.STANDARD,
+                web_test_kind=applicationinsights.WebTestKind.STANDARD,
+                synthetic_monitor_id="health",
+                enabled=True,
+                frequency=300,
+                timeout=30,
+                retry_enabled=True,
+                locations=[
+                    applicationinsights.WebTestGeolocationArgs(location=location)
+                    for location in (
+                        "emea-nl-ams-azr",
+                        "emea-gb-db3-azr",
+                        "us-va-ash-azr",
+                        "us-ca-sjc-azr",
+                        "apac-sg-sin-azr",
+                    )
+                ],
+                request=applicationinsights.WebTestPropertiesRequestArgs(request_url=url, http_verb="GET"),
+                validation_rules=applicationinsights.WebTestPropertiesValidationRulesArgs(
+                    expected_http_status_code=200, s_sl_check=True, s_sl_cert_remaining_lifetime_check=7
+                ),
+            ),
+            name="availability",
         )
 
     def grant_telemetry(self, key: str, principal_id: pulumi.Input[str]) -> pulumi.Resource:

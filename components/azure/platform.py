@@ -314,6 +314,7 @@ class AiPlatform(Block):
         )
         observe("gateway", self.gateway.gateway, self.gateway.gateway_id)
 
+        self.observability.availability_test(f"{self.gateway.url}{spec.app.health_path}")
         alerts = spec.observability.alerts
         insights = self.observability.app_insights_id
         on_insights = "microsoft.insights/components"
@@ -321,6 +322,10 @@ class AiPlatform(Block):
             Alert(
                 "latency", insights, on_insights, "requests/duration", "GreaterThan",
                 alerts.latency_p95_seconds * 1000, "Average", "Requests slower than the seed's 4 s",
+            ),
+            Alert(
+                "availability", insights, on_insights, "availabilityResults/availabilityPercentage", "LessThan",
+                alerts.availability_percent, "Average", "Health check availability below the seed's 99.5 %",
             ),
             # a metric alert counts, it cannot divide: 5 failed requests in 5 minutes pages someone
             Alert("errors", insights, on_insights, "requests/failed", "GreaterThan", 5, "Count", "Failed requests"),

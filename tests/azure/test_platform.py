@@ -27,6 +27,10 @@ def test_alerts_carry_the_seed_thresholds() -> None:
     assert thresholds["requests/duration"] == 4000
     assert thresholds["CpuPercentage"] == 85
     assert thresholds["usedmemorypercentage"] == 80
+    assert thresholds["availabilityResults/availabilityPercentage"] == 99.5
+    test = graph.one("azure-native:applicationinsights:WebTest").inputs
+    assert test["request"]["requestUrl"] == "https://api.example.com/health"
+    assert any(key.startswith("hidden-link:") for key in test["tags"])
 
 
 def test_stateful_resources_are_protected_in_prod_only() -> None:
