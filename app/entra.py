@@ -89,7 +89,7 @@ def entra_connect_args(settings: Settings) -> dict[str, Any]:
     """asyncpg arguments for APP_DATABASE_ENTRA_AUTH: the token callable, and TLS when the URL names no sslmode."""
     if settings.database_url is None:
         raise SettingsError("APP_DATABASE_ENTRA_AUTH=true needs APP_DATABASE_URL")
-    endpoint = parse_iam_database_url(settings.database_url.get_secret_value())
+    endpoint = parse_iam_database_url(settings.database_url.get_secret_value(), "APP_DATABASE_ENTRA_AUTH")
     args: dict[str, Any] = {"password": ManagedIdentityTokens(POSTGRES_SCOPE, settings.azure_client_id)}
     if endpoint.sslmode is None:
         args["ssl"] = "require"

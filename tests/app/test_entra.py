@@ -136,3 +136,32 @@ def test_redis_signs_in_as_the_identity_with_its_token(
             Redis(host="127.0.0.1", port=redis_server.port, credential_provider=stale).ping()
     finally:
         redis_server.cli("ACL", "DELUSER", OID)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"database_entra_auth": True, "database_url": "postgresql://app:pw@db:5432/ai", "embedding_model": "embed"},
+            "APP_DATABASE_URL must carry no password with APP_DATABASE_ENTRA_AUTH=true",
+        ),
+        (
+            {"database_entra_auth": True, "database_url": "postgresql://db:5432/ai", "embedding_model": "embed"},
+            "the user is the managed identity's name",
+        ),
+        ({"database_entra_auth": True}, "APP_DATABASE_ENTRA_AUTH=true needs APP_DATABASE_URL"),
+        ({"redis_entra_auth": True, "redis_url": "redis://cache:6379/0"}, "needs a rediss:// APP_REDIS_URL"),
+        (
+            {"redis_entra_auth": True, "redis_url": "rediss://cache:10000/0", "redis_password": "p"},
+            "APP_REDIS_ENTRA_AUTH=true and APP_REDIS_PASSWORD are both set",
+        ),
+        ({"redis_entra_auth": True}, "APP_REDIS_ENTRA_AUTH=true needs APP_REDIS_URL"),
+    ],
+)
+def test_entra_settings_errors_name_the_variable(values: dict[str, Any], message: str) -> None:
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        Settings(auth_required=False, **values)
