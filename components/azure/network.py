@@ -24,6 +24,9 @@ SUBNETS: dict[str, tuple[int, int, str | None]] = {
     "postgres": (5, 24, "Microsoft.DBforPostgreSQL/flexibleServers"),
 }
 
+#: subnets whose services need outbound connectivity (through the NAT gateway)
+EGRESS_SUBNETS = ("apim", "apps")
+
 #: private DNS zone of each private-link service (key -> zone name)
 PRIVATE_DNS_ZONES: dict[str, str] = {
     "vault": "privatelink.vaultcore.azure.net",
@@ -53,7 +56,7 @@ _RULES: dict[str, list[tuple[str, str, str, str]]] = {
 
 @dataclass(kw_only=True)
 class NetworkArgs(BlockArgs):
-    """Inputs of :class:`Network`. Child keys for ``transform``: ``vnet``, ``nsg-<subnet>``,
+    """Inputs of :class:`Network`. Child keys for ``transform``: ``vnet``, ``natIp``, ``nat``, ``nsg-<subnet>``,
     ``subnet-<subnet>``, ``zone-<service>``, ``link-<service>``, ``flowLogStorage``, ``flowLog``,
     ``endpoint-<service>``, ``zoneGroup-<service>``."""
 
@@ -93,6 +96,30 @@ class Network(Block):
         )
         self.vnet = vnet
         self.vnet_id = vnet.id
+        # subnets have no default outbound access: API Management and the Container Apps
+        # environment reach their platform dependencies through one NAT gateway
+        nat_ip = self.child(
+            "natIp",
+            network.PublicIPAddress,
+            network.PublicIPAddressInitArgs(
+                resource_group_name=rg,
+                location=args.location,
+                sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
+                public_ip_allocation_method="Static",
+            ),
+            name="nat-ip",
+        )
+        nat = self.child(
+            "nat",
+            network.NatGateway,
+            network.NatGatewayInitArgs(
+                resource_group_name=rg,
+                location=args.location,
+                sku=network.NatGatewaySkuArgs(name="Standard"),
+                idle_timeout_in_minutes=10,
+                public_ip_addresses=[network.SubResourceArgs(id=nat_ip.id)],
+            ),
+        )
         self.subnet_ids = {}
         previous: pulumi.Resource | None = None
         for key, prefix in subnet_prefixes(args.cidr_block).items():
@@ -132,6 +159,7 @@ class Network(Block):
                     default_outbound_access=False,
                     delegations=[network.DelegationArgs(name=key, service_name=delegation)] if delegation else None,
                     private_endpoint_network_policies="Enabled" if key == "endpoints" else None,
+                    nat_gateway=network.SubResourceArgs(id=nat.id) if key in EGRESS_SUBNETS else None,
                 ),
                 # Azure updates one subnet of a VNet at a time (AnotherOperationInProgress otherwise)
                 pulumi.ResourceOptions(depends_on=[previous] if previous else None),

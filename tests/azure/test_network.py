@@ -25,6 +25,8 @@ def test_subnets_are_carved_in_order_with_delegations_and_nsgs() -> None:
     order = list(subnets.values())
     for before, after in itertools.pairwise(order):
         assert before.urn in after.dependencies
+    # no default outbound access: only API Management and the apps leave through the NAT gateway
+    assert sorted(k for k, s in subnets.items() if "natGateway" in s.inputs) == ["apim", "apps"]
     apim_rules = graph.named("net-nsg-apim").inputs["securityRules"]
     assert {r["sourceAddressPrefix"]: r["destinationPortRange"] for r in apim_rules}["ApiManagement"] == "3443"
 
