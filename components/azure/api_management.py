@@ -10,6 +10,7 @@ from xml.sax.saxutils import quoteattr
 import pulumi
 
 from components import validation
+from components.azure.network import public_ip
 from components.base import Block, BlockArgs
 
 #: TLS 1.0/1.1, SSL 3.0 and 3DES off, on the client and the backend side
@@ -66,23 +67,10 @@ class ApiManagement(Block):
         _validate(args)
         super().__init__("ai-platform:azure:ApiManagement", name, args, opts)
         import pulumi_azure_native.apimanagement as apimanagement
-        import pulumi_azure_native.network as network
 
         rg = args.resource_group_name
-        public_ip = self.child(
-            "publicIp",
-            network.PublicIPAddress,
-            network.PublicIPAddressInitArgs(
-                resource_group_name=rg,
-                location=args.location,
-                sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
-                public_ip_allocation_method="Static",
-                # management traffic only (Internal mode); the API itself has no public address
-                dns_settings=network.PublicIPAddressDnsSettingsArgs(domain_name_label=f"{name}-mgmt"),
-                zones=args.zones or None,
-            ),
-            name="pip",
-        )
+        # management traffic only (Internal mode); the API itself has no public address
+        ip = public_ip(self, "publicIp", rg, args.location, zones=args.zones, dns_label=f"{name}-mgmt")
         service = self.child(
             "service",
             apimanagement.ApiManagementService,
@@ -98,7 +86,7 @@ class ApiManagement(Block):
                 virtual_network_configuration=apimanagement.VirtualNetworkConfigurationArgs(
                     subnet_resource_id=args.subnet_id
                 ),
-                public_ip_address_id=public_ip.id,
+                public_ip_address_id=ip.id,
                 custom_properties=HARDENED_PROTOCOLS,
             ),
         )

@@ -11,6 +11,7 @@ import pulumi
 
 from components import validation
 from components.azure.identity import assign_role
+from components.azure.network import public_ip
 from components.azure.spec import certificate_secret_id
 from components.base import Block, BlockArgs
 
@@ -67,18 +68,7 @@ class Gateway(Block):
         reader = assign_role(
             self, "certificateReader", "Key Vault Secrets User", args.certificate_key_vault_id, identity.principal_id
         )
-        public_ip = self.child(
-            "publicIp",
-            network.PublicIPAddress,
-            network.PublicIPAddressInitArgs(
-                resource_group_name=rg,
-                location=args.location,
-                sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
-                public_ip_allocation_method="Static",
-                zones=args.zones or None,
-            ),
-            name="pip",
-        )
+        ip = public_ip(self, "publicIp", rg, args.location, zones=args.zones)
         waf = self.child("wafPolicy", network.WebApplicationFirewallPolicy, _waf_policy(args), name="waf")
         gateway_name = f"{name}-agw"
 
@@ -116,7 +106,7 @@ class Gateway(Block):
                 ],
                 frontend_ip_configurations=[
                     network.ApplicationGatewayFrontendIPConfigurationArgs(
-                        name="public", public_ip_address=network.SubResourceArgs(id=public_ip.id)
+                        name="public", public_ip_address=network.SubResourceArgs(id=ip.id)
                     )
                 ],
                 frontend_ports=[
@@ -208,7 +198,7 @@ class Gateway(Block):
         )
         self.gateway = gateway
         self.gateway_id = gateway.id
-        self.public_ip = public_ip.ip_address.apply(lambda ip: ip or "")
+        self.public_ip = ip.ip_address.apply(lambda ip: ip or "")
         self.url = f"https://{args.domain}"
         self.register_outputs({"gatewayId": gateway.id, "publicIp": self.public_ip, "url": self.url})
 

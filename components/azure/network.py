@@ -13,6 +13,7 @@ from components import validation
 from components.base import Block, BlockArgs
 
 if TYPE_CHECKING:  # the SDK module is imported when a block is built, not with the package
+    from pulumi_azure_native.network import PublicIPAddress
     from pulumi_azure_native.privatedns import PrivateZone, VirtualNetworkLink
 
 #: subnet key -> (index of its /24 in the VNet, prefix length, delegated service)
@@ -98,17 +99,7 @@ class Network(Block):
         self.vnet_id = vnet.id
         # subnets have no default outbound access: API Management and the Container Apps
         # environment reach their platform dependencies through one NAT gateway
-        nat_ip = self.child(
-            "natIp",
-            network.PublicIPAddress,
-            network.PublicIPAddressInitArgs(
-                resource_group_name=rg,
-                location=args.location,
-                sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
-                public_ip_allocation_method="Static",
-            ),
-            name="nat-ip",
-        )
+        nat_ip = public_ip(self, "natIp", rg, args.location, name="nat-ip")
         nat = self.child(
             "nat",
             network.NatGateway,
@@ -251,6 +242,34 @@ class Network(Block):
             name=f"pe-{service}-dns",
         )
         return endpoint
+
+
+def public_ip(
+    block: Block,
+    key: str,
+    resource_group_name: pulumi.Input[str],
+    location: str,
+    *,
+    name: str = "pip",
+    zones: list[str] | None = None,
+    dns_label: str | None = None,
+) -> PublicIPAddress:
+    """A static Standard public IP (child ``key`` of ``block``), zone-redundant when ``zones`` are given."""
+    import pulumi_azure_native.network as network
+
+    return block.child(
+        key,
+        network.PublicIPAddress,
+        network.PublicIPAddressInitArgs(
+            resource_group_name=resource_group_name,
+            location=location,
+            sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
+            public_ip_allocation_method="Static",
+            zones=zones or None,
+            dns_settings=network.PublicIPAddressDnsSettingsArgs(domain_name_label=dns_label) if dns_label else None,
+        ),
+        name=name,
+    )
 
 
 def linked_zone(
