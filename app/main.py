@@ -50,6 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from app.rds_iam import iam_connect_args
 
         database_args = iam_connect_args(settings)
+    elif settings.database_entra_auth:
+        from app.entra import entra_connect_args
+
+        database_args = entra_connect_args(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -139,9 +143,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _connect_redis(settings: Settings, socket_timeout: float | None) -> Redis:
     assert settings.redis_url is not None
+    credentials = None
+    if settings.redis_entra_auth:
+        from app.entra import redis_credentials
+
+        credentials = redis_credentials(settings)
     return Redis.from_url(
         settings.redis_url.get_secret_value(),
         password=settings.redis_password.get_secret_value() if settings.redis_password else None,
+        credential_provider=credentials,
         socket_timeout=socket_timeout,
         socket_connect_timeout=2,
         health_check_interval=30,

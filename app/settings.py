@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     database_iam_auth: bool = False  # RDS/Aurora IAM authentication: a fresh auth token per connection
     database_region: str | None = None
     aws_region: str | None = Field(None, validation_alias="AWS_REGION")  # the fallback for APP_DATABASE_REGION
+    # Microsoft Entra ID: PostgreSQL and Redis sign in with the managed identity's tokens (app/entra.py)
+    database_entra_auth: bool = False
+    redis_entra_auth: bool = False
+    azure_client_id: str | None = Field(None, validation_alias="AZURE_CLIENT_ID")  # a user-assigned identity
     embedding_model: str | None = None
     embedding_dim: int = Field(1536, ge=1, le=16_000)
 
@@ -165,6 +169,21 @@ class Settings(BaseSettings):
             raise ValueError("APP_DATABASE_URL needs APP_EMBEDDING_MODEL (a model alias whose targets embed)")
         if self.redis_password is not None:
             _check_redis_password(self.redis_url, self.redis_password)
+        if self.database_iam_auth and self.database_entra_auth:
+            raise ValueError("APP_DATABASE_IAM_AUTH and APP_DATABASE_ENTRA_AUTH are both true: choose one")
+        if self.database_entra_auth:
+            if self.database_url is None:
+                raise ValueError("APP_DATABASE_ENTRA_AUTH=true needs APP_DATABASE_URL")
+            parse_iam_database_url(self.database_url.get_secret_value(), "APP_DATABASE_ENTRA_AUTH")
+        if self.redis_entra_auth:
+            if self.redis_url is None:
+                raise ValueError("APP_REDIS_ENTRA_AUTH=true needs APP_REDIS_URL")
+            if self.redis_password is not None:
+                raise ValueError("APP_REDIS_ENTRA_AUTH=true and APP_REDIS_PASSWORD are both set: choose one")
+            if not self.redis_url.get_secret_value().startswith("rediss://"):
+                raise ValueError(
+                    "APP_REDIS_ENTRA_AUTH=true needs a rediss:// APP_REDIS_URL (tokens never travel in clear)"
+                )
         if self.database_iam_auth:
             if self.database_url is None:
                 raise ValueError("APP_DATABASE_IAM_AUTH=true needs APP_DATABASE_URL")
@@ -256,30 +275,35 @@ class DatabaseEndpoint:
     sslmode: str | None
 
 
-def parse_iam_database_url(url: str) -> DatabaseEndpoint:
-    """Check APP_DATABASE_URL for IAM authentication: one host, a user, no password, TLS not refused."""
+def parse_iam_database_url(url: str, flag: str = "APP_DATABASE_IAM_AUTH") -> DatabaseEndpoint:
+    """Check APP_DATABASE_URL for token authentication (``flag``: RDS IAM or Entra ID): one host, a
+    user, no password, TLS not refused."""
     parts = urlsplit(url)
     query = parse_qs(parts.query)
     if parts.scheme not in ("postgres", "postgresql"):
-        raise ValueError("APP_DATABASE_URL must be a postgresql:// URL with APP_DATABASE_IAM_AUTH=true")
+        raise ValueError(f"APP_DATABASE_URL must be a postgresql:// URL with {flag}=true")
     if parts.password is not None or "password" in query:
         raise ValueError(
-            "APP_DATABASE_URL must carry no password with APP_DATABASE_IAM_AUTH=true "
-            "(every connection signs in with a fresh IAM auth token)"
+            f"APP_DATABASE_URL must carry no password with {flag}=true "
+            "(every connection signs in with a fresh auth token)"
         )
     in_query = sorted({"host", "port", "user"} & query.keys())
     if in_query:
         raise ValueError(
-            f"APP_DATABASE_URL: with APP_DATABASE_IAM_AUTH=true put {', '.join(in_query)} in the URL "
+            f"APP_DATABASE_URL: with {flag}=true put {', '.join(in_query)} in the URL "
             "(postgresql://user@host:port/db), not in its query"
         )
     if not parts.username:
+        who = (
+            "the user needs rds_iam and the task role rds-db:connect"
+            if flag == "APP_DATABASE_IAM_AUTH"
+            else "the user is the managed identity's name"
+        )
         raise ValueError(
-            "APP_DATABASE_URL must name the database user with APP_DATABASE_IAM_AUTH=true "
-            "(postgresql://user@host:5432/db; the user needs rds_iam and the task role rds-db:connect)"
+            f"APP_DATABASE_URL must name the database user with {flag}=true (postgresql://user@host:5432/db; {who})"
         )
     if not parts.hostname or "," in parts.netloc:
-        raise ValueError("APP_DATABASE_URL must name exactly one database host with APP_DATABASE_IAM_AUTH=true")
+        raise ValueError(f"APP_DATABASE_URL must name exactly one database host with {flag}=true")
     try:
         port = parts.port or 5432
     except ValueError:

@@ -44,6 +44,8 @@ class CacheEndpoint:
     """The secret config key holding the AUTH token, injected as ``APP_REDIS_PASSWORD``."""
     ca_file: str | None = None
     """Path (in the app's container) of the CA that signed a private server certificate."""
+    entra: bool = False
+    """The app signs in with Entra ID tokens of its managed identity (``APP_REDIS_ENTRA_AUTH``)."""
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,11 @@ class DatabaseEndpoint:
     host: pulumi.Input[str]
     port: pulumi.Input[int]
     database: pulumi.Input[str]
-    auth: Literal["iam", "certificate"]
-    """How the app signs in, with no password anywhere: ``iam`` (a fresh token per connection) or
-    ``certificate`` (a TLS client certificate whose common name is the user)."""
-    user: str = APP_DB_USER
+    auth: Literal["iam", "certificate", "entra"]
+    """How the app signs in, with no password anywhere: ``iam`` (a fresh signed token per
+    connection), ``certificate`` (a TLS client certificate whose common name is the user) or
+    ``entra`` (a Microsoft Entra ID access token of its managed identity)."""
+    user: pulumi.Input[str] = APP_DB_USER
     region: str | None = None
     """The region the IAM auth token is signed for."""
     ca_file: str | None = None
@@ -111,6 +114,8 @@ def app_environment(
         environment["APP_REDIS_URL"] = pulumi.Output.format("rediss://{0}:{1}/0{2}", cache.host, cache.port, verify)
         if cache.password_secret:
             secrets["APP_REDIS_PASSWORD"] = cache.password_secret
+        if cache.entra:
+            environment["APP_REDIS_ENTRA_AUTH"] = "true"
     if isinstance(database, ExternalDatabase):
         secrets["APP_DATABASE_URL"] = database.url_secret
     elif database is not None:
@@ -131,6 +136,8 @@ def app_environment(
         if database.auth == "iam":
             environment["APP_DATABASE_IAM_AUTH"] = "true"
             environment["APP_DATABASE_REGION"] = str(database.region)
+        elif database.auth == "entra":
+            environment["APP_DATABASE_ENTRA_AUTH"] = "true"
     if queue is not None:
         environment["APP_JOB_MAX_ATTEMPTS"] = str(spec.queue.max_receive_count)
         environment["APP_WORKER_CONCURRENCY"] = str(spec.queue.worker.concurrency)

@@ -103,7 +103,7 @@ TARGETS: dict[str, Target] = {
         Target(
             name="azure",
             title="Azure",
-            available=False,
+            available=True,
             provider_packages=("azure-native",),
             sdk_module="pulumi_azure_native",
             tag_style=TAGS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.aws import readiness as aws_readiness
+from components.azure import readiness as azure_readiness
 from components.kubernetes import readiness as kubernetes_readiness
 from components.readiness import Invariant, check
 from tests.readiness.graphs import STACKS, planned
@@ -12,6 +13,7 @@ from tests.readiness.graphs import STACKS, planned
 #: cloud -> that target's invariants (each target adds its own here when it ships a stack)
 INVARIANTS: dict[str, tuple[Invariant, ...]] = {
     "aws": aws_readiness.INVARIANTS,
+    "azure": azure_readiness.INVARIANTS,
     "kubernetes": kubernetes_readiness.INVARIANTS,
 }
 NAMES = sorted({rule.name for rules in INVARIANTS.values() for rule in rules})

@@ -1,0 +1,124 @@
+"""Azure deploy-readiness invariants: what would stop (or break) the first ``pulumi up`` on Azure.
+
+``findings(graph)`` runs them all with the generic ones; ``ai-platform plan`` and CI call it for
+Azure stacks. Each knows its types through small tables, so a new block extends a table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from components.azure.observability import DIAGNOSABLE_TYPES
+from components.readiness import GENERIC, Finding, Invariant, Order, check, finding, invariant
+from components.testing import Graph, GraphResource
+
+IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+CONTAINER_APP = "azure-native:app:ContainerApp"
+ZONE = "azure-native:privatedns:PrivateZone"
+LINK = "azure-native:privatedns:VirtualNetworkLink"
+ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
+DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+
+#: access grants to an identity: (type, input naming the identity's principal/object id)
+GRANTS: tuple[tuple[str, str], ...] = (
+    ("azure-native:authorization:RoleAssignment", "principalId"),
+    ("azure-native:redisenterprise:AccessPolicyAssignment", "user"),
+    ("azure-native:dbforpostgresql:AdministratorsMicrosoftEntra", "objectId"),
+)
+#: resources that act as an identity: (type, input naming the identity)
+IDENTITY_USERS: tuple[tuple[str, str], ...] = (
+    (CONTAINER_APP, "identity"),
+    ("azure-native:network:ApplicationGateway", "identity"),
+)
+
+
+def _grants_of(order: Order, identity: GraphResource) -> list[GraphResource]:
+    return [g for type_token, key in GRANTS for g in order.referencing(type_token, key, identity)]
+
+
+def _users_of(order: Order, identity: GraphResource, types: Iterable[tuple[str, str]]) -> list[GraphResource]:
+    return [u for type_token, key in types for u in order.referencing(type_token, key, identity)]
+
+
+@invariant("role-assignments-before-the-app")
+def role_assignments_before_the_app(order: Order) -> Iterable[Finding]:
+    """The app's first revision pulls its image (AcrPull), resolves its Key Vault secrets and
+    connects to Redis and PostgreSQL as its identity at start: every grant to that identity must
+    exist first, or the revision fails and Container Apps keeps retrying it."""
+    for identity in order.graph.of_type(IDENTITY):
+        for app in _users_of(order, identity, [(CONTAINER_APP, "identity")]):
+            for grant in _grants_of(order, identity):
+                if not order.waits_for(app, grant):
+                    yield finding(
+                        app,
+                        grant,
+                        message=f"{app.name} uses {identity.name} but does not wait for {grant.name} ({grant.type}): "
+                        "add it to the app's depends_on",
+                    )
+
+
+@invariant("identity-used-after-its-roles")
+def identity_used_after_its_roles(order: Order) -> Iterable[Finding]:
+    """Any resource that acts as a managed identity at creation (the gateway reading its Key Vault
+    certificate) fails if its role assignments are not there yet."""
+    users = [u for u in IDENTITY_USERS if u[0] != CONTAINER_APP]
+    for identity in order.graph.of_type(IDENTITY):
+        for user in _users_of(order, identity, users):
+            for grant in _grants_of(order, identity):
+                if not order.waits_for(user, grant):
+                    yield finding(
+                        user,
+                        grant,
+                        message=f"{user.name} acts as {identity.name} but does not wait for {grant.name}: "
+                        "add it to depends_on",
+                    )
+
+
+@invariant("private-dns-linked-before-zone-group")
+def private_dns_linked_first(order: Order) -> Iterable[Finding]:
+    """A private endpoint's DNS record lands in its zone, but the VNet resolves it only once the zone
+    is linked: a zone group created first leaves clients resolving the public address (and failing)."""
+    for group in order.graph.of_type(ZONE_GROUP):
+        for zone in order.referenced(group, "privateDnsZoneConfigs", ZONE):
+            links = order.referencing(LINK, "privateZoneName", zone)
+            if not links:
+                yield finding(group, zone, message=f"{zone.name} is not linked to any VNet: add a VirtualNetworkLink")
+            elif not any(order.waits_for(group, link) for link in links):
+                yield finding(
+                    group,
+                    links[0],
+                    message=f"{group.name} does not wait for {links[0].name}: add the link to its depends_on",
+                )
+
+
+@invariant("diagnostic-settings-name-supporting-resources")
+def diagnostic_settings_supported(order: Order) -> Iterable[Finding]:
+    """A diagnostic setting on a resource type without log categories fails at ``pulumi up``
+    (or silently sends nothing); each must name a resource of a type known to support them."""
+    for setting in order.graph.of_type(DIAGNOSTIC_SETTING):
+        targets = order.referenced(setting, "resourceUri")
+        if not targets:
+            yield finding(setting, message=f"{setting.name} names no resource of this program in resourceUri")
+        for target in targets:
+            if target.type not in DIAGNOSABLE_TYPES:
+                yield finding(
+                    setting,
+                    target,
+                    message=f"{setting.name} targets {target.name} ({target.type}), which has no diagnostic log "
+                    "categories: remove it or add the type to DIAGNOSABLE_TYPES with its categories",
+                )
+
+
+#: every invariant an Azure stack must pass (the generic ones first)
+INVARIANTS: tuple[Invariant, ...] = (
+    *GENERIC,
+    role_assignments_before_the_app,
+    identity_used_after_its_roles,
+    private_dns_linked_first,
+    diagnostic_settings_supported,
+)
+
+
+def findings(graph: Graph) -> list[Finding]:
+    """Every readiness finding on a planned Azure graph (empty when it is ready to deploy)."""
+    return check(graph, INVARIANTS)

@@ -1,0 +1,188 @@
+"""The ``ai-platform:azure`` section of a stack file and the rules only Azure has.
+
+``SECTION`` is the section's model; ``check`` adds the Azure cross-key rules (tag syntax, image
+in the platform's registry, seed limits in prod) to the neutral spec's, each reported at the key
+to change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+
+from components.spec import MISSING, NAMESPACE, PlatformSpec, Problem, Section
+
+_REGISTRY_NAME = re.compile(r"^[a-zA-Z0-9]{5,50}$")
+_VAULT_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
+_SECRET_ID = re.compile(r"^https://[a-z0-9-]{3,24}\.vault\.azure\.net/secrets/[A-Za-z0-9-]{1,127}/?$")
+_VAULT_ID = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/[A-Za-z0-9-]{3,24}$"
+)
+_SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
+_TAG_KEY_FORBIDDEN = re.compile(r"[<>%&\\?/]")
+#: Container Apps scale limits the seed gives for prod (min 2 for HA, max 20)
+PROD_REPLICAS = (2, 20)
+
+
+def registry_name(value: str) -> str | None:
+    """The ACR naming rule, shared by the spec and the Registry block."""
+    return None if _REGISTRY_NAME.match(value) else "must be 5-50 letters and digits (a global ACR name)"
+
+
+def vault_name(value: str) -> str | None:
+    """The Key Vault naming rule, shared by the spec and the SecretStore block."""
+    if _VAULT_NAME.match(value) and "--" not in value:
+        return None
+    return "must be 3-24 letters, digits and single hyphens, starting with a letter (a global Key Vault name)"
+
+
+def certificate_secret_id(value: str) -> str | None:
+    """A Key Vault certificate's secret id, as the Application Gateway reads it."""
+    if _SECRET_ID.match(value):
+        return None
+    return "must be a Key Vault secret id such as https://<vault>.vault.azure.net/secrets/<certificate> (no version)"
+
+
+class OpenAiDeploymentSpec(Section):
+    """One Azure OpenAI model deployment (the name the app calls it by)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    model: str
+    version: str
+    sku: Literal["GlobalStandard", "Standard", "DataZoneStandard"] = "GlobalStandard"
+    capacity: int = Field(default=10, ge=1, le=10_000)
+    """Thousands of tokens per minute."""
+
+
+class AzureSpec(Section):
+    resource_group_name: str | None = Field(default=None, pattern=r"^[-\w._()]{1,89}[-\w_()]$")
+    """Default: ``ai-platform-<stack>``."""
+    registry_name: str
+    """The Azure Container Registry's global name; app.image.digest must be in it."""
+    key_vault_name: str
+    """The Key Vault's global name."""
+    certificate_secret_id: str
+    """The TLS certificate for gateway.domain: a Key Vault secret id (unversioned, so it renews)."""
+    certificate_key_vault_id: str
+    """The resource id of the vault holding that certificate (the gateway's identity reads it)."""
+    publisher_email: str
+    """API Management's publisher contact (Azure mails it about the service)."""
+    api_management_sku: Literal["Developer", "Premium"] | None = None
+    """Default: dev Developer, prod Premium (v2 tiers have no Internal VNet mode)."""
+    redis_sku: str = Field(default="Balanced_B1", pattern=r"^(Balanced|MemoryOptimized|ComputeOptimized)_[A-Z]\d+$")
+    postgres_sku: str = Field(default="Standard_B1ms", pattern=r"^Standard_[A-Za-z0-9_]+$")
+    postgres_tier: Literal["Burstable", "GeneralPurpose", "MemoryOptimized"] = "Burstable"
+    postgres_storage_gb: int = Field(default=32, ge=32, le=32_768)
+    openai_subdomain: str | None = None
+    """Custom subdomain of the Azure OpenAI account (global); required with openaiDeployments."""
+    openai_deployments: list[OpenAiDeploymentSpec] = Field(default_factory=list)
+
+    @field_validator("registry_name")
+    @classmethod
+    def _registry(cls, value: str) -> str:
+        return _raise(registry_name(value), value)
+
+    @field_validator("key_vault_name")
+    @classmethod
+    def _vault(cls, value: str) -> str:
+        return _raise(vault_name(value), value)
+
+    @field_validator("certificate_secret_id")
+    @classmethod
+    def _certificate(cls, value: str) -> str:
+        return _raise(certificate_secret_id(value), value)
+
+    @field_validator("certificate_key_vault_id")
+    @classmethod
+    def _vault_id(cls, value: str) -> str:
+        if not _VAULT_ID.match(value):
+            raise ValueError(
+                "must be a Key Vault resource id: /subscriptions/<id>/resourceGroups/<group>/providers/"
+                "Microsoft.KeyVault/vaults/<name>"
+            )
+        return value
+
+    @field_validator("openai_subdomain")
+    @classmethod
+    def _subdomain(cls, value: str | None) -> str | None:
+        if value is not None and not _SUBDOMAIN.match(value):
+            raise ValueError("must be 3-64 lower-case letters, digits and inner hyphens")
+        return value
+
+
+def _raise(problem: str | None, value: str) -> str:
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+SECTION = AzureSpec
+
+
+def api_management_sku(spec: PlatformSpec) -> str:
+    return spec.section(AzureSpec).api_management_sku or ("Premium" if spec.environment == "prod" else "Developer")
+
+
+def check(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Problem]:
+    """The Azure rules that span settings (the spec has already checked each value)."""
+    problems: list[Problem] = []
+
+    def add(key: str, value: Any, message: str) -> None:
+        problems.append(Problem(f"{NAMESPACE}:{key}", message, value))
+
+    bad = [key for key in spec.tags if len(key) > 512 or _TAG_KEY_FORBIDDEN.search(key)]
+    if bad:
+        add("tags", spec.tags, f"invalid tag keys {bad}: at most 512 characters, none of < > % & \\ ? /")
+    too_long = [key for key, tag in spec.tags.items() if len(tag) > 256]
+    if too_long:
+        add("tags", spec.tags, f"tag values longer than 256 characters: {too_long}")
+    prefix = int(spec.network.cidr.rsplit("/", 1)[1])
+    if prefix > 21:
+        add(
+            "network.cidr",
+            spec.network.cidr,
+            "the Azure subnets (gateway, apim, apps /23, endpoints, postgres) need /21 or larger",
+        )
+    if f"{NAMESPACE}:azure" not in values:
+        add("azure", MISSING, "the azure section is required (registryName, keyVaultName, certificateSecretId, ...)")
+        return problems
+    try:
+        azure = spec.section(AzureSpec)
+    except ValidationError:  # the section's own problems are already reported
+        return problems
+    digest = spec.app.image.digest
+    if digest is None:
+        add(
+            "app.image",
+            spec.app.image.model_dump(by_alias=True, exclude_none=True),
+            f"on azure set app.image.digest to an image in {azure.registry_name}.azurecr.io (pushed by CI); "
+            "the registry is private, so the program does not build",
+        )
+    elif not digest.startswith(f"{azure.registry_name.lower()}.azurecr.io/"):
+        add("app.image.digest", digest, f"must be an image in the platform's registry {azure.registry_name}.azurecr.io")
+    if spec.environment == "prod":
+        low, high = PROD_REPLICAS
+        if not low <= spec.min_replicas <= high:
+            add("app.minReplicas", spec.min_replicas, f"prod runs {low}-{high} replicas")
+        if not low <= spec.app.max_replicas <= high:
+            add("app.maxReplicas", spec.app.max_replicas, f"prod runs {low}-{high} replicas")
+        if spec.waf_mode != "block" and spec.waf_enabled:
+            add(
+                "gateway.waf.mode",
+                spec.waf_mode,
+                "prod blocks (Prevention); detection only needs the opt-out insecure.disableWaf: true",
+            )
+        if spec.vector_store.enabled and azure.postgres_tier == "Burstable":
+            add(
+                "azure.postgresTier",
+                azure.postgres_tier,
+                "prod needs GeneralPurpose or MemoryOptimized (zone-redundant HA)",
+            )
+        if api_management_sku(spec) != "Premium":
+            add("azure.apiManagementSku", azure.api_management_sku, "prod needs Premium (Developer has no SLA)")
+    if azure.openai_deployments and azure.openai_subdomain is None:
+        add("azure.openaiSubdomain", None, "required with openaiDeployments (Entra ID tokens need a custom subdomain)")
+    return problems

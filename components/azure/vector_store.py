@@ -1,0 +1,142 @@
+"""VectorStore: PostgreSQL Flexible Server (API 2025-08-01) with pgvector, Entra ID only, on a
+delegated subnet with its private DNS zone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.azure.network import linked_zone
+from components.base import Block, BlockArgs
+
+PORT = 5432
+DATABASE = "ai"
+
+
+@dataclass(kw_only=True)
+class VectorStoreArgs(BlockArgs):
+    """Inputs of :class:`VectorStore`. Child keys for ``transform``: ``zone``, ``link``, ``server``,
+    ``database``, ``extensions``, ``admin``, ``lock``."""
+
+    resource_group_name: pulumi.Input[str]
+    location: str
+    subnet_id: pulumi.Input[str]
+    """A subnet delegated to Microsoft.DBforPostgreSQL/flexibleServers."""
+    vnet_id: pulumi.Input[str]
+    tenant_id: pulumi.Input[str]
+    sku_name: str = "Standard_B1ms"
+    tier: str = "Burstable"
+    storage_gb: int = 32
+    zone_redundant: bool = True
+    backup_retention_days: int = 7
+    geo_redundant_backup: bool = False
+    delete_lock: bool = False
+    """A CanNotDelete management lock on the server (prod)."""
+
+
+class VectorStore(Block):
+    """Documents, chunks and embeddings (pgvector); the app signs in with its managed identity."""
+
+    host: pulumi.Output[str]
+    port: int = PORT
+    database_name: str = DATABASE
+    server_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: VectorStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        _validate(args)
+        super().__init__("ai-platform:azure:VectorStore", name, args, opts)
+        import pulumi_azure_native.authorization as authorization
+        import pulumi_azure_native.dbforpostgresql as postgresql
+
+        rg = args.resource_group_name
+        self._args = args
+        zone, link = linked_zone(self, f"{name}.private.postgres.database.azure.com", rg, args.vnet_id)
+        server = self.child(
+            "server",
+            postgresql.Server,
+            postgresql.ServerArgs(
+                resource_group_name=rg,
+                location=args.location,
+                version="17",
+                sku=postgresql.SkuArgs(name=args.sku_name, tier=args.tier),
+                storage=postgresql.StorageArgs(storage_size_gb=args.storage_gb, auto_grow="Enabled"),
+                auth_config=postgresql.AuthConfigArgs(
+                    active_directory_auth="Enabled", password_auth="Disabled", tenant_id=args.tenant_id
+                ),
+                network=postgresql.NetworkArgs(
+                    delegated_subnet_resource_id=args.subnet_id,
+                    private_dns_zone_arm_resource_id=zone.id,
+                    public_network_access="Disabled",
+                ),
+                high_availability=postgresql.HighAvailabilityArgs(
+                    mode="ZoneRedundant" if args.zone_redundant else "Disabled"
+                ),
+                backup=postgresql.BackupArgs(
+                    backup_retention_days=args.backup_retention_days,
+                    geo_redundant_backup="Enabled" if args.geo_redundant_backup else "Disabled",
+                ),
+            ),
+            # the server registers its A record in the zone: the zone must resolve in the VNet first
+            pulumi.ResourceOptions(depends_on=[link]),
+            stateful=True,
+        )
+        self.child(
+            "database",
+            postgresql.Database,
+            postgresql.DatabaseArgs(
+                resource_group_name=rg, server_name=server.name, database_name=DATABASE, charset="UTF8"
+            ),
+            stateful=True,
+        )
+        self.child(
+            "extensions",
+            postgresql.Configuration,
+            postgresql.ConfigurationArgs(
+                resource_group_name=rg,
+                server_name=server.name,
+                configuration_name="azure.extensions",
+                value="VECTOR",
+                source="user-override",
+            ),
+        )
+        if args.delete_lock:
+            self.child(
+                "lock",
+                authorization.ManagementLockByScope,
+                authorization.ManagementLockByScopeArgs(
+                    scope=server.id, level="CanNotDelete", notes="Holds the platform's documents and embeddings"
+                ),
+            )
+        self.server = server
+        self._server_name = server.name
+        self.server_id = server.id
+        self.host = server.fully_qualified_domain_name.apply(lambda h: h or "")
+        self.register_outputs({"host": self.host, "serverId": server.id})
+
+    def grant_connect(self, principal_name: pulumi.Input[str], object_id: pulumi.Input[str]) -> pulumi.Resource:
+        """Entra ID sign-in for a managed identity, as the server's Entra administrator (it creates
+        the vector extension and the app's tables on first start)."""
+        import pulumi_azure_native.dbforpostgresql as postgresql
+
+        return self.child(
+            "admin",
+            postgresql.AdministratorsMicrosoftEntra,
+            postgresql.AdministratorsMicrosoftEntraArgs(
+                resource_group_name=self._args.resource_group_name,
+                server_name=self._server_name,
+                object_id=object_id,
+                principal_name=principal_name,
+                principal_type="ServicePrincipal",
+                tenant_id=self._args.tenant_id,
+            ),
+        )
+
+
+def _validate(args: VectorStoreArgs) -> None:
+    if not 7 <= args.backup_retention_days <= 35:
+        raise ValueError(f"VectorStoreArgs.backup_retention_days={args.backup_retention_days}: allowed 7 to 35")
+    if args.zone_redundant and args.tier == "Burstable":
+        raise ValueError("VectorStoreArgs.tier='Burstable': zone-redundant HA needs GeneralPurpose or MemoryOptimized")
+    if args.tier not in ("Burstable", "GeneralPurpose", "MemoryOptimized"):
+        raise ValueError(f"VectorStoreArgs.tier={args.tier!r}: allowed Burstable, GeneralPurpose, MemoryOptimized")
