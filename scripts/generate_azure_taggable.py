@@ -29,6 +29,7 @@ OUTPUT = ROOT / "policies" / "rules" / "azure_taggable.py"
 MODULES = (
     *("apimanagement", "app", "applicationinsights", "cognitiveservices", "containerregistry", "dbforpostgresql"),
     *("keyvault", "managedidentity", "monitor", "network", "operationalinsights", "privatedns", "redis"),
+    "redisenterprise",
     *("resources", "servicebus", "storage"),
 )
 """The azure-native modules the architecture uses (the scope of the list)."""

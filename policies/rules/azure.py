@@ -67,6 +67,8 @@ POSTGRES = "azure-native:dbforpostgresql:Server"
 PRIVATE_DNS_ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
 PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
 REDIS = "azure-native:redis:Redis"
+MANAGED_REDIS = "azure-native:redisenterprise:RedisEnterprise"
+MANAGED_REDIS_DATABASE = "azure-native:redisenterprise:Database"
 REGISTRY = "azure-native:containerregistry:Registry"
 SERVICE_BUS = "azure-native:servicebus:Namespace"
 VIRTUAL_NETWORK = "azure-native:network:VirtualNetwork"
@@ -189,6 +191,20 @@ def redis_tls_only(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     yield from _minimum_tls_version(r, config)
 
 
+@checks.resource("tls-in-transit", MANAGED_REDIS)
+def managed_redis_minimum_tls(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """Azure Managed Redis accepts TLS 1.0/1.1 clients unless the cluster sets a minimum."""
+    yield from _minimum_tls_version(r, config)
+
+
+@checks.resource("tls-in-transit", MANAGED_REDIS_DATABASE)
+def managed_redis_database_encrypted(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """`clientProtocol: Plaintext` serves the database without TLS; the default is Encrypted."""
+    value = r.known("clientProtocol")
+    if value is not None and not _is(value, "Encrypted"):
+        yield f"{r.label}: clientProtocol is {_show(value)}; it must be 'Encrypted' (TLS)"
+
+
 @checks.resource("tls-in-transit", SERVICE_BUS)
 def service_bus_tls(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     """Service Bus still accepts TLS 1.0/1.1 clients unless the namespace sets a minimum."""
@@ -293,7 +309,7 @@ def app_gateway_http_redirects(r: Resource, config: Mapping[str, Any]) -> Iterat
 # --- no-public-data-services ----------------------------------------------------------------------
 
 
-@checks.resource("no-public-data-services", REDIS, SERVICE_BUS, REGISTRY)
+@checks.resource("no-public-data-services", REDIS, MANAGED_REDIS, SERVICE_BUS, REGISTRY)
 def public_network_access_disabled(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     """Caches, queues and registries are reached only through private endpoints."""
     yield from _disabled_public_access(r, "publicNetworkAccess")
@@ -343,6 +359,14 @@ def service_bus_local_auth_disabled(r: Resource, config: Mapping[str, Any]) -> I
 def redis_access_keys_disabled(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     """Redis access keys are shared secrets; Entra ID authentication replaces them."""
     yield from _must_be_true(r, "disableAccessKeyAuthentication", "Entra ID authentication only, no access keys")
+
+
+@checks.resource("no-static-credentials", MANAGED_REDIS_DATABASE)
+def managed_redis_access_keys_disabled(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """Access keys are shared secrets and Managed Redis enables them unless told not to; Entra ID replaces them."""
+    value = r.known("accessKeysAuthentication")
+    if not _is(value, "Disabled"):
+        yield f"{r.label}: accessKeysAuthentication is {_show(value)}; it must be 'Disabled' (Entra ID only)"
 
 
 @checks.resource("no-static-credentials", REGISTRY)

@@ -136,6 +136,7 @@ TAGGABLE_TYPES: frozenset[str] = frozenset(
         "azure-native:privatedns:PrivateZone",
         "azure-native:privatedns:VirtualNetworkLink",
         "azure-native:redis:Redis",
+        "azure-native:redisenterprise:RedisEnterprise",
         "azure-native:resources:AzureCliScript",
         "azure-native:resources:AzurePowerShellScript",
         "azure-native:resources:Deployment",
