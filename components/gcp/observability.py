@@ -22,7 +22,7 @@ _WINDOW = "300s"
 
 @dataclass(kw_only=True)
 class ObservabilityArgs(GcpArgs):
-    """Inputs of :class:`Observability`. Child keys for ``transform``: ``channel-<n>``,
+    """Inputs of :class:`Observability`. Child keys for ``transform``: ``channel-<i>``,
     ``latencyAlert``, ``errorAlert``, ``cpuAlert``, ``redisMemoryAlert``, ``uptime``,
     ``logBucket``, ``budget``."""
 

@@ -26,7 +26,7 @@ VIEWER = "roles/pubsub.viewer"
 class QueueArgs(GcpArgs):
     """Inputs of :class:`Queue`. Child keys for ``transform``: ``topic``, ``deadLetterTopic``,
     ``subscription``, ``deadLetterSubscription``, ``agentPublish``, ``agentSubscribe``,
-    ``publish-<n>``, ``consume-<n>``."""
+    ``publish-<i>``, ``consume-<i>-subscriber``, ``consume-<i>-viewer`` (``<i>``: the grant's number)."""
 
     pubsub_agent_member: pulumi.Input[str]
     """``serviceAccount:service-<number>@gcp-sa-pubsub.iam.gserviceaccount.com``."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from components.aws import readiness as aws_readiness
+from components.gcp import readiness as gcp_readiness
 from components.readiness import Invariant, check
 from tests.readiness.graphs import STACKS, planned
 
 #: cloud -> that target's invariants (each target adds its own here when it ships a stack)
-INVARIANTS: dict[str, tuple[Invariant, ...]] = {"aws": aws_readiness.INVARIANTS}
+INVARIANTS: dict[str, tuple[Invariant, ...]] = {"aws": aws_readiness.INVARIANTS, "gcp": gcp_readiness.INVARIANTS}
 NAMES = sorted({rule.name for rules in INVARIANTS.values() for rule in rules})
 
 
