@@ -46,7 +46,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary_alias(routing, settings.memory_summary_model)  # a bad APP_MEMORY_SUMMARY_MODEL stops start-up
     retrieval_setup.check(settings, routing)
     database_args: dict[str, Any] = {}
-    if settings.database_iam_auth:
+    if settings.database_instance is not None:
+        from app.cloudsql import cloudsql_connect_args
+
+        database_args = cloudsql_connect_args(settings)
+    elif settings.database_iam_auth:
         from app.rds_iam import iam_connect_args
 
         database_args = iam_connect_args(settings)

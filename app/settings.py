@@ -83,7 +83,8 @@ class Settings(BaseSettings):
 
     # Vector DB (PostgreSQL with pgvector): document storage and search, off unless set
     database_url: SecretStr | None = None
-    database_iam_auth: bool = False  # RDS/Aurora IAM authentication: a fresh auth token per connection
+    database_iam_auth: bool = False  # IAM sign-in: RDS/Aurora auth tokens, or Cloud SQL IAM users (with the instance)
+    database_instance: str | None = None  # Cloud SQL project:region:instance: connect through the Cloud SQL connector
     database_region: str | None = None
     aws_region: str | None = Field(None, validation_alias="AWS_REGION")  # the fallback for APP_DATABASE_REGION
     embedding_model: str | None = None
@@ -165,7 +166,9 @@ class Settings(BaseSettings):
             raise ValueError("APP_DATABASE_URL needs APP_EMBEDDING_MODEL (a model alias whose targets embed)")
         if self.redis_password is not None:
             _check_redis_password(self.redis_url, self.redis_password)
-        if self.database_iam_auth:
+        if self.database_instance is not None:
+            _check_cloudsql(self)
+        elif self.database_iam_auth:
             if self.database_url is None:
                 raise ValueError("APP_DATABASE_IAM_AUTH=true needs APP_DATABASE_URL")
             parse_iam_database_url(self.database_url.get_secret_value())
@@ -189,6 +192,30 @@ class Settings(BaseSettings):
     @property
     def database_aws_region(self) -> str | None:
         return self.database_region or self.aws_region
+
+
+_CLOUDSQL_INSTANCE = re.compile(r"^([a-z0-9.-]+:)?[a-z][a-z0-9-]{4,29}:[a-z]+-[a-z]+[0-9]+:[a-z][a-z0-9-]{0,97}$")
+
+
+def _check_cloudsql(settings: "Settings") -> None:
+    """APP_DATABASE_INSTANCE: the connection name, and APP_DATABASE_URL naming the user and database only."""
+    if not _CLOUDSQL_INSTANCE.match(settings.database_instance or ""):
+        raise ValueError(
+            f"APP_DATABASE_INSTANCE={settings.database_instance!r} is not a Cloud SQL connection name "
+            "(project:region:instance, e.g. my-project:europe-west1:vectors)"
+        )
+    if settings.database_url is None:
+        raise ValueError(
+            "APP_DATABASE_INSTANCE needs APP_DATABASE_URL naming the user and database: postgresql://USER@/DB"
+        )
+    parts = urlsplit(settings.database_url.get_secret_value())
+    if parts.scheme not in ("postgres", "postgresql") or not parts.username or not parts.path.strip("/"):
+        raise ValueError("APP_DATABASE_URL must be postgresql://USER@/DATABASE with APP_DATABASE_INSTANCE")
+    if parts.hostname or parts.password is not None or parts.query:
+        raise ValueError(
+            "APP_DATABASE_URL must name no host, password or options with APP_DATABASE_INSTANCE "
+            "(the Cloud SQL connector opens the TLS connection; IAM sign-in needs no password)"
+        )
 
 
 def _check_memory(settings: "Settings") -> None:

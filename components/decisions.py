@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import quote
 
 import pulumi
 
@@ -48,11 +49,15 @@ class DatabaseEndpoint:
     host: pulumi.Input[str]
     port: pulumi.Input[int]
     database: pulumi.Input[str]
-    auth: Literal["iam"]
-    """How the app signs in: ``iam`` (a fresh token per connection, no password anywhere)."""
+    auth: Literal["iam", "cloudsql"]
+    """How the app signs in: ``iam`` (a fresh token per connection, no password anywhere) or
+    ``cloudsql`` (the Cloud SQL connector: a client certificate per connection and IAM sign-in;
+    ``host`` and ``port`` are then not used, the connector finds the instance by ``instance``)."""
     user: str = APP_DB_USER
     region: str | None = None
     """The region the IAM auth token is signed for."""
+    instance: pulumi.Input[str] | None = None
+    """The instance's connection name (``cloudsql``: ``project:region:instance``)."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,14 @@ def app_environment(
         environment["APP_REDIS_URL"] = pulumi.Output.format("rediss://{0}:{1}/0", cache.host, cache.port)
         if cache.password_secret:
             secrets["APP_REDIS_PASSWORD"] = cache.password_secret
-    if database is not None:
+    if database is not None and database.auth == "cloudsql":
+        # the connector opens the TLS connection (client certificate) and signs in with IAM
+        environment["APP_DATABASE_URL"] = pulumi.Output.format(
+            "postgresql://{0}@/{1}", quote(database.user, safe=""), database.database
+        )
+        environment["APP_DATABASE_INSTANCE"] = pulumi.Output.from_input(database.instance or "")
+        environment["APP_DATABASE_IAM_AUTH"] = "true"
+    elif database is not None:
         # TLS is required; verify-full would also need the provider's CA bundle in the image
         environment["APP_DATABASE_URL"] = pulumi.Output.format(
             "postgresql://{0}@{1}:{2}/{3}?sslmode=require",

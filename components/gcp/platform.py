@@ -19,7 +19,14 @@ from typing import Any
 import pulumi
 
 from components.base import Block, BlockArgs
-from components.decisions import CacheEndpoint, QueueEndpoint, app_environment, platform_tags, policy_facts
+from components.decisions import (
+    CacheEndpoint,
+    DatabaseEndpoint,
+    QueueEndpoint,
+    app_environment,
+    platform_tags,
+    policy_facts,
+)
 from components.gcp.apis import Apis, ApisArgs
 from components.gcp.cache import Cache, CacheArgs
 from components.gcp.container_service import ContainerService, ContainerServiceArgs
@@ -172,15 +179,24 @@ class AiPlatform(Block):
         )
         bindings += self.secret_store.grant_access(self.identity.member)
 
-        # the app contract: the same APP_* settings on every target, from this platform's endpoints.
-        # The database is not in it yet: the app signs in to Cloud SQL through the Cloud SQL
-        # connector, which the app does not ship yet (docs/architecture.md, GCP).
+        # the app contract: the same APP_* settings on every target, from this platform's endpoints;
+        # the app reaches Cloud SQL through the Cloud SQL connector as its service account's IAM user
         contract = app_environment(
             spec,
             stack,
             cache=None
             if self.cache is None
             else CacheEndpoint(self.cache.host, self.cache.port, spec.cache.auth_token_key),
+            database=None
+            if self.vector_store is None
+            else DatabaseEndpoint(
+                self.vector_store.private_ip,
+                5432,
+                self.vector_store.database_name,
+                auth="cloudsql",
+                user=f"{account_id(stack)}@{project}.iam",
+                instance=self.vector_store.connection_name,
+            ),
             queue=None
             if self.queue is None
             else QueueEndpoint(

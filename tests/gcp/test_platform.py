@@ -84,6 +84,11 @@ def test_prod_wiring_service_waits_for_bindings_and_gets_the_app_contract() -> N
     assert env["APP_QUEUE_SUBSCRIPTION"]["value"].startswith("projects/ai-platform-prod/subscriptions/")
     assert env["APP_REDIS_URL"]["value"] == "rediss://10.0.128.4:6378/0"
     assert env["APP_REDIS_PASSWORD"]["valueSource"]["secretKeyRef"]["secret"] == "redis-auth-token"
+    # Cloud SQL through the connector, as the service account's IAM database user (no password)
+    assert env["APP_DATABASE_URL"]["value"] == "postgresql://ai-api-gcp-prod%40ai-platform-prod.iam@/ai"
+    assert env["APP_DATABASE_INSTANCE"]["value"].startswith("ai-platform-prod:europe-west1:")
+    assert env["APP_DATABASE_IAM_AUTH"]["value"] == "true"
+    assert graph.one("gcp:sql/user:User").inputs["name"] == "ai-api-gcp-prod@ai-platform-prod.iam"
     assert not [e for e in container["envs"] if "value" in e and "KEY" in e["name"]]
     bindings = [
         r
