@@ -144,6 +144,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _connect_redis(settings: Settings, socket_timeout: float | None) -> Redis:
     assert settings.redis_url is not None
+    # a server signed by a private CA (Memorystore: one per instance) is verified against that CA
+    tls: dict[str, Any] = {"ssl_ca_data": settings.redis_ca_cert} if settings.redis_ca_cert else {}
     return Redis.from_url(
         settings.redis_url.get_secret_value(),
         password=settings.redis_password.get_secret_value() if settings.redis_password else None,
@@ -151,6 +153,7 @@ def _connect_redis(settings: Settings, socket_timeout: float | None) -> Redis:
         socket_connect_timeout=2,
         health_check_interval=30,
         max_connections=settings.max_connections,
+        **tls,
     )
 
 

@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     # Limits (0 disables a limit)
     redis_url: SecretStr | None = None
     redis_password: SecretStr | None = None  # the AUTH token, kept out of the URL (e.g. from a secret store)
+    redis_ca_cert: str | None = None  # PEM CA of a rediss:// server signed by a private CA (e.g. Memorystore)
     rpm_per_key: int = Field(600, ge=0)
     tpm_per_key: int = Field(200_000, ge=0)
     rpm_per_ip: int = Field(600, ge=0)
@@ -166,6 +167,8 @@ class Settings(BaseSettings):
             raise ValueError("APP_DATABASE_URL needs APP_EMBEDDING_MODEL (a model alias whose targets embed)")
         if self.redis_password is not None:
             _check_redis_password(self.redis_url, self.redis_password)
+        if self.redis_ca_cert is not None:
+            _check_redis_ca(self.redis_url, self.redis_ca_cert)
         if self.database_instance is not None:
             _check_cloudsql(self)
         elif self.database_iam_auth:
@@ -229,6 +232,13 @@ def _check_memory(settings: "Settings") -> None:
             f"APP_MEMORY_HOT_IDLE_S={settings.memory_hot_idle_s:g} must be below APP_MEMORY_SESSION_TTL_S="
             f"{settings.memory_session_ttl_s} (sessions move to PostgreSQL before they expire)"
         )
+
+
+def _check_redis_ca(url: SecretStr | None, pem: str) -> None:
+    if url is None or not url.get_secret_value().startswith("rediss://"):
+        raise ValueError("APP_REDIS_CA_CERT is set but APP_REDIS_URL is not a rediss:// (TLS) URL")
+    if "-----BEGIN CERTIFICATE-----" not in pem:
+        raise ValueError("APP_REDIS_CA_CERT must be PEM certificates (-----BEGIN CERTIFICATE-----...)")
 
 
 def _check_redis_password(url: SecretStr | None, password: SecretStr) -> None:

@@ -42,6 +42,9 @@ class CacheEndpoint:
     port: pulumi.Input[int]
     password_secret: str | None = None
     """The secret config key holding the AUTH token, injected as ``APP_REDIS_PASSWORD``."""
+    ca_certificate: pulumi.Input[str] | None = None
+    """PEM of the private CA that signed the server's certificate (``APP_REDIS_CA_CERT``), when
+    the provider's is not a public one (Memorystore signs with a per-instance CA)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,8 @@ def app_environment(
         environment["APP_REDIS_URL"] = pulumi.Output.format("rediss://{0}:{1}/0", cache.host, cache.port)
         if cache.password_secret:
             secrets["APP_REDIS_PASSWORD"] = cache.password_secret
+        if cache.ca_certificate is not None:
+            environment["APP_REDIS_CA_CERT"] = cache.ca_certificate
     if database is not None and database.auth == "cloudsql":
         # the connector opens the TLS connection (client certificate) and signs in with IAM
         environment["APP_DATABASE_URL"] = pulumi.Output.format(

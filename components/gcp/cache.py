@@ -43,6 +43,8 @@ class Cache(Block):
     auth_string: pulumi.Output[str]
     instance_id: pulumi.Output[str]
     """The instance's name, for the memory alert's filter."""
+    ca_certificate: pulumi.Output[str]
+    """PEM of the per-instance CA that signed the server's TLS certificate: clients must trust it."""
 
     def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if not args.auth_enabled:
@@ -81,4 +83,5 @@ class Cache(Block):
         self.port = instance.port
         self.auth_string = instance.auth_string
         self.instance_id = instance.name
+        self.ca_certificate = instance.server_ca_certs.apply(lambda certs: "".join(c.cert or "" for c in certs or []))
         self.register_outputs({"host": self.host, "port": self.port})

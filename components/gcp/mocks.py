@@ -93,7 +93,13 @@ def resource_outputs(type_token: str, name: str, inputs: dict[str, Any]) -> tupl
         out |= {"email": email, "member": f"serviceAccount:{email}"}
     elif type_token == "gcp:redis/instance:Instance":
         resource_id = f"projects/{project}/locations/{region}/instances/{physical}"
-        out |= {"host": "10.0.128.4", "port": 6378, "authString": stable_suffix("auth", name, length=32)}
+        ca = f"-----BEGIN CERTIFICATE-----\nMIIB{stable_suffix('ca', name, length=40)}\n-----END CERTIFICATE-----\n"
+        out |= {
+            "host": "10.0.128.4",
+            "port": 6378,
+            "authString": stable_suffix("auth", name, length=32),
+            "serverCaCerts": [{"cert": ca, "serialNumber": "0", "sha1Fingerprint": stable_suffix("fp", name)}],
+        }
     elif type_token == "gcp:sql/databaseInstance:DatabaseInstance":
         resource_id = physical
         out |= {"connectionName": f"{project}:{region}:{physical}", "privateIpAddress": "10.0.128.8"}

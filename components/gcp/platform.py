@@ -186,7 +186,9 @@ class AiPlatform(Block):
             stack,
             cache=None
             if self.cache is None
-            else CacheEndpoint(self.cache.host, self.cache.port, spec.cache.auth_token_key),
+            else CacheEndpoint(
+                self.cache.host, self.cache.port, spec.cache.auth_token_key, ca_certificate=self.cache.ca_certificate
+            ),
             database=None
             if self.vector_store is None
             else DatabaseEndpoint(

@@ -84,6 +84,7 @@ def test_prod_wiring_service_waits_for_bindings_and_gets_the_app_contract() -> N
     assert env["APP_QUEUE_SUBSCRIPTION"]["value"].startswith("projects/ai-platform-prod/subscriptions/")
     assert env["APP_REDIS_URL"]["value"] == "rediss://10.0.128.4:6378/0"
     assert env["APP_REDIS_PASSWORD"]["valueSource"]["secretKeyRef"]["secret"] == "redis-auth-token"
+    assert env["APP_REDIS_CA_CERT"]["value"].startswith("-----BEGIN CERTIFICATE-----")  # Memorystore's own CA
     # Cloud SQL through the connector, as the service account's IAM database user (no password)
     assert env["APP_DATABASE_URL"]["value"] == "postgresql://ai-api-gcp-prod%40ai-platform-prod.iam@/ai"
     assert env["APP_DATABASE_INSTANCE"]["value"].startswith("ai-platform-prod:europe-west1:")
