@@ -4,48 +4,18 @@ a real redis-server with TLS, whose certificate only the given CA verifies."""
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app.main import _connect_redis
 from app.settings import Settings
-from tests.app.support import free_port, wait_until
-
-
-def _certificate(
-    subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Certificate | None, signer: ec.EllipticCurvePrivateKey
-) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(issuer.subject if issuer else name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-    )
-    if issuer is None:
-        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-    else:
-        san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
-        builder = builder.add_extension(san, critical=False)
-    return builder.sign(signer, hashes.SHA256())
-
-
-def _pem(certificate: x509.Certificate) -> str:
-    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+from tests.app.support import free_port, make_certificate, pem, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +23,10 @@ def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, s
     """(port, CA PEM) of a redis-server that speaks only TLS, with a certificate from a private CA."""
     directory: Path = tmp_path_factory.mktemp("redis-tls")
     ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = _certificate("test private CA", ca_key, None, ca_key)
-    server = _certificate("redis", server_key, ca, ca_key)
-    (directory / "ca.pem").write_text(_pem(ca))
-    (directory / "server.pem").write_text(_pem(server))
+    ca = make_certificate("test private CA", ca_key.public_key(), None, ca_key)
+    server = make_certificate("redis", server_key.public_key(), ca, ca_key, ip="127.0.0.1")
+    (directory / "ca.pem").write_text(pem(ca))
+    (directory / "server.pem").write_text(pem(server))
     (directory / "server.key").write_bytes(
         server_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -86,7 +56,7 @@ def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, s
             return probe.connect_ex(("127.0.0.1", port)) == 0
 
     wait_until(listening, 10, "redis-server (TLS)", proc)
-    yield port, _pem(ca)
+    yield port, pem(ca)
     proc.terminate()
     proc.wait(10)
 
