@@ -112,6 +112,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await connection.aclose()
             if retriever is not None:
                 await retriever.store.close()
+            connector = database_args.get("connect")
+            if connector is not None:
+                await connector.close()  # the Cloud SQL connector's certificate refresh tasks
             if app.state.jobs is not None:
                 await app.state.jobs.close()
             shutdown_tracing()
