@@ -46,7 +46,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary_alias(routing, settings.memory_summary_model)  # a bad APP_MEMORY_SUMMARY_MODEL stops start-up
     retrieval_setup.check(settings, routing)
     database_args: dict[str, Any] = {}
-    if settings.database_iam_auth:
+    if settings.database_instance is not None:
+        from app.cloudsql import cloudsql_connect_args
+
+        database_args = cloudsql_connect_args(settings)
+    elif settings.database_iam_auth:
         from app.rds_iam import iam_connect_args
 
         database_args = iam_connect_args(settings)
@@ -112,6 +116,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await connection.aclose()
             if retriever is not None:
                 await retriever.store.close()
+            connector = database_args.get("connect")
+            if connector is not None:
+                await connector.close()  # the Cloud SQL connector's certificate refresh tasks
             if app.state.jobs is not None:
                 await app.state.jobs.close()
             shutdown_tracing()
@@ -148,6 +155,8 @@ def _connect_redis(settings: Settings, socket_timeout: float | None) -> Redis:
         from app.entra import redis_credentials
 
         credentials = redis_credentials(settings)
+    # a server signed by a private CA (Memorystore: one per instance) is verified against that CA
+    tls: dict[str, Any] = {"ssl_ca_data": settings.redis_ca_cert} if settings.redis_ca_cert else {}
     return Redis.from_url(
         settings.redis_url.get_secret_value(),
         password=settings.redis_password.get_secret_value() if settings.redis_password else None,
@@ -156,6 +165,7 @@ def _connect_redis(settings: Settings, socket_timeout: float | None) -> Redis:
         socket_connect_timeout=2,
         health_check_interval=30,
         max_connections=settings.max_connections,
+        **tls,
     )
 
 

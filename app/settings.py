@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     # Limits (0 disables a limit)
     redis_url: SecretStr | None = None
     redis_password: SecretStr | None = None  # the AUTH token, kept out of the URL (e.g. from a secret store)
+    redis_ca_cert: str | None = None  # PEM CA of a rediss:// server signed by a private CA (e.g. Memorystore)
     rpm_per_key: int = Field(600, ge=0)
     tpm_per_key: int = Field(200_000, ge=0)
     rpm_per_ip: int = Field(600, ge=0)
@@ -83,7 +84,8 @@ class Settings(BaseSettings):
 
     # Vector DB (PostgreSQL with pgvector): document storage and search, off unless set
     database_url: SecretStr | None = None
-    database_iam_auth: bool = False  # RDS/Aurora IAM authentication: a fresh auth token per connection
+    database_iam_auth: bool = False  # IAM sign-in: RDS/Aurora auth tokens, or Cloud SQL IAM users (with the instance)
+    database_instance: str | None = None  # Cloud SQL project:region:instance: connect through the Cloud SQL connector
     database_region: str | None = None
     aws_region: str | None = Field(None, validation_alias="AWS_REGION")  # the fallback for APP_DATABASE_REGION
     # Microsoft Entra ID: PostgreSQL and Redis sign in with the managed identity's tokens (app/entra.py)
@@ -184,7 +186,11 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "APP_REDIS_ENTRA_AUTH=true needs a rediss:// APP_REDIS_URL (tokens never travel in clear)"
                 )
-        if self.database_iam_auth:
+        if self.redis_ca_cert is not None:
+            _check_redis_ca(self.redis_url, self.redis_ca_cert)
+        if self.database_instance is not None:
+            _check_cloudsql(self)
+        elif self.database_iam_auth:
             if self.database_url is None:
                 raise ValueError("APP_DATABASE_IAM_AUTH=true needs APP_DATABASE_URL")
             parse_iam_database_url(self.database_url.get_secret_value())
@@ -210,6 +216,30 @@ class Settings(BaseSettings):
         return self.database_region or self.aws_region
 
 
+_CLOUDSQL_INSTANCE = re.compile(r"^([a-z0-9.-]+:)?[a-z][a-z0-9-]{4,29}:[a-z]+-[a-z]+[0-9]+:[a-z][a-z0-9-]{0,97}$")
+
+
+def _check_cloudsql(settings: "Settings") -> None:
+    """APP_DATABASE_INSTANCE: the connection name, and APP_DATABASE_URL naming the user and database only."""
+    if not _CLOUDSQL_INSTANCE.match(settings.database_instance or ""):
+        raise ValueError(
+            f"APP_DATABASE_INSTANCE={settings.database_instance!r} is not a Cloud SQL connection name "
+            "(project:region:instance, e.g. my-project:europe-west1:vectors)"
+        )
+    if settings.database_url is None:
+        raise ValueError(
+            "APP_DATABASE_INSTANCE needs APP_DATABASE_URL naming the user and database: postgresql://USER@/DB"
+        )
+    parts = urlsplit(settings.database_url.get_secret_value())
+    if parts.scheme not in ("postgres", "postgresql") or not parts.username or not parts.path.strip("/"):
+        raise ValueError("APP_DATABASE_URL must be postgresql://USER@/DATABASE with APP_DATABASE_INSTANCE")
+    if parts.hostname or parts.password is not None or parts.query:
+        raise ValueError(
+            "APP_DATABASE_URL must name no host, password or options with APP_DATABASE_INSTANCE "
+            "(the Cloud SQL connector opens the TLS connection; IAM sign-in needs no password)"
+        )
+
+
 def _check_memory(settings: "Settings") -> None:
     if settings.memory_recent_turns * 2 > settings.memory_max_turns:
         raise ValueError(
@@ -221,6 +251,13 @@ def _check_memory(settings: "Settings") -> None:
             f"APP_MEMORY_HOT_IDLE_S={settings.memory_hot_idle_s:g} must be below APP_MEMORY_SESSION_TTL_S="
             f"{settings.memory_session_ttl_s} (sessions move to PostgreSQL before they expire)"
         )
+
+
+def _check_redis_ca(url: SecretStr | None, pem: str) -> None:
+    if url is None or not url.get_secret_value().startswith("rediss://"):
+        raise ValueError("APP_REDIS_CA_CERT is set but APP_REDIS_URL is not a rediss:// (TLS) URL")
+    if "-----BEGIN CERTIFICATE-----" not in pem:
+        raise ValueError("APP_REDIS_CA_CERT must be PEM certificates (-----BEGIN CERTIFICATE-----...)")
 
 
 def _check_redis_password(url: SecretStr | None, password: SecretStr) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pulumi
 
@@ -46,6 +46,9 @@ class CacheEndpoint:
     """Path (in the app's container) of the CA that signed a private server certificate."""
     entra: bool = False
     """The app signs in with Entra ID tokens of its managed identity (``APP_REDIS_ENTRA_AUTH``)."""
+    ca_certificate: pulumi.Input[str] | None = None
+    """PEM of the private CA that signed the server's certificate (``APP_REDIS_CA_CERT``), when
+    the provider's is not a public one (Memorystore signs with a per-instance CA)."""
 
 
 @dataclass(frozen=True)
@@ -53,13 +56,17 @@ class DatabaseEndpoint:
     host: pulumi.Input[str]
     port: pulumi.Input[int]
     database: pulumi.Input[str]
-    auth: Literal["iam", "certificate", "entra"]
+    auth: Literal["iam", "certificate", "entra", "cloudsql"]
     """How the app signs in, with no password anywhere: ``iam`` (a fresh signed token per
-    connection), ``certificate`` (a TLS client certificate whose common name is the user) or
-    ``entra`` (a Microsoft Entra ID access token of its managed identity)."""
+    connection), ``certificate`` (a TLS client certificate whose common name is the user),
+    ``entra`` (a Microsoft Entra ID access token of its managed identity) or ``cloudsql`` (the
+    Cloud SQL connector: a client certificate per connection and IAM sign-in; ``host`` and
+    ``port`` are then not used, the connector finds the instance by ``instance``)."""
     user: pulumi.Input[str] = APP_DB_USER
     region: str | None = None
     """The region the IAM auth token is signed for."""
+    instance: pulumi.Input[str] | None = None
+    """The instance's connection name (``cloudsql``: ``project:region:instance``)."""
     ca_file: str | None = None
     """Path of the CA that signed the server's certificate: the app then verifies it (verify-full)."""
     client_certificate: tuple[str, str] | None = None
@@ -116,8 +123,19 @@ def app_environment(
             secrets["APP_REDIS_PASSWORD"] = cache.password_secret
         if cache.entra:
             environment["APP_REDIS_ENTRA_AUTH"] = "true"
+        if cache.ca_certificate is not None:
+            environment["APP_REDIS_CA_CERT"] = cache.ca_certificate
     if isinstance(database, ExternalDatabase):
         secrets["APP_DATABASE_URL"] = database.url_secret
+    elif database is not None and database.auth == "cloudsql":
+        # the connector opens the TLS connection (client certificate) and signs in with IAM
+        environment["APP_DATABASE_URL"] = pulumi.Output.format(
+            "postgresql://{0}@/{1}",
+            pulumi.Output.from_input(database.user).apply(lambda user: quote(user, safe="")),
+            database.database,
+        )
+        environment["APP_DATABASE_INSTANCE"] = pulumi.Output.from_input(database.instance or "")
+        environment["APP_DATABASE_IAM_AUTH"] = "true"
     elif database is not None:
         # TLS is required; verify-full needs the CA (a provider's CA bundle would have to be in the image)
         query: dict[str, str] = {"sslmode": "require"}

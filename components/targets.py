@@ -93,7 +93,7 @@ TARGETS: dict[str, Target] = {
         Target(
             name="gcp",
             title="Google Cloud",
-            available=False,
+            available=True,
             provider_packages=("gcp",),
             sdk_module="pulumi_gcp",
             tag_style=LABELS,

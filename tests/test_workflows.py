@@ -139,12 +139,12 @@ def test_a_new_stack_file_joins_the_matrix_with_its_clouds_extra(tmp_path: Path)
     (tmp_path / "scripts").mkdir()
     shutil.copy(ROOT / "scripts" / "ci-stacks", tmp_path / "scripts" / "ci-stacks")
     shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
-    (tmp_path / "stacks" / "Pulumi.gcp-dev.yaml").write_text(
+    (tmp_path / "stacks" / "Pulumi.gcp-staging.yaml").write_text(
         "config:\n  gcp:project: demo  # comment\n  ai-platform:cloud: 'gcp'  # quoted, commented\n"
     )
     matrix = {entry["stack"]: entry for entry in ci_stacks(tmp_path)}
-    assert sorted(matrix) == sorted([*STACKS, "gcp-dev"])
-    assert matrix["gcp-dev"] == {"stack": "gcp-dev", "cloud": "gcp", "extras": "gcp", "region": ""}
+    assert sorted(matrix) == sorted([*STACKS, "gcp-staging"])
+    assert matrix["gcp-staging"] == {"stack": "gcp-staging", "cloud": "gcp", "extras": "gcp", "region": ""}
 
     (tmp_path / "stacks" / "Pulumi.bad.yaml").write_text("config:\n  ai-platform:cloud: openstack\n")
     result = subprocess.run([str(tmp_path / "scripts" / "ci-stacks")], capture_output=True, text=True)

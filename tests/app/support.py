@@ -261,3 +261,38 @@ def sse_events(text: str) -> list[tuple[str | None, str]]:
                 data.append(line[5:].strip())
         events.append((event, "\n".join(data)))
     return events
+
+
+def make_certificate(subject: str, public_key: Any, ca: Any, ca_key: Any, *, ip: str | None = None) -> Any:
+    """An X.509 certificate valid for an hour: a CA (``ca`` None, self-signed with ``ca_key``) or one
+    signed by ``ca``, with ``ip`` as its subject alternative name; for TLS servers in tests."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(ca.subject if ca else name)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=ca is None, path_length=None), critical=True)
+    )
+    if ip is not None:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), critical=False
+        )
+    return builder.sign(ca_key, hashes.SHA256())
+
+
+def pem(certificate: Any) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()

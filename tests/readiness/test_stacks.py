@@ -6,6 +6,7 @@ import pytest
 
 from components.aws import readiness as aws_readiness
 from components.azure import readiness as azure_readiness
+from components.gcp import readiness as gcp_readiness
 from components.kubernetes import readiness as kubernetes_readiness
 from components.readiness import Invariant, check
 from tests.readiness.graphs import STACKS, planned
@@ -14,6 +15,7 @@ from tests.readiness.graphs import STACKS, planned
 INVARIANTS: dict[str, tuple[Invariant, ...]] = {
     "aws": aws_readiness.INVARIANTS,
     "azure": azure_readiness.INVARIANTS,
+    "gcp": gcp_readiness.INVARIANTS,
     "kubernetes": kubernetes_readiness.INVARIANTS,
 }
 NAMES = sorted({rule.name for rules in INVARIANTS.values() for rule in rules})

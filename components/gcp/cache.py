@@ -1,0 +1,87 @@
+"""Cache: Memorystore for Redis over Private Service Access, AUTH on, TLS (server
+authentication), RDB snapshots, customer-managed key; STANDARD_HA (a replica with automatic
+failover) unless the stack is dev.
+
+Memorystore generates the AUTH string itself; :attr:`Cache.auth_string` (a secret output) goes
+to the secret store, so the app reads it from Secret Manager like every other secret.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+import pulumi_gcp.redis as redis
+
+from components.base import Block
+from components.gcp.apis import GcpArgs, after
+
+
+@dataclass(kw_only=True)
+class CacheArgs(GcpArgs):
+    """Inputs of :class:`Cache`. Child keys for ``transform``: ``instance``."""
+
+    region: str
+    network_id: pulumi.Input[str]
+    psa_connection: pulumi.Resource
+    """The Private Service Access connection: the instance is created only after it."""
+    tier: Literal["STANDARD_HA", "BASIC"] = "STANDARD_HA"
+    memory_size_gb: int = 1
+    redis_version: str = "REDIS_7_2"
+    kms_key_name: pulumi.Input[str] | None = None
+    wait_for: list[pulumi.Resource] = field(default_factory=list)
+    """The Memorystore agent's key binding."""
+    auth_enabled: bool = True
+    transit_encryption: bool = True
+    snapshot_period: Literal["ONE_HOUR", "SIX_HOURS", "TWELVE_HOURS", "TWENTY_FOUR_HOURS"] = "TWELVE_HOURS"
+
+
+class Cache(Block):
+    host: pulumi.Output[str]
+    port: pulumi.Output[int]
+    auth_string: pulumi.Output[str]
+    instance_id: pulumi.Output[str]
+    """The instance's name, for the memory alert's filter."""
+    ca_certificate: pulumi.Output[str]
+    """PEM of the per-instance CA that signed the server's TLS certificate: clients must trust it."""
+
+    def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        if not args.auth_enabled:
+            raise ValueError("CacheArgs.auth_enabled=False: every VPC host can reach the cache, AUTH stays on")
+        if not args.transit_encryption:
+            raise ValueError("CacheArgs.transit_encryption=False: the cache speaks TLS only (SERVER_AUTHENTICATION)")
+        if args.tier not in ("STANDARD_HA", "BASIC"):
+            raise ValueError(f"CacheArgs.tier={args.tier!r}: allowed STANDARD_HA or BASIC (dev)")
+        if not 1 <= args.memory_size_gb <= 300:
+            raise ValueError(f"CacheArgs.memory_size_gb={args.memory_size_gb}: must be 1-300")
+        super().__init__("ai-platform:gcp:Cache", name, args, opts)
+        instance = self.child(
+            "instance",
+            redis.Instance,
+            redis.InstanceArgs(
+                project=args.project,
+                region=args.region,
+                tier=args.tier,
+                memory_size_gb=args.memory_size_gb,
+                redis_version=args.redis_version,
+                authorized_network=args.network_id,
+                connect_mode="PRIVATE_SERVICE_ACCESS",
+                auth_enabled=True,
+                transit_encryption_mode="SERVER_AUTHENTICATION",
+                customer_managed_key=args.kms_key_name,
+                persistence_config=redis.InstancePersistenceConfigArgs(
+                    persistence_mode="RDB", rdb_snapshot_period=args.snapshot_period
+                ),
+                deletion_protection=args.protect,
+            ),
+            after(args, args.psa_connection, *args.wait_for),
+            name="redis",
+            stateful=True,
+        )
+        self.host = instance.host
+        self.port = instance.port
+        self.auth_string = instance.auth_string
+        self.instance_id = instance.name
+        self.ca_certificate = instance.server_ca_certs.apply(lambda certs: "".join(c.cert or "" for c in certs or []))
+        self.register_outputs({"host": self.host, "port": self.port})

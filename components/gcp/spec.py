@@ -1,0 +1,134 @@
+"""The ``ai-platform:gcp`` section of a stack file and the rules only GCP has.
+
+``SECTION`` is the section's model; ``check`` adds the GCP cross-key rules (project id, label
+syntax, prod-only requirements such as an enforcing WAF and an HA cache) to the neutral spec's,
+each reported at the key to change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from components.spec import MISSING, NAMESPACE, PlatformSpec, Problem, Section
+
+_PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_BILLING_ACCOUNT = re.compile(r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$")
+_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+_POSTGRES = re.compile(r"^POSTGRES_\d{2}$")
+
+#: the newest PostgreSQL major version pulumi-gcp 10.x offers for Cloud SQL
+NEWEST_POSTGRES = "POSTGRES_18"
+#: Cloud Armor's preconfigured WAF rule sets the gateway denies (``<name>-v33-stable``)
+WAF_RULE_SETS = (
+    "sqli",
+    "xss",
+    "lfi",
+    "rfi",
+    "rce",
+    "scannerdetection",
+    "protocolattack",
+    "sessionfixation",
+    "methodenforcement",
+)
+#: the insecure choices only GCP has, each named (recorded in optOuts for the policy pack)
+GCP_OPT_OUTS = ("sqlEncryptedOnly",)
+
+
+def project_id(value: str) -> str | None:
+    """The project id rule, shared by the spec and the blocks."""
+    if _PROJECT_ID.match(value):
+        return None
+    return "must be a project id: 6-30 lower-case letters, digits and hyphens, starting with a letter"
+
+
+def postgres_version(value: str) -> str | None:
+    return None if _POSTGRES.match(value) else "must be a Cloud SQL PostgreSQL version such as POSTGRES_18"
+
+
+class GcpInsecureSpec(Section):
+    """GCP's named opt-outs from the secure defaults."""
+
+    sql_encrypted_only: bool = False
+    """Cloud SQL sslMode ENCRYPTED_ONLY (TLS without client certificates) instead of
+    TRUSTED_CLIENT_CERTIFICATE_REQUIRED, for clients that use neither the connector nor the proxy."""
+
+
+class GcpSpec(Section):
+    billing_account: str
+    """The Cloud Billing account the budget watches (XXXXXX-XXXXXX-XXXXXX)."""
+    waf_sensitivity: int = Field(default=1, ge=1, le=4)
+    """Cloud Armor preconfigured WAF sensitivity (1 = fewest false positives, 4 = most rules)."""
+    ssl_profile: Literal["RESTRICTED", "MODERN"] = "RESTRICTED"
+    """The load balancer's SSL policy profile (COMPATIBLE is not offered: it accepts weak ciphers)."""
+    adaptive_protection: bool | None = None
+    """Cloud Armor Adaptive Protection (L7 DDoS defense). Default: dev off, prod on."""
+    cache_memory_gb: int = Field(default=1, ge=1, le=300)
+    database_tier: str = "db-custom-2-7680"
+    postgres_version: str = NEWEST_POSTGRES
+    """Pin a major version; default the newest the provider offers."""
+    insecure: GcpInsecureSpec = GcpInsecureSpec()
+
+    @field_validator("billing_account")
+    @classmethod
+    def _billing(cls, value: str) -> str:
+        if not _BILLING_ACCOUNT.match(value):
+            raise ValueError("must be a billing account id: XXXXXX-XXXXXX-XXXXXX (upper-case hex)")
+        return value
+
+    @field_validator("postgres_version")
+    @classmethod
+    def _postgres(cls, value: str) -> str:
+        problem = postgres_version(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    def opt_outs(self) -> list[str]:
+        return [name for name in GCP_OPT_OUTS if getattr(self.insecure, _snake(name))]
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+SECTION = GcpSpec
+
+
+def adaptive_protection(spec: PlatformSpec) -> bool:
+    chosen = spec.section(GcpSpec).adaptive_protection
+    return chosen if chosen is not None else spec.environment == "prod"
+
+
+def check(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Problem]:
+    """The GCP rules that span settings (the spec has already checked each value)."""
+    problems: list[Problem] = []
+
+    def add(key: str, value: Any, message: str) -> None:
+        problems.append(Problem(key if ":" in key else f"{NAMESPACE}:{key}", message, value))
+
+    project = values.get("gcp:project", MISSING)
+    if project is MISSING:
+        add("gcp:project", MISSING, "must be set for cloud gcp (pulumi config set gcp:project my-project)")
+    elif not isinstance(project, str) or project_id(project):
+        add("gcp:project", project, project_id(str(project)) or "must be a string")
+    bad_keys = [key for key in spec.tags if not _LABEL_KEY.match(key)]
+    if bad_keys:
+        add("tags", spec.tags, f"invalid label keys {bad_keys}: 1-63 of a-z, 0-9, _ and -, starting with a letter")
+    bad_values = [key for key, value in spec.tags.items() if not _LABEL_VALUE.match(value)]
+    if bad_values:
+        add("tags", spec.tags, f"label values of {bad_values} are not 0-63 of a-z, 0-9, _ and -")
+    if f"{NAMESPACE}:gcp" not in values:
+        add("gcp", values.get(f"{NAMESPACE}:gcp", MISSING), "required: billingAccount (the budget's account)")
+    if spec.environment == "prod":
+        if spec.waf_mode == "count" and spec.waf_enabled:
+            add("gateway.waf.mode", "count", "prod blocks: Cloud Armor rules in preview only log (use block)")
+        if not spec.cache_high_availability and spec.cache.enabled:
+            add("cache.highAvailability", False, "prod needs Memorystore STANDARD_HA (a replica with failover)")
+        if not spec.vector_high_availability and spec.vector_store.enabled:
+            add("vectorStore.highAvailability", False, "prod needs Cloud SQL REGIONAL availability")
+    return problems
