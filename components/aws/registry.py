@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
 from components.base import Block, BlockArgs
+from components.images import context_tag
 
 #: the repository root (components/aws/registry.py -> ../../)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -20,7 +20,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _DIGEST_REF = re.compile(r"^[a-z0-9]+([.-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+@sha256:[0-9a-f]{64}$")
 _REPOSITORY_NAME = re.compile(r"^(?=.{2,256}$)([a-z0-9]+([._-][a-z0-9]+)*/)*[a-z0-9]+([._-][a-z0-9]+)*$")
 #: files that never belong in the build context hash (caches, VCS, local environments)
-_IGNORED_PARTS = {".git", "__pycache__", ".venv", "venv", ".pytest_cache", ".mypy_cache", ".ruff_cache", "node_modules"}
 
 
 @dataclass(kw_only=True)
@@ -47,19 +46,6 @@ class RegistryArgs(BlockArgs):
     """Lifecycle: untagged images (superseded builds, attestations) expire after this many days."""
     force_delete: bool = False
     """Delete the repository even when it holds images (dev teardown); off so images are not lost."""
-
-
-def context_tag(context: Path) -> str:
-    """A tag derived from the build context's contents (paths and bytes), so an unchanged app keeps
-    its tag and a changed one gets a new one: ECR tags are immutable and cannot be re-pointed."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in context.rglob("*") if p.is_file()):
-        relative = path.relative_to(context)
-        if _IGNORED_PARTS.intersection(relative.parts) or path.suffix == ".pyc":
-            continue
-        digest.update(relative.as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return f"src-{digest.hexdigest()[:16]}"
 
 
 def _resolve(path: str) -> Path:

@@ -13,11 +13,11 @@ import pulumi_gcp.artifactregistry as artifactregistry
 import pulumi_gcp.organizations as organizations
 
 from components import validation
-
-# the build-context hash is target-neutral; it lives with the reference target's registry for now
-from components.aws.registry import context_tag
 from components.base import Block
 from components.gcp.apis import GcpArgs, after
+
+# the build-context hash is target-neutral; it lives with the reference target's registry for now
+from components.images import context_tag
 
 _REPOSITORY_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from components.aws.registry import PROJECT_ROOT, Registry, RegistryArgs, context_tag
+from components.aws.registry import PROJECT_ROOT, Registry, RegistryArgs
+from components.images import context_tag
 from components.testing import SECRET_MARKER, plan
 
 REPO = "aws:ecr/repository:Repository"
