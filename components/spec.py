@@ -471,7 +471,7 @@ class PlatformSpec(Section):
     def secret_config_keys(self) -> list[str]:
         """Every secret config key the stack needs (``pulumi config set --secret``)."""
         keys = list(dict.fromkeys(self.app.secrets.values()))
-        if self.cache.enabled:
+        if self.cache.enabled and _cache_token_from_config(self.cloud):
             keys.append(self.cache.auth_token_key)
         module = target_spec_module(self)
         extra = getattr(module, "secret_keys", None)
@@ -589,15 +589,24 @@ def required_secret_keys(values: Mapping[str, Any]) -> list[str]:
         keys.update(str(v) for v in app["secrets"].values())
     cache = _decode(values.get(f"{NAMESPACE}:cache", {}))
     cache = cache if isinstance(cache, dict) else {}
-    if cache.get("enabled", True) not in (False, "false"):
-        keys.add(str(cache.get("authTokenKey", CacheSpec.model_fields["auth_token_key"].default)))
     cloud = values.get(f"{NAMESPACE}:cloud")
+    if cache.get("enabled", True) not in (False, "false") and _cache_token_from_config(cloud):
+        keys.add(str(cache.get("authTokenKey", CacheSpec.model_fields["auth_token_key"].default)))
     target = targets.TARGETS.get(cloud) if isinstance(cloud, str) else None
     if target is not None and target.available:
         hook = getattr(target.module("spec"), "required_secret_keys", None)
         if hook is not None:
             keys.update(hook(values))
     return sorted(keys)
+
+
+def _cache_token_from_config(cloud: Any) -> bool:
+    """Whether the target's cache takes its AUTH token from stack config (``cache.authTokenKey``);
+    a target whose cache makes its own, or signs in without one, says so in its spec module."""
+    target = targets.TARGETS.get(cloud) if isinstance(cloud, str) else None
+    if target is None or not target.available:
+        return True
+    return getattr(target.module("spec"), "CACHE_AUTH_TOKEN_FROM_CONFIG", True)
 
 
 def _decode(value: Any) -> Any:

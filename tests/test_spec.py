@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 
 from components.spec import PlatformSpec, SpecError
 from tests.stackconfig import INVALID_CHANGES, SECRETS, apply_change, baseline, valid_configs
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def parse(config: dict) -> PlatformSpec:
@@ -122,3 +126,13 @@ def test_every_generated_valid_config_parses(config: dict) -> None:
     spec = parse(config)
     assert spec.min_replicas <= spec.app.max_replicas
     assert spec.budget.thresholds == sorted(spec.budget.thresholds)
+
+
+@pytest.mark.parametrize(("stack", "needs_token"), [("aws-prod", True), ("gcp-prod", False), ("azure-prod", False)])
+def test_the_cache_token_is_asked_for_only_where_the_target_uses_it(stack: str, needs_token: bool) -> None:
+    import yaml
+
+    from components.spec import required_secret_keys
+
+    config = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+    assert ("redisAuthToken" in required_secret_keys(config)) is needs_token

@@ -119,6 +119,9 @@ def _raise(problem: str | None, value: str) -> str:
     return value
 
 
+#: the app signs in to Managed Redis with Entra ID tokens, no AUTH token
+CACHE_AUTH_TOKEN_FROM_CONFIG = False
+
 SECTION = AzureSpec
 
 

@@ -96,6 +96,9 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+#: Memorystore makes its own AUTH string; the platform stores it in Secret Manager
+CACHE_AUTH_TOKEN_FROM_CONFIG = False
+
 SECTION = GcpSpec
 
 

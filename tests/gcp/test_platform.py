@@ -23,9 +23,9 @@ def _prod() -> dict[str, Any]:
 
 def _problems(config: dict[str, Any]) -> dict[str, str]:
     secrets = {"ai-platform:openaiApiKey", "ai-platform:anthropicApiKey", "ai-platform:appApiKeysSha256"}
-    values = {**config, **{k: "x" for k in secrets}, "ai-platform:redisAuthToken": "x"}
+    values = {**config, **{k: "x" for k in secrets}}
     with pytest.raises(SpecError) as error:
-        PlatformSpec.from_config(values, {*secrets, "ai-platform:redisAuthToken"})
+        PlatformSpec.from_config(values, secrets)
     return {p.key: p.message for p in error.value.problems}
 
 
