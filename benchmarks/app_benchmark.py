@@ -283,6 +283,8 @@ def main() -> None:
         routing = {
             "providers": {"up": {"type": "openai_compatible", "base_url": f"http://127.0.0.1:{up_port}/v1"}},
             "models": {"bench": [{"provider": "up", "model": "bench"}]},
+            # conversation memory (on wherever Redis is) summarises with the default model
+            "default_model": "bench",
         }
         (work / "routing.yaml").write_text(json.dumps(routing))
         auth = {"authorization": f"Bearer {KEY}"}
