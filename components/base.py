@@ -107,3 +107,26 @@ class Block(pulumi.ComponentResource):
             return
         if _accepts(type(args), target.sdk_module, target.tag_style.path[0]):
             apply_tags(args, target.tag_style, self._tags)
+
+
+class PlatformBlock(Block):
+    """What every target's ``AiPlatform`` shares: the platform's tags, and the policy facts
+    (environment, opt-outs) registered as its inputs and, by :meth:`register_exports`, its outputs:
+    the engine keeps a component's registered outputs as its state, which stack policies read."""
+
+    def __init__(self, name: str, spec: Any, opts: pulumi.ResourceOptions | None = None) -> None:
+        from components.decisions import platform_tags, policy_facts
+
+        self.stack = pulumi.get_stack()
+        self.tags = platform_tags(spec, self.stack)
+        self.policy_facts: dict[str, Any] = policy_facts(spec)
+        super().__init__(
+            f"ai-platform:{spec.cloud}:AiPlatform", name, BlockArgs(tags=self.tags), opts, props=self.policy_facts
+        )
+
+    def exports(self) -> dict[str, Any]:
+        """The stack outputs (each target names its own)."""
+        raise NotImplementedError
+
+    def register_exports(self) -> None:
+        self.register_outputs({**self.exports(), **self.policy_facts})

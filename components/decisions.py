@@ -33,7 +33,10 @@ def platform_tags(spec: PlatformSpec, stack: str) -> dict[str, str]:
 
 
 def policy_facts(spec: PlatformSpec) -> dict[str, Any]:
-    return {"cloud": spec.cloud, "environment": spec.environment, "optOuts": list(spec.opt_outs)}
+    """What the pack reads from the platform component; the opt-outs include the target section's
+    own (``<target>.insecure``), which each section lists as ``opt_outs``."""
+    own = list(getattr(spec.target_section, "opt_outs", ()))
+    return {"cloud": spec.cloud, "environment": spec.environment, "optOuts": [*spec.opt_outs, *own]}
 
 
 @dataclass(frozen=True)

@@ -377,6 +377,12 @@ class PlatformSpec(Section):
     def target(self) -> targets.Target:
         return targets.get(self.cloud)
 
+    @property
+    def target_section(self) -> Section | None:
+        """The stack's section for its own target (its defaults when the stack file has none)."""
+        module = target_spec_module(self)
+        return None if module is None else self.section(module.SECTION)
+
     def section(self, model: type[S]) -> S:
         """The stack's section of type ``model`` (``spec.section(AwsSpec)``), or its defaults."""
         for value in self._sections.values():

@@ -29,21 +29,19 @@ from components.aws.secrets import SecretStore, SecretStoreArgs
 from components.aws.spec import AwsSpec
 from components.aws.vector_store import VectorStore, VectorStoreArgs
 from components.aws.worker import Worker, WorkerArgs
-from components.base import Block, BlockArgs
+from components.base import PlatformBlock
 from components.decisions import (
     APP_DB_USER,
     CacheEndpoint,
     DatabaseEndpoint,
     QueueEndpoint,
     app_environment,
-    platform_tags,
-    policy_facts,
     secret_references,
 )
 from components.spec import PlatformSpec
 
 
-class AiPlatform(Block):
+class AiPlatform(PlatformBlock):
     """The production AI API on AWS, as the stack's :class:`PlatformSpec` describes it."""
 
     def __init__(
@@ -55,16 +53,8 @@ class AiPlatform(Block):
         project_root: Path,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        stack = pulumi.get_stack()
-        tags = platform_tags(spec, stack)
-        self.policy_facts: dict[str, Any] = policy_facts(spec)
-        super().__init__(
-            "ai-platform:aws:AiPlatform",
-            name,
-            BlockArgs(tags=tags),
-            opts,
-            props=self.policy_facts,
-        )
+        super().__init__(name, spec, opts)
+        stack, tags = self.stack, self.tags
         aws_spec = spec.section(AwsSpec)
         child = pulumi.ResourceOptions(parent=self)
         protect = spec.protect_stateful
@@ -298,9 +288,7 @@ class AiPlatform(Block):
             child,
         )
         self.url = self.gateway.url
-        # The engine keeps a component's *registered outputs* as its state, and stack policies
-        # (AnalyzeStack) read that state: repeat the facts they need (environment, opt-outs).
-        self.register_outputs({**self.exports(), **self.policy_facts})
+        self.register_exports()
 
     def exports(self) -> dict[str, Any]:
         """The stack outputs: the endpoint and the identifiers an operator needs."""

@@ -31,14 +31,12 @@ from components.azure.registry import Registry, RegistryArgs
 from components.azure.secrets import SecretStore, SecretStoreArgs
 from components.azure.spec import AzureSpec, api_management_sku
 from components.azure.vector_store import VectorStore, VectorStoreArgs
-from components.base import Block, BlockArgs
+from components.base import PlatformBlock
 from components.decisions import (
     CacheEndpoint,
     DatabaseEndpoint,
     QueueEndpoint,
     app_environment,
-    platform_tags,
-    policy_facts,
     secret_references,
 )
 from components.spec import PlatformSpec
@@ -46,7 +44,7 @@ from components.spec import PlatformSpec
 ZONES = ["1", "2", "3"]
 
 
-class AiPlatform(Block):
+class AiPlatform(PlatformBlock):
     """The production AI API on Azure, as the stack's :class:`PlatformSpec` describes it."""
 
     def __init__(
@@ -61,10 +59,8 @@ class AiPlatform(Block):
         import pulumi_azure_native.authorization as authorization
         import pulumi_azure_native.resources as resources
 
-        stack = pulumi.get_stack()
-        tags = platform_tags(spec, stack)
-        self.policy_facts: dict[str, Any] = policy_facts(spec)
-        super().__init__("ai-platform:azure:AiPlatform", name, BlockArgs(tags=tags), opts, props=self.policy_facts)
+        super().__init__(name, spec, opts)
+        stack, tags = self.stack, self.tags
         azure = spec.section(AzureSpec)
         location = str(spec.region)
         prod = spec.environment == "prod"
@@ -350,7 +346,7 @@ class AiPlatform(Block):
         for rule in rules:
             self.observability.alert(rule)
         self.url = self.gateway.url
-        self.register_outputs({**self.exports(), **self.policy_facts})
+        self.register_exports()
 
     def exports(self) -> dict[str, Any]:
         """The stack outputs: the endpoint and the identifiers an operator needs."""

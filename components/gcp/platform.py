@@ -18,14 +18,12 @@ from typing import Any
 
 import pulumi
 
-from components.base import Block, BlockArgs
+from components.base import PlatformBlock
 from components.decisions import (
     CacheEndpoint,
     DatabaseEndpoint,
     QueueEndpoint,
     app_environment,
-    platform_tags,
-    policy_facts,
 )
 from components.gcp.apis import Apis, ApisArgs
 from components.gcp.cache import Cache, CacheArgs
@@ -53,7 +51,7 @@ def account_id(stack: str) -> str:
     return re.sub(r"[^a-z0-9-]", "-", f"ai-api-{stack}".lower())[:30].rstrip("-")
 
 
-class AiPlatform(Block):
+class AiPlatform(PlatformBlock):
     """The production AI API on Google Cloud, as the stack's :class:`PlatformSpec` describes it."""
 
     def __init__(
@@ -65,13 +63,9 @@ class AiPlatform(Block):
         project_root: Path,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        stack = pulumi.get_stack()
-        tags = platform_tags(spec, stack)
+        super().__init__(name, spec, opts)
+        stack, tags = self.stack, self.tags
         gcp = spec.section(GcpSpec)
-        facts = policy_facts(spec)
-        facts["optOuts"] = [*facts["optOuts"], *gcp.opt_outs()]
-        self.policy_facts: dict[str, Any] = facts
-        super().__init__("ai-platform:gcp:AiPlatform", name, BlockArgs(tags=tags), opts, props=facts)
         project = pulumi.Config("gcp").require("project")
         region = str(spec.region)
         child = pulumi.ResourceOptions(parent=self)
@@ -275,7 +269,7 @@ class AiPlatform(Block):
             child,
         )
         self.url = self.gateway.url
-        self.register_outputs({**self.exports(), **self.policy_facts})
+        self.register_exports()
 
     def exports(self) -> dict[str, Any]:
         """The stack outputs: the endpoint and the identifiers an operator needs."""

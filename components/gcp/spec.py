@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from components.spec import MISSING, NAMESPACE, PlatformSpec, Problem, Section
+from components.spec import MISSING, NAMESPACE, PlatformSpec, Problem, Section, to_snake
 
 _PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _BILLING_ACCOUNT = re.compile(r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$")
@@ -88,12 +88,10 @@ class GcpSpec(Section):
             raise ValueError(problem)
         return value
 
+    @property
     def opt_outs(self) -> list[str]:
-        return [name for name in GCP_OPT_OUTS if getattr(self.insecure, _snake(name))]
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+        """The GCP opt-outs in force, by name, for the policy pack to see."""
+        return [name for name in GCP_OPT_OUTS if getattr(self.insecure, to_snake(name))]
 
 
 #: Memorystore makes its own AUTH string; the platform stores it in Secret Manager

@@ -20,15 +20,13 @@ from typing import Any
 
 import pulumi
 
-from components.base import Block, BlockArgs
+from components.base import PlatformBlock
 from components.decisions import (
     CacheEndpoint,
     DatabaseEndpoint,
     ExternalDatabase,
     QueueEndpoint,
     app_environment,
-    platform_tags,
-    policy_facts,
 )
 from components.kubernetes.cache import Cache, CacheArgs
 from components.kubernetes.container_service import ContainerService, ContainerServiceArgs, MountedSecret
@@ -48,7 +46,7 @@ QUEUE_STREAM = "ai-jobs"
 QUEUE_DEAD_LETTER = "ai-jobs-dead"
 
 
-class AiPlatform(Block):
+class AiPlatform(PlatformBlock):
     """The production AI API on Kubernetes, as the stack's :class:`PlatformSpec` describes it."""
 
     def __init__(
@@ -62,13 +60,9 @@ class AiPlatform(Block):
     ) -> None:
         import pulumi_kubernetes
 
-        stack = pulumi.get_stack()
+        super().__init__(name, spec, opts)
+        stack, tags = self.stack, self.tags
         section = spec.section(KubernetesSpec)
-        tags = platform_tags(spec, stack)
-        facts = policy_facts(spec)
-        facts["optOuts"] = [*facts["optOuts"], *section.opt_outs]
-        self.policy_facts: dict[str, Any] = facts
-        super().__init__("ai-platform:kubernetes:AiPlatform", name, BlockArgs(tags=tags), opts, props=facts)
         self.provider = pulumi_kubernetes.Provider(
             f"{name}-cluster",
             context=section.context,
@@ -240,8 +234,7 @@ class AiPlatform(Block):
             )
         self.external_cache_host = None if external is None else external.host
         self.url = self.gateway.url
-        # stack policies read the component's registered outputs: repeat the facts they need
-        self.register_outputs({**self.exports(), **self.policy_facts})
+        self.register_exports()
 
     def exports(self) -> dict[str, Any]:
         """The stack outputs: the endpoint and the names an operator needs."""
