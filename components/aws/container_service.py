@@ -325,19 +325,13 @@ class ContainerService(Block):
         task_definition = self.child(
             "taskDefinition",
             aws.ecs.TaskDefinition,
-            aws.ecs.TaskDefinitionArgs(
-                family=re.sub(r"[^A-Za-z0-9_-]", "-", name)[:255],
-                cpu=str(args.cpu),
-                memory=str(args.memory),
-                network_mode="awsvpc",
-                requires_compatibilities=["FARGATE"],
-                runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
-                    operating_system_family="LINUX", cpu_architecture=args.cpu_architecture
-                ),
+            fargate_task_args(
+                name,
+                cpu=args.cpu,
+                memory=args.memory,
+                cpu_architecture=args.cpu_architecture,
                 execution_role_arn=execution.role.arn,
                 task_role_arn=task.role.arn,
-                # Fargate bind-mount volume without a host path: task-scoped scratch space, gone with the task.
-                volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="tmp")],
                 container_definitions=pulumi.Output.all(
                     image=args.image,
                     environment=dict(args.environment),
@@ -354,15 +348,12 @@ class ContainerService(Block):
         service = self.child(
             "service",
             aws.ecs.Service,
-            aws.ecs.ServiceArgs(
-                cluster=cluster.arn,
-                task_definition=task_definition.arn,
+            fargate_service_args(
+                cluster_arn=cluster.arn,
+                task_definition_arn=task_definition.arn,
                 desired_count=args.min_replicas,
-                launch_type="FARGATE",
-                platform_version="LATEST",
-                network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
-                    subnets=args.subnet_ids, security_groups=[sg.id], assign_public_ip=False
-                ),
+                subnet_ids=args.subnet_ids,
+                security_group_id=sg.id,
                 load_balancers=[
                     aws.ecs.ServiceLoadBalancerArgs(
                         # carries the listener as a dependency: ECS rejects a target group that no
@@ -375,29 +366,15 @@ class ContainerService(Block):
                     )
                 ],
                 health_check_grace_period_seconds=args.health_check_grace_period_seconds,
-                deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
-                deployment_minimum_healthy_percent=100,
-                deployment_maximum_percent=200,
-                enable_execute_command=False,
-                enable_ecs_managed_tags=True,
-                propagate_tags="SERVICE",
-                availability_zone_rebalancing="ENABLED",
             ),
             # the autoscaler owns the running count after creation
             pulumi.ResourceOptions(ignore_changes=["desiredCount"], depends_on=role_policies),
         )
 
-        resource_id = pulumi.Output.concat("service/", cluster.name, "/", service.name)
         target = self.child(
             "scalingTarget",
             aws.appautoscaling.Target,
-            aws.appautoscaling.TargetArgs(
-                service_namespace="ecs",
-                scalable_dimension="ecs:service:DesiredCount",
-                resource_id=resource_id,
-                min_capacity=args.min_replicas,
-                max_capacity=args.max_replicas,
-            ),
+            service_scaling_args(cluster.name, service.name, args.min_replicas, args.max_replicas),
             name="scaling-target",
         )
         scaling = [
@@ -452,6 +429,78 @@ class ContainerService(Block):
                 "logGroupName": self.log_group_name,
             }
         )
+
+
+def fargate_task_args(
+    name: str,
+    *,
+    cpu: int,
+    memory: int,
+    cpu_architecture: str,
+    execution_role_arn: pulumi.Input[str],
+    task_role_arn: pulumi.Input[str],
+    container_definitions: pulumi.Input[str],
+) -> aws.ecs.TaskDefinitionArgs:
+    """A Fargate task definition of the app image (API and worker): awsvpc, Linux, scratch /tmp."""
+    return aws.ecs.TaskDefinitionArgs(
+        family=re.sub(r"[^A-Za-z0-9_-]", "-", name)[:255],
+        cpu=str(cpu),
+        memory=str(memory),
+        network_mode="awsvpc",
+        requires_compatibilities=["FARGATE"],
+        runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
+            operating_system_family="LINUX", cpu_architecture=cpu_architecture
+        ),
+        execution_role_arn=execution_role_arn,
+        task_role_arn=task_role_arn,
+        # Fargate bind-mount volume without a host path: task-scoped scratch space, gone with the task.
+        volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="tmp")],
+        container_definitions=container_definitions,
+    )
+
+
+def fargate_service_args(
+    *,
+    cluster_arn: pulumi.Input[str],
+    task_definition_arn: pulumi.Input[str],
+    desired_count: int,
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
+    security_group_id: pulumi.Input[str],
+    **extra: Any,
+) -> aws.ecs.ServiceArgs:
+    """A Fargate service in private subnets without public IPs, rolled out with the circuit breaker
+    and rollback, never shrinking below its count during a deployment (API and worker)."""
+    return aws.ecs.ServiceArgs(
+        cluster=cluster_arn,
+        task_definition=task_definition_arn,
+        desired_count=desired_count,
+        launch_type="FARGATE",
+        platform_version="LATEST",
+        network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
+            subnets=subnet_ids, security_groups=[security_group_id], assign_public_ip=False
+        ),
+        deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+        deployment_minimum_healthy_percent=100,
+        deployment_maximum_percent=200,
+        enable_execute_command=False,
+        enable_ecs_managed_tags=True,
+        propagate_tags="SERVICE",
+        availability_zone_rebalancing="ENABLED",
+        **extra,
+    )
+
+
+def service_scaling_args(
+    cluster_name: pulumi.Input[str], service_name: pulumi.Input[str], min_replicas: int, max_replicas: int
+) -> aws.appautoscaling.TargetArgs:
+    """The Application Auto Scaling target of an ECS service's desired count."""
+    return aws.appautoscaling.TargetArgs(
+        service_namespace="ecs",
+        scalable_dimension="ecs:service:DesiredCount",
+        resource_id=pulumi.Output.concat("service/", cluster_name, "/", service_name),
+        min_capacity=min_replicas,
+        max_capacity=max_replicas,
+    )
 
 
 def _health_check_command(args: ContainerServiceArgs) -> list[str]:

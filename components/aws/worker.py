@@ -9,14 +9,18 @@ its metrics endpoint, where it also exports ``ai_queue_depth``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.container_service import container_definition
+from components.aws.container_service import (
+    container_definition,
+    fargate_service_args,
+    fargate_task_args,
+    service_scaling_args,
+)
 from components.aws.policy_documents import aws_context
 from components.base import Block, BlockArgs
 
@@ -93,18 +97,13 @@ class Worker(Block):
         task_definition = self.child(
             "taskDefinition",
             aws.ecs.TaskDefinition,
-            aws.ecs.TaskDefinitionArgs(
-                family=re.sub(r"[^A-Za-z0-9_-]", "-", name)[:255],
-                cpu=str(args.cpu),
-                memory=str(args.memory),
-                network_mode="awsvpc",
-                requires_compatibilities=["FARGATE"],
-                runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
-                    operating_system_family="LINUX", cpu_architecture="X86_64"
-                ),
+            fargate_task_args(
+                name,
+                cpu=args.cpu,
+                memory=args.memory,
+                cpu_architecture="X86_64",
                 execution_role_arn=args.execution_role_arn,
                 task_role_arn=args.task_role_arn,
-                volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="tmp")],
                 container_definitions=pulumi.Output.all(
                     image=args.image,
                     environment=environment,
@@ -132,35 +131,19 @@ class Worker(Block):
         service = self.child(
             "service",
             aws.ecs.Service,
-            aws.ecs.ServiceArgs(
-                cluster=args.cluster_arn,
-                task_definition=task_definition.arn,
+            fargate_service_args(
+                cluster_arn=args.cluster_arn,
+                task_definition_arn=task_definition.arn,
                 desired_count=args.min_replicas,
-                launch_type="FARGATE",
-                platform_version="LATEST",
-                network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
-                    subnets=args.subnet_ids, security_groups=[args.security_group_id], assign_public_ip=False
-                ),
-                deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
-                deployment_minimum_healthy_percent=100,
-                deployment_maximum_percent=200,
-                enable_execute_command=False,
-                enable_ecs_managed_tags=True,
-                propagate_tags="SERVICE",
-                availability_zone_rebalancing="ENABLED",
+                subnet_ids=args.subnet_ids,
+                security_group_id=args.security_group_id,
             ),
             pulumi.ResourceOptions(ignore_changes=["desiredCount"], depends_on=list(args.role_policies)),
         )
         target = self.child(
             "scalingTarget",
             aws.appautoscaling.Target,
-            aws.appautoscaling.TargetArgs(
-                service_namespace="ecs",
-                scalable_dimension="ecs:service:DesiredCount",
-                resource_id=pulumi.Output.concat("service/", args.cluster_name, "/", service.name),
-                min_capacity=args.min_replicas,
-                max_capacity=args.max_replicas,
-            ),
+            service_scaling_args(args.cluster_name, service.name, args.min_replicas, args.max_replicas),
             name="scaling-target",
         )
         self.child(
