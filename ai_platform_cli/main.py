@@ -205,10 +205,11 @@ def _plan_and_check(args: argparse.Namespace, stack_file: StackFile, started: St
     # The readiness checks run on a thread while the pack analyses the graph in its own process
     # (this thread then only waits on the pack), so they add little to a plan that runs both.
     readiness: concurrent.futures.Future[list[Any]] | None = None
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    pool = None
     if not args.no_readiness:
         from components import targets
 
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
         readiness = pool.submit(targets.get(str(graph.cloud)).readiness_findings, graph)
     policy: dict[str, Any] | None = None
     if not args.no_policy:
@@ -225,7 +226,8 @@ def _plan_and_check(args: argparse.Namespace, stack_file: StackFile, started: St
         for finding in findings:
             print(f"  {finding}")
         ready = not findings
-    pool.shutdown()
+    if pool is not None:
+        pool.shutdown()
     if args.json:
         Path(args.json).write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
         print(f"graph written to {args.json}")

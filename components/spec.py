@@ -80,8 +80,6 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
 #: names of the insecure choices a stack can make, each only through ``ai-platform:insecure``
 INSECURE_OPT_OUTS = ("disableWaf", "disableDeletionProtection", "unprotectStatefulResources")
 
-_CONFIG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
-
 
 def _checked(rule: Any) -> Any:
     """A pydantic validator from a :mod:`components.validation` rule (None = good, else the reason)."""
@@ -195,7 +193,7 @@ class AppSpec(Section):
             problem = validation.env_var_name(name)
             if problem:
                 raise ValueError(problem)
-            if not _CONFIG_KEY.match(key):
+            if validation.config_key(key):
                 raise ValueError(f"{key!r} (for {name}) is not a config key name")
         return value
 
@@ -502,7 +500,7 @@ class Problem:
     value: Any
 
     def __str__(self) -> str:
-        shown = json.dumps(self.value, default=str) if self.value is not _MISSING else "(not set)"
+        shown = json.dumps(self.value, default=str) if self.value is not MISSING else "(not set)"
         return f"{self.key} = {shown}: {self.message}"
 
 
@@ -517,7 +515,6 @@ class SpecError(ValueError):
 
 MISSING: Any = object()
 """The value of a key the stack file does not set (shown as ``(not set)``)."""
-_MISSING = MISSING
 
 
 def _parse(values: Mapping[str, Any], secret_keys: set[str] | None) -> PlatformSpec:
@@ -673,9 +670,7 @@ def _secret_problems(spec: PlatformSpec, values: Mapping[str, Any], secret_keys:
         full_key = f"{NAMESPACE}:{key}"
         if full_key not in values:
             problems.append(
-                Problem(
-                    full_key, f"required secret is not set: pulumi config set --secret {full_key} <value>", _MISSING
-                )
+                Problem(full_key, f"required secret is not set: pulumi config set --secret {full_key} <value>", MISSING)
             )
         elif secret_keys is not None and full_key not in secret_keys:
             problems.append(
@@ -723,7 +718,7 @@ def _lookup(raw: Any, location: list[Any]) -> Any:
         ):
             raw = raw[part]
         else:
-            return _MISSING
+            return MISSING
     return raw
 
 

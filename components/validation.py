@@ -15,6 +15,7 @@ _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _SECRET_LIKE = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL", re.IGNORECASE)
 _DIGEST_REF = re.compile(r"^[a-z0-9.\-:/_]+@sha256:[0-9a-f]{64}$")
+_CONFIG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
 SECRET_WORDS = "KEY/SECRET/TOKEN/PASSWORD/CREDENTIAL"
@@ -47,6 +48,11 @@ def plain_env_var(name: str) -> str | None:
 def overlapping_env(plain: Iterable[str], secret: Iterable[str]) -> str | None:
     both = sorted(set(plain) & set(secret))
     return f"{both} are both plain environment and secrets: give each variable once" if both else None
+
+
+def config_key(name: str) -> str | None:
+    """A Pulumi config key name within the project's namespace (a secret's, ``openaiApiKey``)."""
+    return None if _CONFIG_KEY.match(name) else f"{name!r} is not a config key name"
 
 
 def digest_ref(value: str) -> str | None:

@@ -101,8 +101,9 @@ class ExternalVectorStoreSpec(Section):
     @field_validator("url_key")
     @classmethod
     def _key(cls, value: str) -> str:
-        if not re.match(r"^[A-Za-z][A-Za-z0-9_.-]*$", value):
-            raise ValueError(f"{value!r} is not a config key name")
+        problem = validation.config_key(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
 
