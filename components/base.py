@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import pulumi
 
 from components import targets
+from components.decisions import platform_tags, policy_facts
 from components.tagging import apply_tags
 
 R = TypeVar("R", bound=pulumi.Resource)
@@ -115,8 +116,6 @@ class PlatformBlock(Block):
     the engine keeps a component's registered outputs as its state, which stack policies read."""
 
     def __init__(self, name: str, spec: Any, opts: pulumi.ResourceOptions | None = None) -> None:
-        from components.decisions import platform_tags, policy_facts
-
         self.stack = pulumi.get_stack()
         self.tags = platform_tags(spec, self.stack)
         self.policy_facts: dict[str, Any] = policy_facts(spec)
