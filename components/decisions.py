@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 
 import pulumi
 
-from components.spec import PlatformSpec
+from components.spec import PlatformSpec, TargetInsecureSpec
 
 #: the database user the app signs in as without a password (IAM or managed identity); a
 #: migration creates it (see the target's platform for its grant)
@@ -34,8 +34,9 @@ def platform_tags(spec: PlatformSpec, stack: str) -> dict[str, str]:
 
 def policy_facts(spec: PlatformSpec) -> dict[str, Any]:
     """What the pack reads from the platform component; the opt-outs include the target section's
-    own (``<target>.insecure``), which each section lists as ``opt_outs``."""
-    own = list(getattr(spec.target_section, "opt_outs", ()))
+    own (``<target>.insecure``, a :class:`~components.spec.TargetInsecureSpec`)."""
+    insecure = getattr(spec.target_section, "insecure", None)
+    own = insecure.in_force(spec.cloud) if isinstance(insecure, TargetInsecureSpec) else []
     return {"cloud": spec.cloud, "environment": spec.environment, "optOuts": [*spec.opt_outs, *own]}
 
 

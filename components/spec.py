@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -339,6 +339,20 @@ class InsecureSpec(Section):
     disable_deletion_protection: bool = False
     unprotect_stateful_resources: bool = False
     """Do not set Pulumi's ``protect`` on the database, cache, keys and secrets in prod."""
+
+
+class TargetInsecureSpec(Section):
+    """A target section's named opt-outs (``<target>.insecure``): each a bool, off by default.
+
+    One in force is recorded on the platform component as ``<target>.<camelName>``, and the policy
+    pack waives exactly the condition its rules tie to that name (``Rule.waivers``). An opt-out that
+    only relaxes a spec rule the pack never enforces where the opt-out is allowed is listed in
+    ``SPEC_ONLY`` (tests/policies/test_opt_outs.py holds every name to one of the two)."""
+
+    SPEC_ONLY: ClassVar[frozenset[str]] = frozenset()
+
+    def in_force(self, target: str) -> list[str]:
+        return [f"{target}.{to_camel(name)}" for name, value in self if value is True]
 
 
 def _required_tags(value: dict[str, str]) -> dict[str, str]:

@@ -62,6 +62,7 @@ __all__ = [
     "Stack",
     "Unknown",
     "Violation",
+    "Waivable",
     "build_policies",
     "is_unknown",
     "parse_json",
@@ -293,6 +294,27 @@ class Violation:
     urn: str | None = None
 
 
+def opt_out_key(name: str) -> str:
+    """Where a stack sets the named opt-out: ``disableWaf`` -> ``insecure.disableWaf``,
+    ``gcp.publicIngress`` -> ``gcp.insecure.publicIngress`` (a target section's own)."""
+    section, _, own = name.rpartition(".")
+    return f"{section}.insecure.{own}" if section else f"insecure.{name}"
+
+
+class Waivable(str):
+    """A check's message for a condition that one named opt-out may waive (see :attr:`Rule.waivers`).
+
+    The message names the opt-out, so whoever reads the violation learns the escape hatch too.
+    """
+
+    opt_out: str
+
+    def __new__(cls, opt_out: str, message: str) -> Waivable:
+        text = super().__new__(cls, f"{message} (allowed only by the named opt-out {opt_out_key(opt_out)})")
+        text.opt_out = opt_out
+        return text
+
+
 @dataclass
 class Stack:
     """Every resource of a stack, for rules that look across resources."""
@@ -391,6 +413,16 @@ class Rule:
     """JSON-schema properties of the rule's config; each has a ``default``."""
     opt_out: str | None = None
     """The named stack opt-out (``insecure.<name>``) that waives this stack rule; ``insecure-opt-outs`` reports it."""
+    waivers: tuple[str, ...] = ()
+    """Named opt-outs that each waive one condition of this resource rule (its checks yield
+    :class:`Waivable` messages). A resource policy cannot see the stack's platform component, so a
+    rule with waivers runs its resource checks from a stack policy, over every resource; the
+    ``insecure-opt-outs`` rule reports each opt-out in force."""
+
+    @property
+    def policy_scope(self) -> Literal["resource", "stack"]:
+        """How the engine runs this rule: resource rules with waivers run at stack level."""
+        return "stack" if self.waivers else self.scope
 
     def defaults(self) -> dict[str, Any]:
         return {key: schema["default"] for key, schema in self.config.items() if "default" in schema}
@@ -547,7 +579,10 @@ def build_policies(rules: Sequence[Rule], check_sets: Sequence[CheckSet]) -> lis
             for cs in check_sets:
                 for token, fns in cs.resource_checks.get(rule.name, {}).items():
                     dispatch.setdefault(token, []).extend(fns)
-            policies.append(ResourceValidationPolicy(validate=_resource_validator(rule, dispatch), **common))
+            if rule.waivers:
+                policies.append(PerResourcePolicy(validate=_waivable_validator(rule, dispatch), **common))
+            else:
+                policies.append(ResourceValidationPolicy(validate=_resource_validator(rule, dispatch), **common))
         else:
             stack_fns = [fn for cs in check_sets for fn in cs.stack_checks.get(rule.name, [])]
             policies.append(StackValidationPolicy(validate=_stack_validator(rule, stack_fns), **common))
@@ -556,14 +591,41 @@ def build_policies(rules: Sequence[Rule], check_sets: Sequence[CheckSet]) -> lis
 
 def _resource_validator(rule: Rule, dispatch: Mapping[str, list[ResourceCheck]]):
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-        token = args.resource_type
-        checks = [*dispatch.get(token, ()), *dispatch.get(token.split(":", 1)[0] + ":*", ())]
+        checks = _dispatched(dispatch, args.resource_type)
         if not checks:
             return
         config = _config(rule, args.get_config())
         resource = resource_view(args)
         for message in run_resource_checks(checks, resource, config):
             report(message, None)
+
+    return validate
+
+
+class PerResourcePolicy(StackValidationPolicy):
+    """A resource rule with named waivers, run over every resource of the stack (see :attr:`Rule.waivers`)."""
+
+
+def _dispatched(dispatch: Mapping[str, list[ResourceCheck]], token: str) -> list[ResourceCheck]:
+    return [*dispatch.get(token, ()), *dispatch.get(token.split(":", 1)[0] + ":*", ())]
+
+
+def _waivable_validator(rule: Rule, dispatch: Mapping[str, list[ResourceCheck]]):
+    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+        config = _config(rule, args.get_config())
+        stack = stack_view(args)
+        waived = set(stack.opt_outs()) & set(rule.waivers)
+        for resource in stack.resources:
+            checks = _dispatched(dispatch, resource.type)
+            if not checks:
+                continue
+            try:
+                for message in run_resource_checks(checks, resource, config):
+                    if isinstance(message, Waivable) and message.opt_out in waived:
+                        continue
+                    report(message, resource.urn)
+            except UnknownValueError:
+                continue  # as a stack check does: a value unknown in preview is checked at update
 
     return validate
 

@@ -23,6 +23,7 @@ from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
+from policies.framework import PerResourcePolicy
 from policies.pack import policies
 
 
@@ -65,6 +66,17 @@ class InProcessPack:
         return level.value
 
     def analyze(self, resource: PlannedResource, only: str | None = None) -> list[Finding]:
+        """Every rule one resource can break on its own: the resource policies, and the resource
+        rules with named waivers (stack policies, run here over a stack of this resource alone)."""
+        alone = self._run_stack_policies([resource], only, per_resource=True)
+        return self._run_resource_policies(resource, only) + alone
+
+    def check(self, resources: Sequence[PlannedResource], only: str | None = None) -> list[Finding]:
+        """A whole plan as the engine checks it: Analyze for each resource, then AnalyzeStack."""
+        per_resource = [f for r in resources for f in self._run_resource_policies(r, only)]
+        return per_resource + self.analyze_stack(resources, only)
+
+    def _run_resource_policies(self, resource: PlannedResource, only: str | None) -> list[Finding]:
         findings: list[Finding] = []
         for policy in self.policies:
             if not isinstance(policy, ResourceValidationPolicy) or (only and policy.name != only):
@@ -86,6 +98,12 @@ class InProcessPack:
         return findings
 
     def analyze_stack(self, resources: Sequence[PlannedResource], only: str | None = None) -> list[Finding]:
+        """The stack policies, as AnalyzeStack runs them (resource rules with waivers included)."""
+        return self._run_stack_policies(resources, only)
+
+    def _run_stack_policies(
+        self, resources: Sequence[PlannedResource], only: str | None, per_resource: bool = False
+    ) -> list[Finding]:
         by_urn: dict[str, PolicyResource] = {}
         for r in resources:
             props = unknown_checking_proxy(deserialize_properties(dict(r.props)))
@@ -100,6 +118,8 @@ class InProcessPack:
         findings: list[Finding] = []
         for policy in self.policies:
             if not isinstance(policy, StackValidationPolicy) or (only and policy.name != only):
+                continue
+            if per_resource and not isinstance(policy, PerResourcePolicy):
                 continue
             level = self._level(policy)
             if level == "disabled":

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from components.spec import MISSING, NAMESPACE, PlatformSpec, Problem, Section, to_snake
+from components.spec import MISSING, NAMESPACE, PlatformSpec, Problem, Section, TargetInsecureSpec
 
 _PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _BILLING_ACCOUNT = re.compile(r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$")
@@ -35,8 +35,6 @@ WAF_RULE_SETS = (
     "sessionfixation",
     "methodenforcement",
 )
-#: the insecure choices only GCP has, each named (recorded in optOuts for the policy pack)
-GCP_OPT_OUTS = ("sqlEncryptedOnly",)
 
 
 def project_id(value: str) -> str | None:
@@ -50,8 +48,10 @@ def postgres_version(value: str) -> str | None:
     return None if _POSTGRES.match(value) else "must be a Cloud SQL PostgreSQL version such as POSTGRES_18"
 
 
-class GcpInsecureSpec(Section):
+class GcpInsecureSpec(TargetInsecureSpec):
     """GCP's named opt-outs from the secure defaults."""
+
+    SPEC_ONLY = frozenset({"sqlEncryptedOnly"})  # the pack accepts ENCRYPTED_ONLY (TLS) as encrypted in transit
 
     sql_encrypted_only: bool = False
     """Cloud SQL sslMode ENCRYPTED_ONLY (TLS without client certificates) instead of
@@ -87,11 +87,6 @@ class GcpSpec(Section):
         if problem:
             raise ValueError(problem)
         return value
-
-    @property
-    def opt_outs(self) -> list[str]:
-        """The GCP opt-outs in force, by name, for the policy pack to see."""
-        return [name for name in GCP_OPT_OUTS if getattr(self.insecure, to_snake(name))]
 
 
 #: Memorystore makes its own AUTH string; the platform stores it in Secret Manager

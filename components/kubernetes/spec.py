@@ -14,7 +14,17 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from components import validation
-from components.spec import MISSING, NAMESPACE, Cidr, PlatformSpec, Problem, Section, _decode, to_snake
+from components.spec import (
+    MISSING,
+    NAMESPACE,
+    Cidr,
+    PlatformSpec,
+    Problem,
+    Section,
+    TargetInsecureSpec,
+    _decode,
+    to_snake,
+)
 
 #: the seed's replica count, used when the stack does not set app.minReplicas
 DEFAULT_REPLICAS = 3
@@ -107,8 +117,10 @@ class ExternalVectorStoreSpec(Section):
         return value
 
 
-class InsecureSpec(Section):
+class InsecureSpec(TargetInsecureSpec):
     """Named opt-outs from the Kubernetes secure defaults (recorded on the platform component)."""
+
+    SPEC_ONLY = frozenset({"singleReplica"})  # dev only; the pack asks for 2 replicas in prod alone
 
     single_replica: bool = False
     """Allow app.minReplicas 1 (dev only: a local cluster has one node)."""
@@ -175,11 +187,6 @@ class KubernetesSpec(Section):
         if self.llm_egress_cidrs and self.llm_egress_anywhere:
             raise ValueError("set llmEgressCidrs or llmEgressAnywhere: true, not both")
         return self
-
-    @property
-    def opt_outs(self) -> list[str]:
-        """The Kubernetes opt-outs in force, by name, for the policy pack to see."""
-        return ["kubernetes.singleReplica"] if self.insecure.single_replica else []
 
 
 SECTION = KubernetesSpec

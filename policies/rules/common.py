@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from components import targets
-from policies.framework import CheckSet, Resource, Stack, Violation, merged_facts
+from policies.framework import CheckSet, Resource, Stack, Violation, merged_facts, opt_out_key
 
 #: packages of every registered target's provider (the targets registry)
 MANAGED_PACKAGES = tuple(p for target in targets.TARGETS.values() for p in target.provider_packages)
@@ -57,7 +57,7 @@ def build(targets: Sequence[CheckSet]) -> CheckSet:
         for name, component in sorted(stack.opt_outs().items()):
             if name not in allowed:
                 yield Violation(
-                    f"the stack opts out of a secure default: insecure.{name} is set on {component.label}",
+                    f"the stack opts out of a secure default: {opt_out_key(name)} is set on {component.label}",
                     component.urn,
                 )
 

@@ -70,7 +70,7 @@ def test_the_gcp_opt_out_is_recorded_for_the_policy_pack() -> None:
     stack = load_stack(ROOT, "gcp-dev")
     stack.config["ai-platform:gcp"] = {**stack.config["ai-platform:gcp"], "insecure": {"sqlEncryptedOnly": True}}
     graph = plan_stack(stack)
-    assert graph.one("ai-platform:gcp:AiPlatform").inputs["optOuts"] == ["sqlEncryptedOnly"]
+    assert graph.one("ai-platform:gcp:AiPlatform").inputs["optOuts"] == ["gcp.sqlEncryptedOnly"]
     sql = graph.one("gcp:sql/databaseInstance:DatabaseInstance")
     assert sql.inputs["settings"]["ipConfiguration"]["sslMode"] == "ENCRYPTED_ONLY"
 

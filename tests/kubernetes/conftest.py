@@ -77,5 +77,5 @@ def mandatory(graph: Graph) -> list[tuple[str, str]]:
         for r in graph.resources
         if r.type != STACK_TYPE
     ]
-    findings = [f for r in planned for f in pack.analyze(r)] + pack.analyze_stack(planned)
+    findings = pack.check(planned)
     return [(f.policy, f.message) for f in findings if f.level == "mandatory"]

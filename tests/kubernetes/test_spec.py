@@ -110,10 +110,9 @@ def test_replicas_default_to_the_seed_three() -> None:
 
 
 def test_the_opt_out_is_named_for_the_policy_pack() -> None:
-    assert KubernetesSpec(llm_egress_anywhere=True, insecure={"single_replica": True}).opt_outs == [  # type: ignore[arg-type]
-        "kubernetes.singleReplica"
-    ]
-    assert KubernetesSpec(llm_egress_anywhere=True).opt_outs == []
+    section = KubernetesSpec(llm_egress_anywhere=True, insecure={"single_replica": True})  # type: ignore[arg-type]
+    assert section.insecure.in_force("kubernetes") == ["kubernetes.singleReplica"]
+    assert KubernetesSpec(llm_egress_anywhere=True).insecure.in_force("kubernetes") == []
 
 
 @pytest.mark.parametrize(

@@ -81,7 +81,7 @@ def planned_stack(stack: str) -> tuple[PlannedResource, ...]:
 
 def findings(resources: tuple[PlannedResource, ...]) -> list[Finding]:
     pack = InProcessPack()
-    return [f for r in resources for f in pack.analyze(r)] + pack.analyze_stack(list(resources))
+    return pack.check(list(resources))
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)

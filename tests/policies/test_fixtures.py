@@ -44,8 +44,7 @@ def test_resource_case_fails_as_written(fixture: ResourceFixture, case: Case) ->
 def test_stack_baseline_is_compliant(fixture: StackFixture) -> None:
     pack = InProcessPack()
     planned = fixture.planned()
-    assert [f for r in planned for f in pack.analyze(r)] == []
-    assert pack.analyze_stack(planned) == []
+    assert pack.check(planned) == []
     assert pack.unknowns == []
 
 
@@ -54,7 +53,7 @@ def test_stack_case_fails_as_written(fixture: StackFixture, case: Case) -> None:
     assert case.rule in RULES_BY_NAME, f"{case.id}: unknown rule {case.rule}"
     pack = InProcessPack({case.rule: case.config} if case.config else None)
     planned = fixture.planned(case)
-    found = [f for r in planned for f in pack.analyze(r)] + pack.analyze_stack(planned)
+    found = pack.check(planned)
     expected = sorted((e.rule, e.message, fixture.urn_of(e.resource)) for e in case.expected)
     assert _mandatory_and_advisory(found) == expected
 

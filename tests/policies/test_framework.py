@@ -19,7 +19,9 @@ from policies.framework import (
     Rule,
     Severity,
     Stack,
+    Waivable,
     build_policies,
+    opt_out_key,
     parse_json,
 )
 from policies.inprocess import InProcessPack, PlannedResource
@@ -109,6 +111,56 @@ def test_wildcard_checks_match_every_type_of_a_package() -> None:
     pack.policies = build_policies([RULE], [checks])
     assert [f.message for f in pack.analyze(PlannedResource("t:x:Y", {}, "urn:y", "y"))] == ["t:x:Y seen"]
     assert pack.analyze(PlannedResource("u:x:Y", {}, "urn:u", "u")) == []
+
+
+WAIVABLE = Rule(
+    "network-isolation", "d", Severity.HIGH, EnforcementLevel.MANDATORY, "r", waivers=("stand.publicIngress",)
+)
+
+
+def _waivable_pack() -> InProcessPack:
+    checks = CheckSet("stand-in")
+
+    @checks.resource("network-isolation", "t:m:Service")
+    def private(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+        if r.get("ingress") == "all":
+            yield Waivable("stand.publicIngress", f"{r.label} takes traffic from the internet")
+        if r.get("ports"):
+            yield f"{r.label} opens ports"  # not waivable
+
+    pack = InProcessPack()
+    pack.policies = build_policies([WAIVABLE], [checks])
+    return pack
+
+
+def _platform(opt_outs: list[str]) -> PlannedResource:
+    return PlannedResource("ai-platform:stand:AiPlatform", {"optOuts": opt_outs}, "urn:p", "p")
+
+
+def test_a_named_opt_out_waives_only_its_own_condition() -> None:
+    public = PlannedResource("t:m:Service", {"ingress": "all", "ports": [22]}, "urn:s", "s")
+    pack = _waivable_pack()
+    without = [f.message for f in pack.check([_platform([]), public])]
+    assert without == [
+        "s (t:m:Service) takes traffic from the internet (allowed only by the named opt-out "
+        "stand.insecure.publicIngress)",
+        "s (t:m:Service) opens ports",
+    ]
+    assert [f.message for f in pack.check([_platform(["stand.publicIngress"]), public])] == [
+        "s (t:m:Service) opens ports"
+    ]
+    # another rule's opt-out waives nothing here
+    assert len(pack.check([_platform(["disableWaf"]), public])) == 2
+
+
+def test_a_lone_resource_is_checked_by_the_waivable_rules_too() -> None:
+    findings = _waivable_pack().analyze(PlannedResource("t:m:Service", {"ingress": "all"}, "urn:s", "s"))
+    assert [(f.policy, f.urn) for f in findings] == [("network-isolation", "urn:s")]
+
+
+def test_opt_out_keys_name_the_section_that_sets_them() -> None:
+    assert opt_out_key("disableWaf") == "insecure.disableWaf"
+    assert opt_out_key("gcp.publicIngress") == "gcp.insecure.publicIngress"
 
 
 def test_unknown_opt_outs_read_as_none_declared() -> None:

@@ -38,7 +38,7 @@ def analyze(fixture: str, changes: Mapping[str, Any] | None = None, **config: An
 def analyze_stack(case: Case, **config: Any) -> list[Finding]:
     pack = InProcessPack(config or None)
     planned = STACK.planned(case)
-    return [f for r in planned for f in pack.analyze(r)] + pack.analyze_stack(planned)
+    return pack.check(planned)
 
 
 def stack_case(set_: dict[str, Any] | None = None, remove: list[str] | None = None) -> Case:
