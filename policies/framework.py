@@ -413,16 +413,6 @@ class Rule:
     """JSON-schema properties of the rule's config; each has a ``default``."""
     opt_out: str | None = None
     """The named stack opt-out (``insecure.<name>``) that waives this stack rule; ``insecure-opt-outs`` reports it."""
-    waivers: tuple[str, ...] = ()
-    """Named opt-outs that each waive one condition of this resource rule (its checks yield
-    :class:`Waivable` messages). A resource policy cannot see the stack's platform component, so a
-    rule with waivers runs its resource checks from a stack policy, over every resource; the
-    ``insecure-opt-outs`` rule reports each opt-out in force."""
-
-    @property
-    def policy_scope(self) -> Literal["resource", "stack"]:
-        """How the engine runs this rule: resource rules with waivers run at stack level."""
-        return "stack" if self.waivers else self.scope
 
     def defaults(self) -> dict[str, Any]:
         return {key: schema["default"] for key, schema in self.config.items() if "default" in schema}
@@ -450,6 +440,16 @@ class CheckSet:
         self.resource_checks: dict[str, dict[str, list[ResourceCheck]]] = {}
         self.stack_checks: dict[str, list[StackCheck]] = {}
         self.facts: dict[str, list[Callable[[Resource], bool]]] = {}
+        self.waivers: dict[str, set[str]] = {}
+
+    def waive(self, rule: str, *opt_outs: str) -> None:
+        """Let each named opt-out waive the conditions of ``rule`` whose checks yield a
+        :class:`Waivable` with that name (a target declares its own, beside its checks).
+
+        A resource policy cannot see the stack's platform component (where the opt-outs are
+        recorded), so a resource rule with waivers runs its checks from a stack policy, over every
+        resource; the ``insecure-opt-outs`` rule reports each opt-out in force."""
+        self.waivers.setdefault(rule, set()).update(opt_outs)
 
     def resource(self, rule: str, *types: str) -> Callable[[ResourceCheck], ResourceCheck]:
         """Register a check for these type tokens; ``"<package>:*"`` matches every type of a package."""
@@ -477,6 +477,15 @@ class CheckSet:
             return fn
 
         return register
+
+
+def rule_waivers(check_sets: Iterable[CheckSet]) -> dict[str, frozenset[str]]:
+    """Each rule's waivers, from every target's :meth:`CheckSet.waive`."""
+    found: dict[str, set[str]] = {}
+    for cs in check_sets:
+        for rule, names in cs.waivers.items():
+            found.setdefault(rule, set()).update(names)
+    return {rule: frozenset(names) for rule, names in found.items()}
 
 
 def merged_facts(check_sets: Iterable[CheckSet], name: str) -> list[Callable[[Resource], bool]]:
@@ -555,12 +564,15 @@ _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 def build_policies(rules: Sequence[Rule], check_sets: Sequence[CheckSet]) -> list[Policy]:
     """One pulumi_policy policy per rule, dispatching to the checks every target registered."""
     by_name = {rule.name: rule for rule in rules}
+    waivers = rule_waivers(check_sets)
     for cs in check_sets:
-        for name in (*cs.resource_checks, *cs.stack_checks):
+        for name in (*cs.resource_checks, *cs.stack_checks, *cs.waivers):
             if name not in by_name:
                 raise ValueError(f"{cs.target} registers checks for unknown rule {name!r}; rules: {sorted(by_name)}")
             scope = by_name[name].scope
-            if (name in cs.resource_checks and scope != "resource") or (name in cs.stack_checks and scope != "stack"):
+            if ((name in cs.resource_checks or name in cs.waivers) and scope != "resource") or (
+                name in cs.stack_checks and scope != "stack"
+            ):
                 raise ValueError(f"{cs.target} registers {name!r} checks of the wrong scope (it is {scope}-level)")
     policies: list[Policy] = []
     for rule in rules:
@@ -579,8 +591,9 @@ def build_policies(rules: Sequence[Rule], check_sets: Sequence[CheckSet]) -> lis
             for cs in check_sets:
                 for token, fns in cs.resource_checks.get(rule.name, {}).items():
                     dispatch.setdefault(token, []).extend(fns)
-            if rule.waivers:
-                policies.append(PerResourcePolicy(validate=_waivable_validator(rule, dispatch), **common))
+            if rule.name in waivers:
+                validate = _waivable_validator(rule, dispatch, waivers[rule.name])
+                policies.append(PerResourcePolicy(validate=validate, **common))
             else:
                 policies.append(ResourceValidationPolicy(validate=_resource_validator(rule, dispatch), **common))
         else:
@@ -610,11 +623,11 @@ def _dispatched(dispatch: Mapping[str, list[ResourceCheck]], token: str) -> list
     return [*dispatch.get(token, ()), *dispatch.get(token.split(":", 1)[0] + ":*", ())]
 
 
-def _waivable_validator(rule: Rule, dispatch: Mapping[str, list[ResourceCheck]]):
+def _waivable_validator(rule: Rule, dispatch: Mapping[str, list[ResourceCheck]], waivers: frozenset[str]):
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
         config = _config(rule, args.get_config())
         stack = stack_view(args)
-        waived = set(stack.opt_outs()) & set(rule.waivers)
+        waived = waivers & set(stack.opt_outs())
         for resource in stack.resources:
             checks = _dispatched(dispatch, resource.type)
             if not checks:
