@@ -3,11 +3,12 @@
 import asyncio
 import time
 import uuid
+from typing import Any
 
 import httpx
 from redis import Redis
 
-from app.limits import LIMITS_LUA, Operation, encode
+from app.limits import LIMITS_LUA, Operation, decode, encode, numbers
 from tests.app.support import (
     API_KEY,
     OTHER_KEY,
@@ -180,13 +181,13 @@ def test_window_totals_follow_the_buckets_as_seconds_go_stale(redis_server: Redi
     r = Redis(port=redis_server.port)
     key = "rlw:key:window-test:rpm"
 
-    def run(op: Operation) -> list[int]:
+    def run(op: Operation) -> Any:
         keys, args = encode([op])
-        (result,) = r.eval(LIMITS_LUA, len(keys), *keys, *args)  # type: ignore[misc]
+        (result,) = decode(r.eval(LIMITS_LUA, len(keys), *keys, *args))  # type: ignore[arg-type]
         return result
 
     def admit(cost: int, limit: int = 5) -> list[int]:
-        return [int(x) for x in run(Operation("a", [key], [2, 1, 0, limit, cost]))]  # a 2-second window
+        return numbers(run(Operation("a", [key], [2, 1, 0, limit, cost])))  # a 2-second window
 
     def buckets() -> int:
         return sum(int(v) for f, v in r.hgetall(key).items() if f not in (b"t", b"o"))  # type: ignore[union-attr]
