@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.observability import RATE_LIMITED
@@ -233,6 +234,7 @@ class RedisStore:
         self._flusher: asyncio.Task[None] | None = None
         self._sending = False  # a batch is in flight (from a request's task or the flusher)
         self._timer: asyncio.TimerHandle | None = None
+        self._conn: Any = None
 
     def _start_flush(self) -> None:
         """Send what is queued from a task of its own (for settlements, and for admissions that queued
@@ -279,6 +281,33 @@ class RedisStore:
             self._start_flush()
         if self._flusher is not None:
             await self._flusher
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await self.redis.connection_pool.release(conn)
+
+    async def _call(self, *command: Any) -> Any:
+        """One command on the limiter's own connection (batches go one at a time, so one suffices):
+        no pool checkout, retry wrapper or per-command hooks on the path every request takes.
+
+        A connection the server dropped while idle (a failover, an idle timeout) is replaced and the
+        command sent once more, as redis-py's own retry would: if the script did run before the
+        connection broke, the batch counts twice, which can only refuse early, never admit too much."""
+        for attempt in (1, 2):
+            conn = self._conn
+            if conn is None:
+                conn = self._conn = await self.redis.connection_pool.get_connection()
+            try:
+                await conn.send_packed_command(conn.pack_command(*command), check_health=False)
+                return await conn.read_response()
+            except ResponseError:  # Redis answered (an error reply): the connection is fine
+                raise
+            except BaseException as exc:  # a broken or half-read connection: never reused
+                self._conn = None
+                await conn.disconnect()
+                await self.redis.connection_pool.release(conn)
+                if attempt == 2 or not isinstance(exc, RedisConnectionError | OSError):
+                    raise
+        raise AssertionError("unreachable")
 
     async def _send(self) -> None:
         """One script call with everything queued; each operation's result goes to whoever waits for it."""
@@ -292,10 +321,10 @@ class RedisStore:
             async with asyncio.timeout(self.timeout_s):
                 reply: Any
                 try:
-                    reply = await self.redis.execute_command("EVALSHA", self._sha, len(keys), *keys, *args)
+                    reply = await self._call("EVALSHA", self._sha, len(keys), *keys, *args)
                 except NoScriptError:  # Redis restarted or flushed its scripts (nothing ran): load it
-                    await self.redis.script_load(LIMITS_LUA)
-                    reply = await self.redis.execute_command("EVALSHA", self._sha, len(keys), *keys, *args)
+                    await self._call("SCRIPT", "LOAD", LIMITS_LUA)
+                    reply = await self._call("EVALSHA", self._sha, len(keys), *keys, *args)
             results = decode(reply)
         except TimeoutError:
             results = [RedisTimeoutError(f"Redis did not answer within {self.timeout_s} s")] * len(batch)

@@ -7,8 +7,10 @@ from typing import Any
 
 import httpx
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 
-from app.limits import LIMITS_LUA, Operation, decode, encode, numbers
+from app.limits import LIMITS_LUA, Limiter, Operation, RedisStore, decode, encode, numbers
+from app.settings import Settings
 from tests.app.support import (
     API_KEY,
     OTHER_KEY,
@@ -221,3 +223,27 @@ def test_limits_survive_redis_losing_its_scripts(app_server: AppProcess, redis_s
         r = c.post("/generate", json={"prompt": "hi"})
         assert r.status_code == 200, r.text
         assert int(r.headers["x-ratelimit-remaining"]) >= 0
+
+
+def test_the_limiter_reconnects_when_redis_drops_its_connection(redis_server: RedisServer) -> None:
+    """The limiter keeps one connection of its own; a server that drops it (failover, idle timeout) costs
+    no request: the batch goes again on a new connection."""
+    redis_server.flush()
+
+    async def scenario() -> list[int]:
+        client = AsyncRedis(port=redis_server.port)
+        settings = Settings.model_validate({"auth_required": False, "rpm_per_key": 5, "tpm_per_key": 0})
+        limiter = Limiter(settings, RedisStore(client, 5.0))
+        allowed = [int((await limiter.admit("k", "198.51.100.1", 10)).allowed)]
+        killer = Redis(port=redis_server.port)
+        try:
+            assert killer.client_kill_filter(_type="normal", skipme=True) >= 1  # type: ignore[operator]
+        finally:
+            killer.close()
+        for _ in range(5):
+            allowed.append(int((await limiter.admit("k", "198.51.100.1", 10)).allowed))
+        await limiter.aclose()
+        await client.aclose()
+        return allowed
+
+    assert asyncio.run(scenario()) == [1, 1, 1, 1, 1, 0]  # exact across the reconnect: 5 a minute
