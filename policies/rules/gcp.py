@@ -73,7 +73,16 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.framework import SECRET_MARKER, CheckSet, Resource, Stack, Violation, is_unknown, require_known
+from policies.framework import (
+    SECRET_MARKER,
+    CheckSet,
+    Resource,
+    Stack,
+    Violation,
+    Waivable,
+    is_unknown,
+    require_known,
+)
 from policies.rules.common import missing_tags
 from policies.rules.gcp_labelable import LABELABLE_TYPES
 
@@ -156,9 +165,24 @@ def _sub(value: Any, path: str) -> Any:
 # --- encryption at rest (customer-managed keys) -------------------------------------------------
 
 
+GOOGLE_MANAGED_KEYS = "gcp.googleManagedKeys"
+MUTABLE_TAGS = "gcp.mutableTags"
+SQL_PUBLIC_IP = "gcp.sqlPublicIp"
+PUBLIC_INGRESS = "gcp.publicIngress"
+WAF_PREVIEW = "gcp.wafPreview"
+BASIC_TIER_CACHE = "gcp.basicTierCache"
+"""The GCP section's named opt-outs (``ai-platform:gcp: {insecure: {...}}``) each rule below may waive."""
+
+
 def _cmek(resource: Resource, path: str, what: str) -> Iterator[str]:
     if resource.known(path) in (None, ""):
-        yield f"{resource.label} {path} is unset; {what} must be encrypted with the platform's Cloud KMS key"
+        yield Waivable(
+            GOOGLE_MANAGED_KEYS,
+            f"{resource.label} {path} is unset; {what} must be encrypted with the platform's Cloud KMS key",
+        )
+
+
+checks.waive("encryption-at-rest", GOOGLE_MANAGED_KEYS)
 
 
 @checks.resource("encryption-at-rest", TOPIC)
@@ -311,7 +335,10 @@ def sql_has_no_public_ip(r: Resource, config: Mapping[str, Any]) -> Iterator[str
     if r.known("settings.ipConfiguration.ipv4Enabled") is not False:
         value = r.get("settings.ipConfiguration.ipv4Enabled")
         shown = _show(value) + (" (a public IP by default)" if value is None else "")
-        yield f"{r.label} settings.ipConfiguration.ipv4Enabled is {shown}; allowed: false (private IP only)"
+        yield Waivable(
+            SQL_PUBLIC_IP,
+            f"{r.label} settings.ipConfiguration.ipv4Enabled is {shown}; allowed: false (private IP only)",
+        )
     networks = _items(r, "settings.ipConfiguration.authorizedNetworks")
     if networks:
         values = [_sub(n, "value") for n in networks]
@@ -319,6 +346,9 @@ def sql_has_no_public_ip(r: Resource, config: Mapping[str, Any]) -> Iterator[str
             f"{r.label} settings.ipConfiguration.authorizedNetworks is {_show(values)}; "
             "allowed: none (reach the instance over its private IP)"
         )
+
+
+checks.waive("no-public-data-services", SQL_PUBLIC_IP)
 
 
 @checks.resource("no-public-data-services", REDIS)
@@ -493,7 +523,10 @@ def repository_tags_immutable(r: Resource, config: Mapping[str, Any]) -> Iterato
         return
     if r.known("dockerConfig.immutableTags") is not True:
         value = r.get("dockerConfig.immutableTags")
-        yield f"{r.label} dockerConfig.immutableTags is {_show(value)}; allowed: true"
+        yield Waivable(MUTABLE_TAGS, f"{r.label} dockerConfig.immutableTags is {_show(value)}; allowed: true")
+
+
+checks.waive("pinned-images", MUTABLE_TAGS)
 
 
 # --- static credentials -------------------------------------------------------------------------
@@ -606,12 +639,17 @@ def prod_is_highly_available(stack: Stack, config: Mapping[str, Any]) -> Iterato
     for redis in stack.of_type(REDIS):
         tier = redis.get("tier")
         if redis.is_prod(config, stack) and not is_unknown(tier) and tier != "STANDARD_HA":
-            yield Violation(f"{redis.label} tier is {_show(tier)}; prod needs STANDARD_HA", redis.urn)
+            yield Violation(
+                Waivable(BASIC_TIER_CACHE, f"{redis.label} tier is {_show(tier)}; prod needs STANDARD_HA"), redis.urn
+            )
     for sql in stack.of_type(SQL_INSTANCE):
         availability = sql.get("settings.availabilityType")
         if sql.is_prod(config, stack) and not is_unknown(availability) and availability != "REGIONAL":
             shown = _show(availability) + (" (ZONAL by default)" if availability is None else "")
             yield Violation(f"{sql.label} settings.availabilityType is {shown}; prod needs REGIONAL", sql.urn)
+
+
+checks.waive("high-availability", BASIC_TIER_CACHE)
 
 
 @checks.stack("access-and-flow-logs")
@@ -658,7 +696,8 @@ def _policy_problems(policy: Resource, stack: Stack, config: Mapping[str, Any]) 
             policy.urn,
         )
     elif policy.is_prod(config, stack) and all(_in_preview(rule) for _, rule in waf):
-        yield Violation(f"{policy.label} rules.{waf[0][0]}.preview is true; in prod the WAF must block", policy.urn)
+        message = f"{policy.label} rules.{waf[0][0]}.preview is true; in prod the WAF must block"
+        yield Violation(Waivable(WAF_PREVIEW, message), policy.urn)
 
 
 @checks.stack("waf-on-entry-points")
@@ -683,11 +722,14 @@ def entry_points_behind_cloud_armor(stack: Stack, config: Mapping[str, Any]) -> 
         ingress = svc.get("ingress")
         if not is_unknown(ingress) and ingress not in PRIVATE_RUN_INGRESS:
             shown = _show(ingress) + (" (INGRESS_TRAFFIC_ALL by default)" if ingress is None else "")
-            yield Violation(
+            message = (
                 f"{svc.label} ingress is {shown}; allowed: {', '.join(PRIVATE_RUN_INGRESS)} (reach it through the "
-                "load balancer and its Cloud Armor policy)",
-                svc.urn,
+                "load balancer and its Cloud Armor policy)"
             )
+            yield Violation(Waivable(PUBLIC_INGRESS, message), svc.urn)
+
+
+checks.waive("waf-on-entry-points", PUBLIC_INGRESS, WAF_PREVIEW)
 
 
 def _sql_protection(sql: Resource, minimum: int) -> Iterator[str]:

@@ -82,6 +82,13 @@ def test_database_is_private_tls_with_client_certs_regional_pitr_and_audited(chi
     assert child_keys.undocumented(VectorStoreArgs) == []
 
 
+def test_a_public_ip_is_built_when_opted_out_but_never_authorized_networks() -> None:
+    """gcp.insecure.sqlPublicIp: a public IP the connector and Auth Proxy reach; no networks listed."""
+    sql = plan(lambda: _store(public_ip=True)).one("gcp:sql/databaseInstance:DatabaseInstance").inputs
+    ip = sql["settings"]["ipConfiguration"]
+    assert ip["ipv4Enabled"] is True and "authorizedNetworks" not in ip and "encryptionKeyName" not in sql
+
+
 def test_grant_connect_makes_an_iam_user_and_the_connect_roles() -> None:
     def program() -> None:
         store = _store()
@@ -97,7 +104,6 @@ def test_grant_connect_makes_an_iam_user_and_the_connect_roles() -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"public_ip": True}, "VectorStoreArgs.public_ip=True"),
         ({"authorized_networks": ["0.0.0.0/0"]}, "VectorStoreArgs.authorized_networks=['0.0.0.0/0']"),
         ({"ssl_mode": "ALLOW_UNENCRYPTED_AND_ENCRYPTED"}, "VectorStoreArgs.ssl_mode='ALLOW_UNENCRYPTED_AND_ENCRYPTED'"),
         ({"database_version": "MYSQL_8_0"}, "VectorStoreArgs.database_version='MYSQL_8_0'"),
