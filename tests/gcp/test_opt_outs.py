@@ -252,3 +252,25 @@ def test_the_shipped_dev_stack_opts_out_of_cmek_by_name_through_the_analyzer_pro
     report, _ = check_graph(parse_graph(document, "gcp-dev"))
     cmek = sorted((v.urn or "").rsplit("::", 1)[-1] for v in report.mandatory if v.policy == "encryption-at-rest")
     assert len(cmek) == 9 and all("gcp.insecure.googleManagedKeys" in v.message for v in report.mandatory), cmek
+
+
+def test_google_managed_keys_drop_the_key_but_keep_the_pubsub_agent_for_dead_letters(
+    plans: dict[str, Graph],
+) -> None:
+    graph = plans["googleManagedKeys"]
+    assert [r.type for r in graph.resources if r.type.startswith("gcp:kms/")] == []
+    (agent,) = graph.of_type("gcp:projects/serviceIdentity:ServiceIdentity")
+    assert agent.inputs["service"] == "pubsub.googleapis.com"
+    grants = graph.of_type("gcp:pubsub/topicIAMMember:TopicIAMMember")
+    assert any(agent.urn in g.property_dependencies.get("member", []) for g in grants)
+    for type_, key in (
+        ("gcp:pubsub/topic:Topic", "kmsKeyName"),
+        ("gcp:redis/instance:Instance", "customerManagedKey"),
+        ("gcp:sql/databaseInstance:DatabaseInstance", "encryptionKeyName"),
+    ):
+        assert all(key not in r.inputs for r in graph.of_type(type_)), type_
+    assert all(
+        "customerManagedEncryption" not in r.inputs["replication"]["auto"]
+        for r in graph.of_type("gcp:secretmanager/secret:Secret")
+    )
+    assert "kmsKeyId" not in graph.one(PLATFORM).outputs
