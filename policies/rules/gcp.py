@@ -14,7 +14,8 @@ Decisions, per checklist item:
   on the ``_Default`` bucket is an organisation-level setting, not a bucket input.
 - kms-key-rotation: ``rotationPeriod`` on symmetric (``ENCRYPT_DECRYPT``) crypto keys, at most
   ``maximumRotationDays``; other purposes cannot rotate automatically and are skipped.
-- tls-in-transit: SSL policies with ``minTlsVersion`` at least the minimum (unset means TLS 1.0),
+- tls-in-transit: SSL policies with ``minTlsVersion`` at least the minimum (unset means TLS 1.0)
+  and a ``profile`` of MODERN or RESTRICTED (unset means COMPATIBLE, which keeps weak ciphers),
   an ``sslPolicy`` on every HTTPS target proxy (without one the LB accepts TLS 1.0), Cloud SQL
   ``settings.ipConfiguration.sslMode`` ENCRYPTED_ONLY or TRUSTED_CLIENT_CERTIFICATE_REQUIRED,
   Memorystore ``transitEncryptionMode: SERVER_AUTHENTICATION``, https:// push endpoints on Pub/Sub
@@ -51,6 +52,8 @@ Decisions, per checklist item:
 - log-retention: log buckets' ``retentionDays`` (unset: Cloud Logging's default, 30).
 - access-and-flow-logs: external backend services log (``logConfig.enable``); every regular
   subnetwork has flow logs (``logConfig``).
+- network-isolation: no enabled ingress ``allow`` firewall rule admits 0.0.0.0/0 or ::/0 (an
+  ingress rule with no source ranges, tags or service accounts means 0.0.0.0/0).
 - waf-on-entry-points: every external backend service has a Cloud Armor ``securityPolicy``; that
   policy has a preconfigured WAF rule (``evaluatePreconfiguredWaf``/``evaluatePreconfiguredExpr``)
   that denies, not in ``preview`` in prod; Cloud Run ingress is internal / LB only (otherwise the
@@ -62,6 +65,11 @@ Decisions, per checklist item:
 - required-tags: every type in :data:`LABELABLE_TYPES` (generated from the SDK) through ``gcp:*``,
   plus Cloud SQL, whose labels are ``settings.userLabels``; notification channels are read from
   ``userLabels`` (their ``labels`` are the channel's configuration).
+- named opt-outs (README "GCP opt-outs"): the conditions a stack may waive by name yield a
+  :class:`Waivable` and are declared with ``checks.waive`` beside their check: no CMEK
+  (``gcp.googleManagedKeys``), mutable tags (``gcp.mutableTags``), a Cloud SQL public IP without
+  authorized networks (``gcp.sqlPublicIp``), public Cloud Run ingress (``gcp.publicIngress``), the
+  WAF in preview in prod (``gcp.wafPreview``) and a BASIC cache in prod (``gcp.basicTierCache``).
 - budget-and-alerts facts: a billing budget with threshold rules and someone to notify; alert
   policies whose condition filter or query names a latency metric, or the 5xx response class.
 """
@@ -126,6 +134,9 @@ IAM_MEMBERS = (
 STATIC_KEY_TYPES = frozenset({SERVICE_ACCOUNT_KEY, HMAC_KEY})
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 SQL_SSL_MODES = ("ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED")
+SSL_PROFILES = ("MODERN", "RESTRICTED")
+FIREWALL = "gcp:compute/firewall:Firewall"
+ANYWHERE = ("0.0.0.0/0", "::/0")
 IAM_SQL_USER_TYPES = ("CLOUD_IAM_SERVICE_ACCOUNT", "CLOUD_IAM_USER", "CLOUD_IAM_GROUP")
 PRIVATE_RUN_INGRESS = ("INGRESS_TRAFFIC_INTERNAL_ONLY", "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER")
 EXTERNAL_SCHEMES = ("EXTERNAL", "EXTERNAL_MANAGED")
@@ -255,12 +266,17 @@ def _allowed_tls(config: Mapping[str, Any]) -> list[str]:
 
 @checks.resource("tls-in-transit", SSL_POLICY)
 def ssl_policy_minimum_tls(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
-    """The load balancer's SSL policy is what refuses old TLS versions; unset means TLS 1.0."""
+    """The load balancer's SSL policy is what refuses old TLS versions and weak ciphers: unset means
+    TLS 1.0, and the COMPATIBLE profile (the default) keeps 3DES and RSA key exchange."""
     allowed = _allowed_tls(config)
     version = r.known("minTlsVersion")
     if version not in allowed:
         shown = _show(version) + (" (TLS_1_0 by default)" if version is None else "")
         yield f"{r.label} minTlsVersion is {shown}; allowed: {', '.join(allowed)}"
+    profile = r.known("profile")
+    if profile not in SSL_PROFILES:
+        shown = _show(profile) + (" (COMPATIBLE by default)" if profile is None else "")
+        yield f"{r.label} profile is {shown}; allowed: {', '.join(SSL_PROFILES)} (no weak ciphers)"
 
 
 @checks.resource("tls-in-transit", HTTPS_PROXY)
@@ -650,6 +666,37 @@ def prod_is_highly_available(stack: Stack, config: Mapping[str, Any]) -> Iterato
 
 
 checks.waive("high-availability", BASIC_TIER_CACHE)
+
+
+def _open_to_anyone(firewall: Resource) -> bool | None:
+    """Whether an enabled ingress allow rule admits every address (None while an input is unknown).
+    An ingress rule with no source ranges, tags or service accounts applies to 0.0.0.0/0."""
+    direction, disabled, allows, ranges = (
+        firewall.get(key) for key in ("direction", "disabled", "allows", "sourceRanges")
+    )
+    sources = [firewall.get(key) for key in ("sourceTags", "sourceServiceAccounts")]
+    if any(is_unknown(v) for v in (direction, disabled, allows, ranges, *sources)):
+        return None
+    if direction not in (None, "INGRESS") or disabled is True or not allows:
+        return False
+    if not ranges:
+        return not any(sources)
+    return any(cidr in ANYWHERE for cidr in ranges)
+
+
+@checks.stack("network-isolation")
+def no_firewall_allows_the_internet(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
+    """Ingress is denied by default; allows name their sources (Google's load-balancer and health-check
+    ranges for the platform), never the whole internet."""
+    for firewall in stack.of_type(FIREWALL):
+        if _open_to_anyone(firewall):
+            ranges = firewall.get("sourceRanges")
+            shown = _show(ranges) + (" (0.0.0.0/0 by default)" if not ranges else "")
+            yield Violation(
+                f"{firewall.label} allows ingress from sourceRanges {shown}; allow only named sources "
+                "(e.g. Google's load-balancer ranges 35.191.0.0/16, 130.211.0.0/22)",
+                firewall.urn,
+            )
 
 
 @checks.stack("access-and-flow-logs")

@@ -38,7 +38,15 @@ def _messages(type_: str, props: dict[str, Any], rule: str, name: str = "r") -> 
     return [f.message for f in InProcessPack().analyze(_planned(type_, props, name), only=rule)]
 
 
-STACK_TYPES = {gcp.BACKEND_SERVICE, gcp.SUBNETWORK, gcp.BUDGET, gcp.ALERT_POLICY, gcp.SERVICE_ACCOUNT_KEY, gcp.HMAC_KEY}
+STACK_TYPES = {
+    gcp.BACKEND_SERVICE,
+    gcp.SUBNETWORK,
+    gcp.FIREWALL,
+    gcp.BUDGET,
+    gcp.ALERT_POLICY,
+    gcp.SERVICE_ACCOUNT_KEY,
+    gcp.HMAC_KEY,
+}
 """Types only stack checks, facts or the ``gcp:*`` checks look at."""
 
 
@@ -308,7 +316,8 @@ INPUT_PATHS: dict[str, list[str]] = {
     ],
     gcp.REPOSITORY: ["format", "kmsKeyName", "dockerConfig.immutableTags", "labels"],
     gcp.CRYPTO_KEY: ["purpose", "rotationPeriod", "labels"],
-    gcp.SSL_POLICY: ["minTlsVersion"],
+    gcp.SSL_POLICY: ["minTlsVersion", "profile"],
+    gcp.FIREWALL: ["direction", "disabled", "allows", "sourceRanges", "sourceTags", "sourceServiceAccounts"],
     gcp.HTTPS_PROXY: ["sslPolicy"],
     gcp.URL_MAP: ["defaultUrlRedirect.httpsRedirect"],
     gcp.SECURITY_POLICY: [
