@@ -628,6 +628,7 @@ def _waivable_validator(rule: Rule, dispatch: Mapping[str, list[ResourceCheck]],
         config = _config(rule, args.get_config())
         stack = stack_view(args)
         waived = waivers & set(stack.opt_outs())
+        unknown: list[UnknownValueError] = []
         for resource in stack.resources:
             checks = _dispatched(dispatch, resource.type)
             if not checks:
@@ -637,8 +638,12 @@ def _waivable_validator(rule: Rule, dispatch: Mapping[str, list[ResourceCheck]],
                     if isinstance(message, Waivable) and message.opt_out in waived:
                         continue
                     report(message, resource.urn)
-            except UnknownValueError:
-                continue  # as a stack check does: a value unknown in preview is checked at update
+            except UnknownValueError as error:
+                unknown.append(error)  # the other resources are still checked
+        if unknown:
+            # the SDK's "can't run during preview" note, as the rule gave it when it was a resource policy
+            paths = ", ".join(".".join(error.props) for error in unknown)
+            raise unknown[0] if len(unknown) == 1 else UnknownValueError(UNKNOWN_STRING_VALUE, [paths])
 
     return validate
 

@@ -62,6 +62,10 @@ Decisions, per checklist item:
   ``settings.deletionProtectionEnabled: true``, backups on, ``retainedBackups`` (daily backups, so days) at
   least the minimum (unset: Cloud SQL's 7); Memorystore ``deletionProtection`` not false and RDB
   snapshots (``persistenceConfig.persistenceMode: RDB``).
+- least-privilege: no IAM member or binding of any GCP type grants a basic role (``roles/owner``,
+  ``roles/editor``, ``roles/viewer``), and no IAM policy's ``policyData`` binds one.
+- dead-letter-queues: every Pub/Sub subscription has ``deadLetterPolicy.deadLetterTopic``, except
+  one that reads a topic another subscription dead-letters to (it holds the dead letters).
 - required-tags: every type in :data:`LABELABLE_TYPES` (generated from the SDK) through ``gcp:*``,
   plus Cloud SQL, whose labels are ``settings.userLabels``; notification channels are read from
   ``userLabels`` (their ``labels`` are the channel's configuration).
@@ -89,6 +93,7 @@ from policies.framework import (
     Violation,
     Waivable,
     is_unknown,
+    parse_json,
     require_known,
 )
 from policies.rules.common import missing_tags
@@ -586,6 +591,32 @@ def no_static_keys(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
         )
 
 
+# --- least privilege ----------------------------------------------------------------------------
+
+
+BASIC_ROLES = ("roles/owner", "roles/editor", "roles/viewer")
+_IAM_GRANTS = ("iammember", "iambinding")
+
+
+@checks.resource("least-privilege", "gcp:*")
+def no_basic_roles(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """Basic roles reach every service in their scope (editor writes to all of them): one leaked
+    identity then owns the project. Members and bindings name a ``role``; policies list ``bindings``."""
+    kind = r.type.rsplit(":", 1)[-1].lower()
+    if kind.endswith(_IAM_GRANTS):
+        role = r.known("role")
+        if role in BASIC_ROLES:
+            refused = ", ".join(BASIC_ROLES)
+            yield f"{r.label} role is {_show(role)}; grant a predefined role (basic roles {refused} are refused)"
+    elif kind.endswith("iampolicy"):
+        policy = parse_json(r.known("policyData"))
+        bindings = policy.get("bindings") if isinstance(policy, dict) else None
+        roles = [b.get("role") for b in bindings if isinstance(b, dict)] if isinstance(bindings, list) else []
+        basic = [role for role in roles if role in BASIC_ROLES]
+        if basic:
+            yield f"{r.label} policyData binds {_show(basic)}; grant predefined roles (basic roles are refused)"
+
+
 # --- log retention ------------------------------------------------------------------------------
 
 
@@ -697,6 +728,32 @@ def no_firewall_allows_the_internet(stack: Stack, config: Mapping[str, Any]) -> 
                 "(e.g. Google's load-balancer ranges 35.191.0.0/16, 130.211.0.0/22)",
                 firewall.urn,
             )
+
+
+@checks.stack("dead-letter-queues")
+def subscriptions_dead_letter(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
+    """Without a dead-letter policy a message the worker keeps failing on is redelivered until the
+    retention period drops it: retries burn model calls and the job is lost without a trace."""
+    subscriptions = stack.of_type(SUBSCRIPTION)
+    dead_letters = [
+        topic
+        for topic in stack.of_type(TOPIC)
+        if any(
+            s.get("deadLetterPolicy.deadLetterTopic") not in (None, "")
+            for s in stack.referring(topic, SUBSCRIPTION, "deadLetterPolicy.deadLetterTopic")
+        )
+    ]
+    for sub in subscriptions:
+        target = sub.get("deadLetterPolicy.deadLetterTopic")
+        if is_unknown(target) or target not in (None, ""):
+            continue
+        if any(sub.refers_to("topic", topic) for topic in dead_letters):
+            continue  # it reads the dead letters themselves
+        yield Violation(
+            f"{sub.label} deadLetterPolicy is unset; give it a dead-letter topic and maxDeliveryAttempts "
+            "(5 by default)",
+            sub.urn,
+        )
 
 
 @checks.stack("access-and-flow-logs")
