@@ -136,6 +136,7 @@ class AiPlatform(PlatformBlock):
                     psa_connection=self.network.psa_connection,
                     tier="STANDARD_HA" if spec.cache_high_availability else "BASIC",
                     memory_size_gb=gcp.cache_memory_gb,
+                    deletion_protection=spec.deletion_protection,
                     kms_key_name=key_id,
                     wait_for=key_use("redis.googleapis.com"),
                 ),

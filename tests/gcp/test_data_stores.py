@@ -46,6 +46,14 @@ def test_cache_is_ha_private_tls_auth_rdb_and_waits_for_psa(child_keys: ChildKey
     assert child_keys.undocumented(CacheArgs) == []
 
 
+def test_cache_deletion_protection_is_its_own_setting_not_pulumis_protect() -> None:
+    """insecure.unprotectStatefulResources drops Pulumi's protect, not the provider's protection."""
+    redis = plan(lambda: _cache(protect=False)).one("gcp:redis/instance:Instance")
+    assert redis.inputs["deletionProtection"] is True and not redis.protect
+    redis = plan(lambda: _cache(protect=True, deletion_protection=False)).one("gcp:redis/instance:Instance")
+    assert redis.inputs["deletionProtection"] is False and redis.protect
+
+
 def test_dev_cache_is_basic() -> None:
     assert plan(lambda: _cache(tier="BASIC")).one("gcp:redis/instance:Instance").inputs["tier"] == "BASIC"
 

@@ -274,3 +274,39 @@ def test_google_managed_keys_drop_the_key_but_keep_the_pubsub_agent_for_dead_let
         for r in graph.of_type("gcp:secretmanager/secret:Secret")
     )
     assert "kmsKeyId" not in graph.one(PLATFORM).outputs
+
+
+# --- the shared opt-outs (ai-platform:insecure) on GCP ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "changes", "rule", "message"),
+    [
+        ("disableWaf", (), "waf-on-entry-points", "rules has no preconfigured WAF rule"),
+        (
+            "disableDeletionProtection",
+            (("ai-platform:vectorStore.deletionProtection", False),),
+            "data-protection",
+            "deletionProtection is false; prod databases keep deletion protection on",
+        ),
+        ("unprotectStatefulResources", (), None, None),
+    ],
+)
+def test_the_shared_opt_outs_work_on_gcp_prod(
+    name: str, changes: tuple[tuple[str, Any], ...], rule: str | None, message: str | None
+) -> None:
+    config = _config("gcp-prod")
+    config["ai-platform:insecure"] = {name: True}
+    for path, value in changes:
+        config = _change(config, path, value)
+    graph = _plan(config, "gcp-prod")
+    assert graph.one(PLATFORM).inputs["optOuts"] == [name]
+    findings = InProcessPack().check(_planned(graph))
+    assert _mandatory(findings) == []
+    assert any(f"insecure.{name} is set" in f.message for f in findings if f.policy == "insecure-opt-outs")
+    if rule is not None and message is not None:
+        without = _mandatory(InProcessPack().check(_planned(graph, [])))
+        assert any(f.policy == rule and message in f.message for f in without), without
+    else:  # Pulumi's protect only: the stores keep the provider's deletion protection
+        assert not graph.one("gcp:sql/databaseInstance:DatabaseInstance").protect
+        assert graph.one("gcp:redis/instance:Instance").inputs["deletionProtection"] is True
