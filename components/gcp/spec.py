@@ -69,8 +69,8 @@ class GcpInsecureSpec(TargetInsecureSpec):
     internet without the load balancer and its Cloud Armor policy (the app still asks for API keys)."""
     sql_public_ip: bool = False
     """Cloud SQL gets a public IP (``ipv4Enabled: true``) beside its private one, e.g. for a migration
-    service outside the VPC; authorized networks stay empty, so only the connector and Auth Proxy
-    (IAM-authorised, TLS with client certificates) can reach it."""
+    service outside the VPC; authorized networks stay empty, so only the Cloud SQL connector and
+    Auth Proxy (IAM-authorised) can reach it."""
     waf_preview: bool = False
     """Allows ``gateway.waf.mode: count`` in prod: Cloud Armor's WAF rules log but do not block, while
     a rule change is tuned against production traffic (throttle and size limits still enforce)."""
