@@ -200,6 +200,16 @@ RULES: tuple[Rule, ...] = (
         ),
     ),
     Rule(
+        name="least-privilege",
+        description="No identity is granted a basic role (owner, editor, viewer): roles are predefined and scoped.",
+        severity=Severity.HIGH,
+        enforcement=MANDATORY,
+        remediation=(
+            "Grant predefined roles on the narrowest resource (a secret, a topic, a subscription) instead of "
+            "`roles/owner`, `roles/editor` or `roles/viewer` on a project, folder or organisation."
+        ),
+    ),
+    Rule(
         name="container-hardening",
         description=(
             "Containers run as non-root with a read-only root filesystem, no privilege escalation, capabilities "
@@ -339,6 +349,18 @@ RULES: tuple[Rule, ...] = (
             "prodEnvironments": PROD_ENVIRONMENTS,
         },
         opt_out="disableDeletionProtection",
+    ),
+    Rule(
+        name="dead-letter-queues",
+        description="Every queue consumer moves a message it keeps failing on to a dead-letter destination.",
+        severity=Severity.MEDIUM,
+        enforcement=MANDATORY,
+        scope="stack",
+        remediation=(
+            "Give each Pub/Sub subscription a `deadLetterPolicy` (a dead-letter topic and `maxDeliveryAttempts`), "
+            "and the Pub/Sub service agent publisher on that topic and subscriber on the subscription. A "
+            "subscription that reads a dead-letter topic needs none."
+        ),
     ),
     Rule(
         name="required-tags",

@@ -34,6 +34,10 @@ class CacheArgs(GcpArgs):
     """The Memorystore agent's key binding."""
     auth_enabled: bool = True
     transit_encryption: bool = True
+    deletion_protection: bool = True
+    """Memorystore's own deletion protection (the API refuses to delete the instance); off only in
+    dev or through the opt-out ``insecure.disableDeletionProtection``. Pulumi's ``protect`` follows
+    ``protect``, which has its own opt-out (``insecure.unprotectStatefulResources``)."""
     snapshot_period: Literal["ONE_HOUR", "SIX_HOURS", "TWELVE_HOURS", "TWENTY_FOUR_HOURS"] = "TWELVE_HOURS"
 
 
@@ -73,7 +77,7 @@ class Cache(Block):
                 persistence_config=redis.InstancePersistenceConfigArgs(
                     persistence_mode="RDB", rdb_snapshot_period=args.snapshot_period
                 ),
-                deletion_protection=args.protect,
+                deletion_protection=args.deletion_protection,
             ),
             after(args, args.psa_connection, *args.wait_for),
             name="redis",

@@ -26,6 +26,8 @@ from components.base import Block
 from components.gcp.apis import GcpArgs, after
 
 PRIVATE_INGRESS = ("INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER", "INGRESS_TRAFFIC_INTERNAL_ONLY")
+#: the ``run.app`` URL open to the internet: only through the dev opt-out ``gcp.insecure.publicIngress``
+PUBLIC_INGRESS = "INGRESS_TRAFFIC_ALL"
 _TIMEOUT_LIMIT = 3600
 _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
@@ -43,6 +45,8 @@ class ContainerServiceArgs(GcpArgs):
     bindings: Sequence[pulumi.Resource] = ()
     """IAM bindings (roles, secret access, database user): the service is created after them."""
     ingress: str = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+    """INGRESS_TRAFFIC_ALL only through the dev opt-out ``gcp.insecure.publicIngress``: callers of the
+    ``run.app`` URL then bypass Cloud Armor (the app still asks for an API key)."""
     port: int = 8000
     cpu: float = 1.0
     memory: str = "1Gi"
@@ -59,10 +63,10 @@ class ContainerServiceArgs(GcpArgs):
 
 
 def _validate(args: ContainerServiceArgs) -> None:
-    if args.ingress not in PRIVATE_INGRESS:
+    if args.ingress not in (*PRIVATE_INGRESS, PUBLIC_INGRESS):
         raise ValueError(
             f"ContainerServiceArgs.ingress={args.ingress!r}: allowed {', '.join(PRIVATE_INGRESS)} "
-            "(public ingress would bypass the load balancer's Cloud Armor policy)"
+            f"(or {PUBLIC_INGRESS} through the dev opt-out gcp.insecure.publicIngress, which bypasses Cloud Armor)"
         )
     if isinstance(args.image, str) and not _DIGEST.search(args.image):
         raise ValueError(f"ContainerServiceArgs.image={args.image!r}: pin it by digest (<image>@sha256:<64 hex>)")

@@ -3,7 +3,7 @@ service, with a Google-managed certificate, an SSL policy (TLS 1.2+, RESTRICTED 
 profile), port 80 only redirecting to HTTPS, request logging, and a Cloud Armor policy:
 
 * the preconfigured OWASP rule sets (``<set>-v33-stable`` at the spec's sensitivity), deny(403),
-  in preview only when the WAF mode is ``count`` (never in prod), plus ``cve-canary``;
+  in preview only when the WAF mode is ``count`` (in prod only through an opt-out), plus ``cve-canary``;
 * a ``content-length`` size rule (deny 413), a per-IP ``throttle`` (deny 429), an optional
   allowlist (deny 403 for other sources), and Adaptive Protection (L7 DDoS) in prod.
 """
@@ -41,7 +41,8 @@ class GatewayArgs(GcpArgs):
     ssl_profile: Literal["RESTRICTED", "MODERN"] = "RESTRICTED"
     waf_enabled: bool = True
     waf_preview: bool = False
-    """Log only (count mode): dev, while rules are tuned. Never in prod."""
+    """Log only (count mode): dev, while rules are tuned; in prod only through the opt-out
+    ``gcp.insecure.wafPreview``."""
     waf_sensitivity: int = 1
     rate_limit_per_ip: int = 1000
     """Requests per IP per 5 minutes."""

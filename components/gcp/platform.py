@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+import pulumi_gcp.projects as projects
 
 from components.base import PlatformBlock
 from components.decisions import (
@@ -25,9 +26,9 @@ from components.decisions import (
     QueueEndpoint,
     app_environment,
 )
-from components.gcp.apis import Apis, ApisArgs
+from components.gcp.apis import Apis, ApisArgs, GcpArgs, after
 from components.gcp.cache import Cache, CacheArgs
-from components.gcp.container_service import ContainerService, ContainerServiceArgs
+from components.gcp.container_service import PUBLIC_INGRESS, ContainerService, ContainerServiceArgs
 from components.gcp.gateway import Gateway, GatewayArgs
 from components.gcp.iam import Identity, IdentityArgs
 from components.gcp.kms import EncryptionKey, EncryptionKeyArgs
@@ -74,9 +75,32 @@ class AiPlatform(PlatformBlock):
 
         apis = Apis(f"{name}-apis", ApisArgs(**common), child)
         common["depends_on"] = apis.services
-        self.key = EncryptionKey(f"{name}-kms", EncryptionKeyArgs(**common, protect=protect, location=region), child)
-        key_id = self.key.key_id
-        pubsub_agent, pubsub_key_use = self.key.allow_service("pubsub.googleapis.com")
+        insecure = gcp.insecure
+        # CMEK unless the dev stack opts out by name: then every store uses Google-managed keys
+        self.key: EncryptionKey | None = None
+        if not insecure.google_managed_keys:
+            self.key = EncryptionKey(
+                f"{name}-kms", EncryptionKeyArgs(**common, protect=protect, location=region), child
+            )
+        key_id = None if self.key is None else self.key.key_id
+
+        def key_use(api: str) -> list[pulumi.Resource]:
+            """What a store encrypted with the key waits for: its service agent's grant on the key."""
+            return [] if self.key is None else [self.key.allow_service(api)[1]]
+
+        # dead-lettering runs as the Pub/Sub service agent, with or without the key
+        if self.key is None:
+            pubsub_agent = self.child(
+                "pubsubAgent",
+                projects.ServiceIdentity,
+                projects.ServiceIdentityArgs(project=project, service="pubsub.googleapis.com"),
+                after(GcpArgs(**common)),
+                name="pubsub-agent",
+            ).email
+            pubsub_key_use: list[pulumi.Resource] = []
+        else:
+            pubsub_agent, binding = self.key.allow_service("pubsub.googleapis.com")
+            pubsub_key_use = [binding]
 
         self.network = Network(
             f"{name}-network",
@@ -89,7 +113,8 @@ class AiPlatform(PlatformBlock):
                 **common,
                 location=region,
                 kms_key_name=key_id,
-                wait_for=[self.key.allow_service("artifactregistry.googleapis.com")[1]],
+                wait_for=key_use("artifactregistry.googleapis.com"),
+                immutable_tags=not insecure.mutable_tags,
                 image_digest=spec.app.image.digest,
                 context=None if spec.app.image.build is None else str(project_root / spec.app.image.build),
             ),
@@ -111,8 +136,9 @@ class AiPlatform(PlatformBlock):
                     psa_connection=self.network.psa_connection,
                     tier="STANDARD_HA" if spec.cache_high_availability else "BASIC",
                     memory_size_gb=gcp.cache_memory_gb,
+                    deletion_protection=spec.deletion_protection,
                     kms_key_name=key_id,
-                    wait_for=[self.key.allow_service("redis.googleapis.com")[1]],
+                    wait_for=key_use("redis.googleapis.com"),
                 ),
                 child,
             )
@@ -134,11 +160,10 @@ class AiPlatform(PlatformBlock):
                     availability="REGIONAL" if spec.vector_high_availability else "ZONAL",
                     backup_retention_days=spec.backup_retention_days,
                     deletion_protection=spec.deletion_protection,
-                    ssl_mode="ENCRYPTED_ONLY"
-                    if gcp.insecure.sql_encrypted_only
-                    else "TRUSTED_CLIENT_CERTIFICATE_REQUIRED",
+                    ssl_mode="ENCRYPTED_ONLY" if insecure.sql_encrypted_only else "TRUSTED_CLIENT_CERTIFICATE_REQUIRED",
+                    public_ip=insecure.sql_public_ip,
                     kms_key_name=key_id,
-                    wait_for=[self.key.allow_service("sqladmin.googleapis.com")[1]],
+                    wait_for=key_use("sqladmin.googleapis.com"),
                 ),
                 child,
             )
@@ -153,7 +178,7 @@ class AiPlatform(PlatformBlock):
                     pubsub_agent_member=pulumi.Output.concat("serviceAccount:", pubsub_agent),
                     max_delivery_attempts=max(5, spec.queue.max_receive_count),
                     kms_key_name=key_id,
-                    wait_for=[pubsub_key_use],
+                    wait_for=pubsub_key_use,
                 ),
                 child,
             )
@@ -167,7 +192,7 @@ class AiPlatform(PlatformBlock):
                 protect=protect,
                 secrets=stored,
                 kms_key_name=key_id,
-                wait_for=[self.key.allow_service("secretmanager.googleapis.com")[1]],
+                wait_for=key_use("secretmanager.googleapis.com"),
             ),
             child,
         )
@@ -207,6 +232,7 @@ class AiPlatform(PlatformBlock):
             ContainerServiceArgs(
                 **common,
                 region=region,
+                ingress=PUBLIC_INGRESS if insecure.public_ingress else "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
                 image=self.registry.image_ref,
                 service_account_email=self.identity.email,
                 network_id=self.network.network_id,
@@ -281,8 +307,9 @@ class AiPlatform(PlatformBlock):
             "imageRef": self.registry.image_ref,
             "serviceName": self.service.service_name,
             "serviceAccount": self.identity.email,
-            "kmsKeyId": self.key.key_id,
         }
+        if self.key is not None:
+            outputs["kmsKeyId"] = self.key.key_id
         if self.cache is not None:
             outputs["cacheHost"] = self.cache.host
         if self.vector_store is not None:

@@ -40,7 +40,7 @@ CMEK_INPUTS = {
     "gcp:artifactregistry/repository:Repository": ("kmsKeyName", "gcp-sa-artifactregistry"),
     REDIS: ("customerManagedKey", "cloud-redis"),
     SQL_INSTANCE: ("encryptionKeyName", "gcp-sa-cloud-sql"),
-    "gcp:secretmanager/secret:Secret": ("replication", "gcp-sa-secretmanager"),
+    "gcp:secretmanager/secret:Secret": ("replication.auto.customerManagedEncryption", "gcp-sa-secretmanager"),
 }
 PUBLISHER = "roles/pubsub.publisher"
 SUBSCRIBER = "roles/pubsub.subscriber"
@@ -115,14 +115,22 @@ def dead_letter_roles_in_place(order: Order) -> Iterable[Finding]:
             )
 
 
+def _nested(inputs: dict, path: str) -> object:
+    """The input at a dotted path (a secret's key is in its replication), or None."""
+    value: object = inputs
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
 @invariant("key-use-before-encryption")
 def stores_wait_for_key_use(order: Order) -> Iterable[Finding]:
     """A store created with a customer-managed key its service agent may not use yet fails to create."""
     bindings = order.graph.of_type(KEY_MEMBER)
     for type_token, (key_input, agent) in CMEK_INPUTS.items():
         for store in order.graph.of_type(type_token):
-            if key_input not in store.inputs:
-                continue
+            if not _nested(store.inputs, key_input):
+                continue  # Google-managed encryption (gcp.insecure.googleManagedKeys): no agent to wait for
             mine = [b for b in bindings if agent in str(b.inputs.get("member"))]
             if not any(order.waits_for(store, b) for b in mine):
                 yield finding(

@@ -1,5 +1,6 @@
-"""Registry: an Artifact Registry Docker repository (immutable tags, customer-managed key) and
-the app image, built from app/ and pushed, or a given digest. ``image_ref`` is always pinned."""
+"""Registry: an Artifact Registry Docker repository (immutable tags, customer-managed key: each
+dropped only through a named dev opt-out) and the app image, built from app/ and pushed, or a
+given digest. ``image_ref`` is always pinned."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class RegistryArgs(GcpArgs):
     context: str | None = None
     """The Docker build context (absolute, e.g. the project's app/); needed unless ``image_digest``."""
     immutable_tags: bool = True
+    """False only through the dev opt-out ``gcp.insecure.mutableTags`` (the service still runs a digest)."""
     platform: str = "linux/amd64"
 
 
@@ -45,8 +47,6 @@ class Registry(Block):
     image_ref: pulumi.Output[str]
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        if not args.immutable_tags:
-            raise ValueError("RegistryArgs.immutable_tags=False: a tag must not be re-pointed after review")
         if not _REPOSITORY_ID.match(args.repository_id):
             raise ValueError(f"RegistryArgs.repository_id={args.repository_id!r}: 1-63 of a-z, 0-9 and -")
         if args.image_digest is not None:
@@ -66,7 +66,7 @@ class Registry(Block):
                 location=args.location,
                 repository_id=args.repository_id,
                 format="DOCKER",
-                docker_config=artifactregistry.RepositoryDockerConfigArgs(immutable_tags=True),
+                docker_config=artifactregistry.RepositoryDockerConfigArgs(immutable_tags=args.immutable_tags),
                 kms_key_name=args.kms_key_name,
             ),
             after(args, *args.wait_for),

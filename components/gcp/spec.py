@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 
-from components.spec import MISSING, NAMESPACE, PlatformSpec, Problem, Section, TargetInsecureSpec
+from components.spec import MISSING, NAMESPACE, PlatformSpec, Problem, Section, TargetInsecureSpec, to_snake
 
 _PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _BILLING_ACCOUNT = re.compile(r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$")
@@ -49,13 +49,34 @@ def postgres_version(value: str) -> str | None:
 
 
 class GcpInsecureSpec(TargetInsecureSpec):
-    """GCP's named opt-outs from the secure defaults."""
+    """GCP's named opt-outs from the secure defaults (``ai-platform:gcp: {insecure: {...}}``); the
+    README's GCP section tabulates what each allows, the rule condition it waives and where it is
+    allowed. ``DEV_ONLY`` ones are refused in prod."""
 
     SPEC_ONLY = frozenset({"sqlEncryptedOnly"})  # the pack accepts ENCRYPTED_ONLY (TLS) as encrypted in transit
+    DEV_ONLY: ClassVar[frozenset[str]] = frozenset({"googleManagedKeys", "mutableTags", "publicIngress"})
 
     sql_encrypted_only: bool = False
     """Cloud SQL sslMode ENCRYPTED_ONLY (TLS without client certificates) instead of
     TRUSTED_CLIENT_CERTIFICATE_REQUIRED, for clients that use neither the connector nor the proxy."""
+    google_managed_keys: bool = False
+    """Dev only: no Cloud KMS key; Pub/Sub, Artifact Registry, Secret Manager, Memorystore and Cloud
+    SQL use Google-managed encryption keys (saves the key's cost and the per-service agent grants)."""
+    mutable_tags: bool = False
+    """Dev only: Artifact Registry tags can be pushed over (the service still runs a digest)."""
+    public_ingress: bool = False
+    """Dev only: Cloud Run ingress INGRESS_TRAFFIC_ALL, so the ``run.app`` URL is reachable from the
+    internet without the load balancer and its Cloud Armor policy (the app still asks for API keys)."""
+    sql_public_ip: bool = False
+    """Cloud SQL gets a public IP (``ipv4Enabled: true``) beside its private one, e.g. for a migration
+    service outside the VPC; authorized networks stay empty, so only the Cloud SQL connector and
+    Auth Proxy (IAM-authorised) can reach it."""
+    waf_preview: bool = False
+    """Allows ``gateway.waf.mode: count`` in prod: Cloud Armor's WAF rules log but do not block, while
+    a rule change is tuned against production traffic (throttle and size limits still enforce)."""
+    basic_tier_cache: bool = False
+    """Allows ``cache.highAvailability: false`` in prod: Memorystore BASIC (no replica, no failover);
+    the app treats Redis as a cache, so an outage degrades rather than breaks it."""
 
 
 class GcpSpec(Section):
@@ -100,6 +121,14 @@ def adaptive_protection(spec: PlatformSpec) -> bool:
     return chosen if chosen is not None else spec.environment == "prod"
 
 
+def _insecure(spec: PlatformSpec) -> GcpInsecureSpec:
+    """The stack's opt-outs; none while the section itself is invalid (its errors are reported)."""
+    try:
+        return spec.section(GcpSpec).insecure
+    except ValidationError:
+        return GcpInsecureSpec()
+
+
 def check(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Problem]:
     """The GCP rules that span settings (the spec has already checked each value)."""
     problems: list[Problem] = []
@@ -120,11 +149,25 @@ def check(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Problem]:
         add("tags", spec.tags, f"label values of {bad_values} are not 0-63 of a-z, 0-9, _ and -")
     if f"{NAMESPACE}:gcp" not in values:
         add("gcp", values.get(f"{NAMESPACE}:gcp", MISSING), "required: billingAccount (the budget's account)")
+    insecure = _insecure(spec)
     if spec.environment == "prod":
-        if spec.waf_mode == "count" and spec.waf_enabled:
-            add("gateway.waf.mode", "count", "prod blocks: Cloud Armor rules in preview only log (use block)")
-        if not spec.cache_high_availability and spec.cache.enabled:
-            add("cache.highAvailability", False, "prod needs Memorystore STANDARD_HA (a replica with failover)")
+        if spec.waf_mode == "count" and spec.waf_enabled and not insecure.waf_preview:
+            add(
+                "gateway.waf.mode",
+                "count",
+                "prod blocks: Cloud Armor rules in preview only log (use block, "
+                "or opt out: gcp.insecure.wafPreview: true)",
+            )
+        if not spec.cache_high_availability and spec.cache.enabled and not insecure.basic_tier_cache:
+            add(
+                "cache.highAvailability",
+                False,
+                "prod needs Memorystore STANDARD_HA, a replica with failover "
+                "(or opt out: gcp.insecure.basicTierCache: true)",
+            )
+        for name in sorted(GcpInsecureSpec.DEV_ONLY):
+            if getattr(insecure, to_snake(name)):
+                add(f"gcp.insecure.{name}", True, "a dev-only opt-out: refused in prod (remove it or set it false)")
         if not spec.vector_high_availability and spec.vector_store.enabled:
             add("vectorStore.highAvailability", False, "prod needs Cloud SQL REGIONAL availability")
     return problems

@@ -52,6 +52,8 @@ class VectorStoreArgs(GcpArgs):
     ssl_mode: SslMode = "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"
     """ENCRYPTED_ONLY only through the opt-out ``gcp.insecure.sqlEncryptedOnly``."""
     public_ip: bool = False
+    """A public IP beside the private one: only through the opt-out ``gcp.insecure.sqlPublicIp``
+    (no authorized networks: only the connector and the Auth Proxy reach it)."""
     authorized_networks: list[str] = field(default_factory=list)
     kms_key_name: pulumi.Input[str] | None = None
     wait_for: list[pulumi.Resource] = field(default_factory=list)
@@ -67,11 +69,10 @@ class VectorStore(Block):
     instance_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: VectorStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        if args.public_ip:
-            raise ValueError("VectorStoreArgs.public_ip=True: the database has a private IP only")
         if args.authorized_networks:
             raise ValueError(
-                f"VectorStoreArgs.authorized_networks={args.authorized_networks}: none allowed (private IP only)"
+                f"VectorStoreArgs.authorized_networks={args.authorized_networks}: none allowed (reach the instance "
+                "over its private IP, or through the connector or Auth Proxy)"
             )
         if args.ssl_mode not in ("TRUSTED_CLIENT_CERTIFICATE_REQUIRED", "ENCRYPTED_ONLY"):
             raise ValueError(
@@ -101,7 +102,7 @@ class VectorStore(Block):
                     deletion_protection_enabled=args.deletion_protection,
                     user_labels=dict(args.tags),
                     ip_configuration=sql.DatabaseInstanceSettingsIpConfigurationArgs(
-                        ipv4_enabled=False,
+                        ipv4_enabled=args.public_ip,
                         private_network=args.network_id,
                         ssl_mode=args.ssl_mode,
                     ),

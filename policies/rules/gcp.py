@@ -14,7 +14,8 @@ Decisions, per checklist item:
   on the ``_Default`` bucket is an organisation-level setting, not a bucket input.
 - kms-key-rotation: ``rotationPeriod`` on symmetric (``ENCRYPT_DECRYPT``) crypto keys, at most
   ``maximumRotationDays``; other purposes cannot rotate automatically and are skipped.
-- tls-in-transit: SSL policies with ``minTlsVersion`` at least the minimum (unset means TLS 1.0),
+- tls-in-transit: SSL policies with ``minTlsVersion`` at least the minimum (unset means TLS 1.0)
+  and a ``profile`` of MODERN or RESTRICTED (unset means COMPATIBLE, which keeps weak ciphers),
   an ``sslPolicy`` on every HTTPS target proxy (without one the LB accepts TLS 1.0), Cloud SQL
   ``settings.ipConfiguration.sslMode`` ENCRYPTED_ONLY or TRUSTED_CLIENT_CERTIFICATE_REQUIRED,
   Memorystore ``transitEncryptionMode: SERVER_AUTHENTICATION``, https:// push endpoints on Pub/Sub
@@ -51,6 +52,8 @@ Decisions, per checklist item:
 - log-retention: log buckets' ``retentionDays`` (unset: Cloud Logging's default, 30).
 - access-and-flow-logs: external backend services log (``logConfig.enable``); every regular
   subnetwork has flow logs (``logConfig``).
+- network-isolation: no enabled ingress ``allow`` firewall rule admits 0.0.0.0/0 or ::/0 (an
+  ingress rule with no source ranges, tags or service accounts means 0.0.0.0/0).
 - waf-on-entry-points: every external backend service has a Cloud Armor ``securityPolicy``; that
   policy has a preconfigured WAF rule (``evaluatePreconfiguredWaf``/``evaluatePreconfiguredExpr``)
   that denies, not in ``preview`` in prod; Cloud Run ingress is internal / LB only (otherwise the
@@ -59,9 +62,18 @@ Decisions, per checklist item:
   ``settings.deletionProtectionEnabled: true``, backups on, ``retainedBackups`` (daily backups, so days) at
   least the minimum (unset: Cloud SQL's 7); Memorystore ``deletionProtection`` not false and RDB
   snapshots (``persistenceConfig.persistenceMode: RDB``).
+- least-privilege: no IAM member or binding of any GCP type grants a basic role (``roles/owner``,
+  ``roles/editor``, ``roles/viewer``), and no IAM policy's ``policyData`` binds one.
+- dead-letter-queues: every Pub/Sub subscription has ``deadLetterPolicy.deadLetterTopic``, except
+  one that reads a topic another subscription dead-letters to (it holds the dead letters).
 - required-tags: every type in :data:`LABELABLE_TYPES` (generated from the SDK) through ``gcp:*``,
   plus Cloud SQL, whose labels are ``settings.userLabels``; notification channels are read from
   ``userLabels`` (their ``labels`` are the channel's configuration).
+- named opt-outs (README "GCP opt-outs"): the conditions a stack may waive by name yield a
+  :class:`Waivable` and are declared with ``checks.waive`` beside their check: no CMEK
+  (``gcp.googleManagedKeys``), mutable tags (``gcp.mutableTags``), a Cloud SQL public IP without
+  authorized networks (``gcp.sqlPublicIp``), public Cloud Run ingress (``gcp.publicIngress``), the
+  WAF in preview in prod (``gcp.wafPreview``) and a BASIC cache in prod (``gcp.basicTierCache``).
 - budget-and-alerts facts: a billing budget with threshold rules and someone to notify; alert
   policies whose condition filter or query names a latency metric, or the 5xx response class.
 """
@@ -73,7 +85,17 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.framework import SECRET_MARKER, CheckSet, Resource, Stack, Violation, is_unknown, require_known
+from policies.framework import (
+    SECRET_MARKER,
+    CheckSet,
+    Resource,
+    Stack,
+    Violation,
+    Waivable,
+    is_unknown,
+    parse_json,
+    require_known,
+)
 from policies.rules.common import missing_tags
 from policies.rules.gcp_labelable import LABELABLE_TYPES
 
@@ -117,6 +139,9 @@ IAM_MEMBERS = (
 STATIC_KEY_TYPES = frozenset({SERVICE_ACCOUNT_KEY, HMAC_KEY})
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 SQL_SSL_MODES = ("ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED")
+SSL_PROFILES = ("MODERN", "RESTRICTED")
+FIREWALL = "gcp:compute/firewall:Firewall"
+ANYWHERE = ("0.0.0.0/0", "::/0")
 IAM_SQL_USER_TYPES = ("CLOUD_IAM_SERVICE_ACCOUNT", "CLOUD_IAM_USER", "CLOUD_IAM_GROUP")
 PRIVATE_RUN_INGRESS = ("INGRESS_TRAFFIC_INTERNAL_ONLY", "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER")
 EXTERNAL_SCHEMES = ("EXTERNAL", "EXTERNAL_MANAGED")
@@ -156,9 +181,24 @@ def _sub(value: Any, path: str) -> Any:
 # --- encryption at rest (customer-managed keys) -------------------------------------------------
 
 
+GOOGLE_MANAGED_KEYS = "gcp.googleManagedKeys"
+MUTABLE_TAGS = "gcp.mutableTags"
+SQL_PUBLIC_IP = "gcp.sqlPublicIp"
+PUBLIC_INGRESS = "gcp.publicIngress"
+WAF_PREVIEW = "gcp.wafPreview"
+BASIC_TIER_CACHE = "gcp.basicTierCache"
+"""The GCP section's named opt-outs (``ai-platform:gcp: {insecure: {...}}``) each rule below may waive."""
+
+
 def _cmek(resource: Resource, path: str, what: str) -> Iterator[str]:
     if resource.known(path) in (None, ""):
-        yield f"{resource.label} {path} is unset; {what} must be encrypted with the platform's Cloud KMS key"
+        yield Waivable(
+            GOOGLE_MANAGED_KEYS,
+            f"{resource.label} {path} is unset; {what} must be encrypted with the platform's Cloud KMS key",
+        )
+
+
+checks.waive("encryption-at-rest", GOOGLE_MANAGED_KEYS)
 
 
 @checks.resource("encryption-at-rest", TOPIC)
@@ -231,12 +271,17 @@ def _allowed_tls(config: Mapping[str, Any]) -> list[str]:
 
 @checks.resource("tls-in-transit", SSL_POLICY)
 def ssl_policy_minimum_tls(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
-    """The load balancer's SSL policy is what refuses old TLS versions; unset means TLS 1.0."""
+    """The load balancer's SSL policy is what refuses old TLS versions and weak ciphers: unset means
+    TLS 1.0, and the COMPATIBLE profile (the default) keeps 3DES and RSA key exchange."""
     allowed = _allowed_tls(config)
     version = r.known("minTlsVersion")
     if version not in allowed:
         shown = _show(version) + (" (TLS_1_0 by default)" if version is None else "")
         yield f"{r.label} minTlsVersion is {shown}; allowed: {', '.join(allowed)}"
+    profile = r.known("profile")
+    if profile not in SSL_PROFILES:
+        shown = _show(profile) + (" (COMPATIBLE by default)" if profile is None else "")
+        yield f"{r.label} profile is {shown}; allowed: {', '.join(SSL_PROFILES)} (no weak ciphers)"
 
 
 @checks.resource("tls-in-transit", HTTPS_PROXY)
@@ -311,7 +356,10 @@ def sql_has_no_public_ip(r: Resource, config: Mapping[str, Any]) -> Iterator[str
     if r.known("settings.ipConfiguration.ipv4Enabled") is not False:
         value = r.get("settings.ipConfiguration.ipv4Enabled")
         shown = _show(value) + (" (a public IP by default)" if value is None else "")
-        yield f"{r.label} settings.ipConfiguration.ipv4Enabled is {shown}; allowed: false (private IP only)"
+        yield Waivable(
+            SQL_PUBLIC_IP,
+            f"{r.label} settings.ipConfiguration.ipv4Enabled is {shown}; allowed: false (private IP only)",
+        )
     networks = _items(r, "settings.ipConfiguration.authorizedNetworks")
     if networks:
         values = [_sub(n, "value") for n in networks]
@@ -319,6 +367,9 @@ def sql_has_no_public_ip(r: Resource, config: Mapping[str, Any]) -> Iterator[str
             f"{r.label} settings.ipConfiguration.authorizedNetworks is {_show(values)}; "
             "allowed: none (reach the instance over its private IP)"
         )
+
+
+checks.waive("no-public-data-services", SQL_PUBLIC_IP)
 
 
 @checks.resource("no-public-data-services", REDIS)
@@ -493,7 +544,10 @@ def repository_tags_immutable(r: Resource, config: Mapping[str, Any]) -> Iterato
         return
     if r.known("dockerConfig.immutableTags") is not True:
         value = r.get("dockerConfig.immutableTags")
-        yield f"{r.label} dockerConfig.immutableTags is {_show(value)}; allowed: true"
+        yield Waivable(MUTABLE_TAGS, f"{r.label} dockerConfig.immutableTags is {_show(value)}; allowed: true")
+
+
+checks.waive("pinned-images", MUTABLE_TAGS)
 
 
 # --- static credentials -------------------------------------------------------------------------
@@ -535,6 +589,32 @@ def no_static_keys(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
             f"{r.label} creates {kind}, a static credential; use the workload's service account "
             "(Cloud Run identity, Workload Identity Federation) instead"
         )
+
+
+# --- least privilege ----------------------------------------------------------------------------
+
+
+BASIC_ROLES = ("roles/owner", "roles/editor", "roles/viewer")
+_IAM_GRANTS = ("iammember", "iambinding")
+
+
+@checks.resource("least-privilege", "gcp:*")
+def no_basic_roles(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """Basic roles reach every service in their scope (editor writes to all of them): one leaked
+    identity then owns the project. Members and bindings name a ``role``; policies list ``bindings``."""
+    kind = r.type.rsplit(":", 1)[-1].lower()
+    if kind.endswith(_IAM_GRANTS):
+        role = r.known("role")
+        if role in BASIC_ROLES:
+            refused = ", ".join(BASIC_ROLES)
+            yield f"{r.label} role is {_show(role)}; grant a predefined role (basic roles {refused} are refused)"
+    elif kind.endswith("iampolicy"):
+        policy = parse_json(r.known("policyData"))
+        bindings = policy.get("bindings") if isinstance(policy, dict) else None
+        roles = [b.get("role") for b in bindings if isinstance(b, dict)] if isinstance(bindings, list) else []
+        basic = [role for role in roles if role in BASIC_ROLES]
+        if basic:
+            yield f"{r.label} policyData binds {_show(basic)}; grant predefined roles (basic roles are refused)"
 
 
 # --- log retention ------------------------------------------------------------------------------
@@ -606,12 +686,74 @@ def prod_is_highly_available(stack: Stack, config: Mapping[str, Any]) -> Iterato
     for redis in stack.of_type(REDIS):
         tier = redis.get("tier")
         if redis.is_prod(config, stack) and not is_unknown(tier) and tier != "STANDARD_HA":
-            yield Violation(f"{redis.label} tier is {_show(tier)}; prod needs STANDARD_HA", redis.urn)
+            yield Violation(
+                Waivable(BASIC_TIER_CACHE, f"{redis.label} tier is {_show(tier)}; prod needs STANDARD_HA"), redis.urn
+            )
     for sql in stack.of_type(SQL_INSTANCE):
         availability = sql.get("settings.availabilityType")
         if sql.is_prod(config, stack) and not is_unknown(availability) and availability != "REGIONAL":
             shown = _show(availability) + (" (ZONAL by default)" if availability is None else "")
             yield Violation(f"{sql.label} settings.availabilityType is {shown}; prod needs REGIONAL", sql.urn)
+
+
+checks.waive("high-availability", BASIC_TIER_CACHE)
+
+
+def _open_to_anyone(firewall: Resource) -> bool | None:
+    """Whether an enabled ingress allow rule admits every address (None while an input is unknown).
+    An ingress rule with no source ranges, tags or service accounts applies to 0.0.0.0/0."""
+    direction, disabled, allows, ranges = (
+        firewall.get(key) for key in ("direction", "disabled", "allows", "sourceRanges")
+    )
+    sources = [firewall.get(key) for key in ("sourceTags", "sourceServiceAccounts")]
+    if any(is_unknown(v) for v in (direction, disabled, allows, ranges, *sources)):
+        return None
+    if direction not in (None, "INGRESS") or disabled is True or not allows:
+        return False
+    if not ranges:
+        return not any(sources)
+    return any(cidr in ANYWHERE for cidr in ranges)
+
+
+@checks.stack("network-isolation")
+def no_firewall_allows_the_internet(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
+    """Ingress is denied by default; allows name their sources (Google's load-balancer and health-check
+    ranges for the platform), never the whole internet."""
+    for firewall in stack.of_type(FIREWALL):
+        if _open_to_anyone(firewall):
+            ranges = firewall.get("sourceRanges")
+            shown = _show(ranges) + (" (0.0.0.0/0 by default)" if not ranges else "")
+            yield Violation(
+                f"{firewall.label} allows ingress from sourceRanges {shown}; allow only named sources "
+                "(e.g. Google's load-balancer ranges 35.191.0.0/16, 130.211.0.0/22)",
+                firewall.urn,
+            )
+
+
+@checks.stack("dead-letter-queues")
+def subscriptions_dead_letter(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
+    """Without a dead-letter policy a message the worker keeps failing on is redelivered until the
+    retention period drops it: retries burn model calls and the job is lost without a trace."""
+    subscriptions = stack.of_type(SUBSCRIPTION)
+    dead_letters = [
+        topic
+        for topic in stack.of_type(TOPIC)
+        if any(
+            s.get("deadLetterPolicy.deadLetterTopic") not in (None, "")
+            for s in stack.referring(topic, SUBSCRIPTION, "deadLetterPolicy.deadLetterTopic")
+        )
+    ]
+    for sub in subscriptions:
+        target = sub.get("deadLetterPolicy.deadLetterTopic")
+        if is_unknown(target) or target not in (None, ""):
+            continue
+        if any(sub.refers_to("topic", topic) for topic in dead_letters):
+            continue  # it reads the dead letters themselves
+        yield Violation(
+            f"{sub.label} deadLetterPolicy is unset; give it a dead-letter topic and maxDeliveryAttempts "
+            "(5 by default)",
+            sub.urn,
+        )
 
 
 @checks.stack("access-and-flow-logs")
@@ -658,7 +800,8 @@ def _policy_problems(policy: Resource, stack: Stack, config: Mapping[str, Any]) 
             policy.urn,
         )
     elif policy.is_prod(config, stack) and all(_in_preview(rule) for _, rule in waf):
-        yield Violation(f"{policy.label} rules.{waf[0][0]}.preview is true; in prod the WAF must block", policy.urn)
+        message = f"{policy.label} rules.{waf[0][0]}.preview is true; in prod the WAF must block"
+        yield Violation(Waivable(WAF_PREVIEW, message), policy.urn)
 
 
 @checks.stack("waf-on-entry-points")
@@ -683,11 +826,14 @@ def entry_points_behind_cloud_armor(stack: Stack, config: Mapping[str, Any]) -> 
         ingress = svc.get("ingress")
         if not is_unknown(ingress) and ingress not in PRIVATE_RUN_INGRESS:
             shown = _show(ingress) + (" (INGRESS_TRAFFIC_ALL by default)" if ingress is None else "")
-            yield Violation(
+            message = (
                 f"{svc.label} ingress is {shown}; allowed: {', '.join(PRIVATE_RUN_INGRESS)} (reach it through the "
-                "load balancer and its Cloud Armor policy)",
-                svc.urn,
+                "load balancer and its Cloud Armor policy)"
             )
+            yield Violation(Waivable(PUBLIC_INGRESS, message), svc.urn)
+
+
+checks.waive("waf-on-entry-points", PUBLIC_INGRESS, WAF_PREVIEW)
 
 
 def _sql_protection(sql: Resource, minimum: int) -> Iterator[str]:

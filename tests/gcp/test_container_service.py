@@ -46,10 +46,17 @@ def test_internal_lb_ingress_seed_numbers_probes_and_vpc_egress(child_keys: Chil
     assert child_keys.undocumented(ContainerServiceArgs) == []
 
 
+def test_public_ingress_is_built_when_the_opt_out_asks_for_it() -> None:
+    """gcp.insecure.publicIngress: the run.app URL open to the internet, invoker check still off."""
+    args = _args(ingress="INGRESS_TRAFFIC_ALL")
+    service = plan(lambda: ContainerService("api", args)).one("gcp:cloudrunv2/service:Service").inputs
+    assert service["ingress"] == "INGRESS_TRAFFIC_ALL" and service["invokerIamDisabled"] is True
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"ingress": "INGRESS_TRAFFIC_ALL"}, "ContainerServiceArgs.ingress='INGRESS_TRAFFIC_ALL'"),
+        ({"ingress": "INGRESS_TRAFFIC_EVERYWHERE"}, "ContainerServiceArgs.ingress='INGRESS_TRAFFIC_EVERYWHERE'"),
         ({"min_instances": 0}, "ContainerServiceArgs.min_instances=0"),
         ({"concurrency": 1001}, "ContainerServiceArgs.concurrency=1001: Cloud Run allows 1-1000"),
         ({"image": "europe-west1-docker.pkg.dev/p/r/api:latest"}, "pin it by digest"),

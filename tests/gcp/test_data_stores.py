@@ -46,6 +46,14 @@ def test_cache_is_ha_private_tls_auth_rdb_and_waits_for_psa(child_keys: ChildKey
     assert child_keys.undocumented(CacheArgs) == []
 
 
+def test_cache_deletion_protection_is_its_own_setting_not_pulumis_protect() -> None:
+    """insecure.unprotectStatefulResources drops Pulumi's protect, not the provider's protection."""
+    redis = plan(lambda: _cache(protect=False)).one("gcp:redis/instance:Instance")
+    assert redis.inputs["deletionProtection"] is True and not redis.protect
+    redis = plan(lambda: _cache(protect=True, deletion_protection=False)).one("gcp:redis/instance:Instance")
+    assert redis.inputs["deletionProtection"] is False and redis.protect
+
+
 def test_dev_cache_is_basic() -> None:
     assert plan(lambda: _cache(tier="BASIC")).one("gcp:redis/instance:Instance").inputs["tier"] == "BASIC"
 
@@ -82,6 +90,13 @@ def test_database_is_private_tls_with_client_certs_regional_pitr_and_audited(chi
     assert child_keys.undocumented(VectorStoreArgs) == []
 
 
+def test_a_public_ip_is_built_when_opted_out_but_never_authorized_networks() -> None:
+    """gcp.insecure.sqlPublicIp: a public IP the connector and Auth Proxy reach; no networks listed."""
+    sql = plan(lambda: _store(public_ip=True)).one("gcp:sql/databaseInstance:DatabaseInstance").inputs
+    ip = sql["settings"]["ipConfiguration"]
+    assert ip["ipv4Enabled"] is True and "authorizedNetworks" not in ip and "encryptionKeyName" not in sql
+
+
 def test_grant_connect_makes_an_iam_user_and_the_connect_roles() -> None:
     def program() -> None:
         store = _store()
@@ -97,7 +112,6 @@ def test_grant_connect_makes_an_iam_user_and_the_connect_roles() -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"public_ip": True}, "VectorStoreArgs.public_ip=True"),
         ({"authorized_networks": ["0.0.0.0/0"]}, "VectorStoreArgs.authorized_networks=['0.0.0.0/0']"),
         ({"ssl_mode": "ALLOW_UNENCRYPTED_AND_ENCRYPTED"}, "VectorStoreArgs.ssl_mode='ALLOW_UNENCRYPTED_AND_ENCRYPTED'"),
         ({"database_version": "MYSQL_8_0"}, "VectorStoreArgs.database_version='MYSQL_8_0'"),

@@ -29,6 +29,13 @@ def test_repository_is_immutable_and_cmek_and_the_built_image_is_pinned() -> Non
     assert "gcp:organizations/getClientConfig:getClientConfig" in graph.calls
 
 
+def test_mutable_tags_and_google_managed_keys_are_built_when_opted_out() -> None:
+    """gcp.insecure.mutableTags and gcp.insecure.googleManagedKeys (dev): no key, tags can move."""
+    args = RegistryArgs(project=PROJECT, location=REGION, image_digest=DIGEST, immutable_tags=False)
+    repo = plan(lambda: Registry("r", args)).one("gcp:artifactregistry/repository:Repository").inputs
+    assert repo["dockerConfig"] == {"immutableTags": False} and "kmsKeyName" not in repo
+
+
 def test_a_given_digest_builds_nothing() -> None:
     graph = plan(lambda: Registry("r", RegistryArgs(project=PROJECT, location=REGION, image_digest=DIGEST)))
     assert graph.of_type("docker-build:index:Image") == []
@@ -37,7 +44,6 @@ def test_a_given_digest_builds_nothing() -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"immutable_tags": False}, "RegistryArgs.immutable_tags=False"),
         ({"image_digest": "europe-west1-docker.pkg.dev/p/r/api:latest"}, "RegistryArgs.image_digest="),
         ({"context": "/nonexistent"}, "RegistryArgs.context='/nonexistent'"),
     ],

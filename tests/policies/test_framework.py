@@ -19,6 +19,7 @@ from policies.framework import (
     Rule,
     Severity,
     Stack,
+    Violation,
     Waivable,
     build_policies,
     opt_out_key,
@@ -150,6 +151,29 @@ def test_a_named_opt_out_waives_only_its_own_condition() -> None:
     ]
     # another rule's opt-out waives nothing here
     assert len(pack.check([_platform(["disableWaf"]), public])) == 2
+
+
+def test_a_stack_rule_waives_a_violation_whose_message_is_waivable() -> None:
+    rule = Rule("high-availability", "d", Severity.HIGH, EnforcementLevel.MANDATORY, "r", scope="stack")
+    checks = CheckSet("stand-in")
+
+    @checks.stack("high-availability")
+    def replicated(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
+        for r in stack.of_type("t:m:Cache"):
+            yield Violation(Waivable("stand.singleCache", f"{r.label} has no replica"), r.urn)
+            yield Violation(f"{r.label} has no backups", r.urn)  # not waivable
+
+    checks.waive("high-availability", "stand.singleCache")
+    pack = InProcessPack()
+    pack.policies = build_policies([rule], [checks])
+    cache = PlannedResource("t:m:Cache", {}, "urn:c", "c")
+    assert [f.message for f in pack.check([_platform([]), cache])] == [
+        "c (t:m:Cache) has no replica (allowed only by the named opt-out stand.insecure.singleCache)",
+        "c (t:m:Cache) has no backups",
+    ]
+    assert [f.message for f in pack.check([_platform(["stand.singleCache"]), cache])] == [
+        "c (t:m:Cache) has no backups"
+    ]
 
 
 def test_a_lone_resource_is_checked_by_the_waivable_rules_too() -> None:

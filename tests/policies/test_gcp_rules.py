@@ -5,6 +5,7 @@ non-prod, alternative inputs); and the generated list of labelable types is curr
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,15 @@ def _messages(type_: str, props: dict[str, Any], rule: str, name: str = "r") -> 
     return [f.message for f in InProcessPack().analyze(_planned(type_, props, name), only=rule)]
 
 
-STACK_TYPES = {gcp.BACKEND_SERVICE, gcp.SUBNETWORK, gcp.BUDGET, gcp.ALERT_POLICY, gcp.SERVICE_ACCOUNT_KEY, gcp.HMAC_KEY}
+STACK_TYPES = {
+    gcp.BACKEND_SERVICE,
+    gcp.SUBNETWORK,
+    gcp.FIREWALL,
+    gcp.BUDGET,
+    gcp.ALERT_POLICY,
+    gcp.SERVICE_ACCOUNT_KEY,
+    gcp.HMAC_KEY,
+}
 """Types only stack checks, facts or the ``gcp:*`` checks look at."""
 
 
@@ -308,7 +317,8 @@ INPUT_PATHS: dict[str, list[str]] = {
     ],
     gcp.REPOSITORY: ["format", "kmsKeyName", "dockerConfig.immutableTags", "labels"],
     gcp.CRYPTO_KEY: ["purpose", "rotationPeriod", "labels"],
-    gcp.SSL_POLICY: ["minTlsVersion"],
+    gcp.SSL_POLICY: ["minTlsVersion", "profile"],
+    gcp.FIREWALL: ["direction", "disabled", "allows", "sourceRanges", "sourceTags", "sourceServiceAccounts"],
     gcp.HTTPS_PROXY: ["sslPolicy"],
     gcp.URL_MAP: ["defaultUrlRedirect.httpsRedirect"],
     gcp.SECURITY_POLICY: [
@@ -376,3 +386,32 @@ def test_checked_inputs_exist_in_the_sdk(token: str) -> None:
 
 def test_every_inspected_type_lists_its_inputs() -> None:
     assert _inspected_gcp_types() - {gcp.SERVICE_ACCOUNT_KEY, gcp.HMAC_KEY} <= set(INPUT_PATHS)
+
+
+# --- least privilege: every IAM grant type, members, bindings and whole policies --------------
+
+
+@pytest.mark.parametrize(
+    ("token", "props"),
+    [
+        ("gcp:projects/iAMBinding:IAMBinding", {"role": "roles/editor", "members": ["group:devs@example.com"]}),
+        ("gcp:organizations/iAMMember:IAMMember", {"role": "roles/owner", "member": "user:a@example.com"}),
+        ("gcp:serviceaccount/iAMMember:IAMMember", {"role": "roles/viewer", "member": "user:a@example.com"}),
+    ],
+)
+def test_a_basic_role_is_refused_on_any_grant(token: str, props: dict[str, Any]) -> None:
+    [message] = _messages(token, props, "least-privilege")
+    assert f'role is "{props["role"]}"; grant a predefined role' in message
+
+
+def test_a_policy_binding_a_basic_role_is_refused_and_a_predefined_one_passes() -> None:
+    token = "gcp:projects/iAMPolicy:IAMPolicy"
+    bindings = [{"role": "roles/editor", "members": ["user:a@example.com"]}, {"role": "roles/run.invoker"}]
+    [message] = _messages(token, {"policyData": json.dumps({"bindings": bindings})}, "least-privilege")
+    assert 'policyData binds ["roles/editor"]' in message
+    assert _messages(token, {"policyData": json.dumps({"bindings": bindings[1:]})}, "least-privilege") == []
+    assert _messages(token, {"policyData": UNKNOWN_STRING_VALUE}, "least-privilege") == []
+
+
+def test_custom_roles_and_other_types_are_not_grants() -> None:
+    assert _messages("gcp:projects/iAMCustomRole:IAMCustomRole", {"role": "roles/editor"}, "least-privilege") == []
