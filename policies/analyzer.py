@@ -42,7 +42,7 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from policies.errors import PackError
+from policies.errors import PackError, PolicyConfigError
 from policies.framework import SECRET_MARKER
 from policies.process import PACK_DIR, StartedPack, start_pack
 
@@ -114,6 +114,10 @@ class PolicyInfo:
     scope: str
     config_schema: dict[str, Any]
     """``{"properties": {...}, "required": [...]}`` as the pack declares it."""
+    tags: tuple[str, ...] = ()
+    """``topic:<topic>``, ``framework:<key>`` and ``<key>:<control id>`` (see ``policies.catalog``)."""
+    framework: dict[str, str] = field(default_factory=dict)
+    """The policy's one protocol-level framework: ``name``, ``version``, ``reference``, ``specification``."""
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,30 @@ def to_wire(value: Any) -> Any:
     if value == UNKNOWN_MARKER:
         return UNKNOWN_VALUE
     return value
+
+
+def from_wire(value: Any) -> Any:
+    """The inverse of :func:`to_wire`: secrets and unknowns as the offline graphs' markers."""
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            return SECRET_MARKER
+        return {k: from_wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_wire(v) for v in value]
+    if value == UNKNOWN_VALUE:
+        return UNKNOWN_MARKER
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Remediation:
+    """What one policy's ``remediate`` did to a resource: new inputs, or a diagnostic (values unknown in preview)."""
+
+    policy: str
+    props: Mapping[str, Any] | None
+    diagnostic: str = ""
 
 
 def _struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
@@ -283,8 +311,11 @@ class PackClient:
         except grpc.RpcError as error:
             raise self._error(error) from None
 
-    def _error(self, error: grpc.RpcError) -> PackError:
+    def _error(self, error: grpc.RpcError) -> PackError | PolicyConfigError:
         details = error.details() if hasattr(error, "details") else str(error)  # type: ignore[attr-defined]
+        code = error.code() if hasattr(error, "code") else None  # type: ignore[attr-defined]
+        if code == grpc.StatusCode.INVALID_ARGUMENT:
+            return PolicyConfigError(details)  # the pack refused its config (Configure)
         return PackError(f"the policy pack failed: {details}")
 
     def get_info(self) -> PackInfo:
@@ -299,6 +330,8 @@ class PackClient:
                     remediation=p.remediation_steps,
                     scope=POLICY_TYPES.get(p.policy_type, ""),
                     config_schema=json_format.MessageToDict(p.configSchema, preserving_proto_field_name=True),
+                    tags=tuple(p.tags),
+                    framework=json_format.MessageToDict(p.framework) if p.HasField("framework") else {},
                 )
                 for p in info.policies
             ]
@@ -360,6 +393,19 @@ class PackClient:
             while pending:
                 collect()
         return report
+
+    def remediate(self, resource: AnalyzedResource) -> list[Remediation]:
+        """Ask the policies at the ``remediate`` level to fix one resource (its inputs), in policy order,
+        as the engine does before it analyzes the resource."""
+        response = self._call(self.stub.Remediate, self._analyze_request(resource))
+        return [
+            Remediation(
+                policy=r.policyName,
+                props=from_wire(json_format.MessageToDict(r.properties)) if r.HasField("properties") else None,
+                diagnostic=r.diagnostic,
+            )
+            for r in response.remediations
+        ]
 
     def analyze_stack(self, resources: Sequence[AnalyzedResource]) -> Report:
         """Analyze the whole stack (every resource's outputs) with the stack policies."""
