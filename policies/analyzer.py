@@ -34,7 +34,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -161,13 +161,22 @@ class Report:
     not_run: list[str] = field(default_factory=list)
     """The SDK's "can't run policy ... during preview" notes (checks skipped for unknown values)."""
     resources: int = 0
+    remediations: list[Remediation] = field(default_factory=list)
+    """Fixes the ``remediate`` level applied before the resources were analyzed (their inputs are in the graph)."""
 
     @property
     def mandatory(self) -> list[Violation]:
         return [v for v in self.violations if v.level == "mandatory"]
 
     def to_json(self) -> dict[str, Any]:
-        return {"pack": self.pack, "violations": [v.to_json() for v in self.violations]}
+        return {
+            "pack": self.pack,
+            "violations": [v.to_json() for v in self.violations],
+            "remediations": [
+                {"policy": r.policy, "urn": r.urn, "properties": r.props, "diagnostic": r.diagnostic or None}
+                for r in self.remediations
+            ],
+        }
 
 
 def to_wire(value: Any) -> Any:
@@ -205,6 +214,7 @@ class Remediation:
     policy: str
     props: Mapping[str, Any] | None
     diagnostic: str = ""
+    urn: str = ""
 
 
 def _struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
@@ -403,9 +413,22 @@ class PackClient:
                 policy=r.policyName,
                 props=from_wire(json_format.MessageToDict(r.properties)) if r.HasField("properties") else None,
                 diagnostic=r.diagnostic,
+                urn=resource.urn,
             )
             for r in response.remediations
         ]
+
+    def remediate_all(self, resources: Iterable[AnalyzedResource]) -> tuple[list[AnalyzedResource], list[Remediation]]:
+        """``Remediate`` each resource, as the engine does before ``Analyze`` when a policy is at the
+        remediate level: the resources with their fixed inputs (the last fix wins), and every remediation."""
+        fixed: list[AnalyzedResource] = []
+        remediations: list[Remediation] = []
+        for resource in resources:
+            done = self.remediate(resource)
+            remediations += done
+            props = next((r.props for r in reversed(done) if r.props is not None), None)
+            fixed.append(resource if props is None else replace(resource, props=props))
+        return fixed, remediations
 
     def analyze_stack(self, resources: Sequence[AnalyzedResource]) -> Report:
         """Analyze the whole stack (every resource's outputs) with the stack policies."""
@@ -472,5 +495,6 @@ def merge(*reports: Report) -> Report:
     for report in reports:
         merged.violations += report.violations
         merged.not_run += report.not_run
+        merged.remediations += report.remediations
         merged.resources = max(merged.resources, report.resources)
     return merged

@@ -3,13 +3,16 @@ fixed resource passes the rule it failed, and the level is refused for rules wit
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pulumi_policy import EnforcementLevel, ResourceValidationArgs, ResourceValidationPolicy, Severity
 from pulumi_policy.policy import PolicyCustomTimeouts, PolicyResourceOptions
 
+from ai_platform_cli.main import main
 from policies.analyzer import AnalyzedResource, PackClient
 from policies.config import resolve_config
 from policies.errors import PolicyConfigError
@@ -244,3 +247,62 @@ def test_a_remediation_for_a_stack_rule_is_refused() -> None:
     stack_rule = Rule("small", "Things are small.", Severity.LOW, EnforcementLevel.MANDATORY, "Smaller.", scope="stack")
     with pytest.raises(ValueError, match="registers a remediation for 'small', which is not a resource rule"):
         build_policies([stack_rule], [checks])
+
+
+# --- the offline check: Remediate before Analyze, as the engine does ---------------------------------------
+
+
+LOGS = {"kmsKeyId": "arn:aws:kms:eu-west-1:123456789012:key/1", "tags": TAGS}
+
+
+def _plan_file(tmp_path: Path) -> str:
+    resources = [
+        {"type": "aws:cloudwatch/logGroup:LogGroup", "name": "logs", "inputs": {"retentionInDays": 7, **LOGS}},
+        {
+            "type": "aws:sqs/queue:Queue",
+            "name": "jobs",
+            "inputs": {"sqsManagedSseEnabled": True, "tags": {"owner": "a"}},
+        },
+    ]
+    graph = {
+        "stack": "dev",
+        "resources": [{**r, "urn": urn(str(r["type"]), str(r["name"])), "custom": True} for r in resources],
+    }
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(graph))
+    return str(path)
+
+
+def _config_file(tmp_path: Path, config: dict[str, Any]) -> str:
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(config))
+    return str(path)
+
+
+def test_policy_check_remediates_then_checks_the_fixed_inputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan, report = _plan_file(tmp_path), tmp_path / "report.json"
+    strict = _config_file(tmp_path, {"budget-and-alerts": "disabled"})
+    assert main(["policy", "check", plan, "--policy-config", strict]) == 1  # retention 7, no cost-center
+    remediate = {
+        "budget-and-alerts": "disabled",
+        "log-retention": "remediate",
+        "required-tags": {"enforcementLevel": "remediate", "tagValues": {"cost-center": "cc-1"}},
+    }
+    config = _config_file(tmp_path, remediate)
+    assert main(["policy", "check", plan, "--policy-config", config, "--json", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "remediated (2; the fixed inputs were checked):" in out and "policy passed: 0 mandatory" in out
+    fixes = {r["policy"]: r for r in json.loads(report.read_text())["policy"]["remediations"]}
+    assert fixes["log-retention"]["properties"] == {"retentionInDays": 30, **LOGS}
+    assert fixes["required-tags"]["properties"]["tags"] == {"owner": "a", "cost-center": "cc-1"}
+    assert fixes["required-tags"]["urn"] == urn("aws:sqs/queue:Queue", "jobs")
+
+
+def test_policy_check_refuses_remediate_for_a_rule_without_a_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config_file(tmp_path, {"data-protection": "remediate"})
+    assert main(["policy", "check", _plan_file(tmp_path), "--policy-config", config]) == 2
+    assert 'data-protection = "remediate": data-protection has no automatic fix' in capsys.readouterr().err
