@@ -365,6 +365,11 @@ class PackClient:
                 entry.properties.update(properties)
         self._call(self.stub.Configure, request)
 
+    def configure_stack(self, stack: str, project: str, tags: Mapping[str, str], *, dry_run: bool = True) -> None:
+        """Tell the pack which stack it analyzes, with the stack's tags (``pulumi stack tag``), as the engine does."""
+        request = analyzer_pb2.AnalyzerStackConfigureRequest(stack=stack, project=project, dry_run=dry_run, tags=tags)
+        self._call(self.stub.ConfigureStack, request)
+
     def _analyze_request(self, resource: AnalyzedResource) -> analyzer_pb2.AnalyzeRequest:
         request = analyzer_pb2.AnalyzeRequest(
             type=resource.type,

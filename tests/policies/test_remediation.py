@@ -76,6 +76,15 @@ def test_labels_are_filled_where_each_target_keeps_them(pack: PackClient) -> Non
     assert fixed["spec"]["selector"] == {"matchLabels": {"app": "api"}}
 
 
+def test_missing_tags_are_filled_from_the_stacks_tags() -> None:
+    """``pulumi stack tag set owner ...`` reaches the pack through ConfigureStack; the config's values win."""
+    with PackClient() as client:
+        client.configure_stack("dev", "ai-platform", {"owner": "stack-owner", "cost-center": "stack-cc"})
+        queue = resource("aws:sqs/queue:Queue", {"name": "jobs"})
+        fixed = remediate(client, "required-tags", queue, {"tagValues": {"cost-center": "cc-9"}})
+    assert fixed["tags"] == {"owner": "stack-owner", "cost-center": "cc-9"}
+
+
 def test_no_fix_without_a_value_for_every_missing_tag(pack: PackClient) -> None:
     pack.configure(
         resolve_config(
