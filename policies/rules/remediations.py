@@ -10,6 +10,7 @@ fix here refuse the ``remediate`` level (``policies.servicer``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,9 +25,21 @@ DAY_SECONDS = 86_400
 # --- required-tags -------------------------------------------------------------------------------
 
 
+TAG_VALUE = {
+    "aws": re.compile(r"^[\w\s.:/=+@-]{1,256}$"),
+    "azure-native": re.compile(r"^.{1,256}$"),
+    "gcp": re.compile(r"^[a-z0-9_-]{1,63}$"),
+    "kubernetes": re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"),
+}
+"""Values each provider accepts for a tag or label: a fix never writes one the provider would refuse."""
+
+
 def _tag_values(r: Resource, config: Mapping[str, Any]) -> dict[str, Any]:
-    """Values for missing tags: the rule's ``tagValues`` setting, else the stack's tags of the same key."""
-    return {**r.stack_tags, **(config.get("tagValues") or {})}
+    """Values for missing tags: the rule's ``tagValues`` setting, else the stack's tags of the same key; only
+    values the resource's provider accepts."""
+    values = {**r.stack_tags, **(config.get("tagValues") or {})}
+    syntax = TAG_VALUE.get(r.package)
+    return {k: v for k, v in values.items() if isinstance(v, str) and (syntax is None or syntax.match(v))}
 
 
 def _with_missing(current: Any, config: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -35,7 +48,7 @@ def _with_missing(current: Any, config: Mapping[str, Any], values: Mapping[str, 
     added = {
         key: values[key]
         for key in config.get("requiredTags") or ()
-        if current.get(key) in (None, "") and isinstance(values.get(key), str) and values[key].strip()
+        if current.get(key) in (None, "") and key in values and values[key].strip()
     }
     return {**current, **added} if added else None
 

@@ -97,6 +97,19 @@ def test_no_fix_without_a_value_for_every_missing_tag(pack: PackClient) -> None:
     assert violation.level == "mandatory" and "cost-center" in violation.message
 
 
+def test_no_fix_with_a_value_the_provider_refuses(pack: PackClient) -> None:
+    """Kubernetes label values are at most 63 of [A-Za-z0-9-_.]; GCP's are lower case."""
+    config = {"tagValues": {"owner": "Team A", "cost-center": "cc-1"}}
+    configure = {"required-tags": {"enforcementLevel": "remediate", **config}}
+    pack.configure(resolve_config(configure, pack.get_info()))
+    namespace = resource("kubernetes:core/v1:Namespace", {"metadata": {"name": "api"}})
+    bucket = resource("gcp:storage/bucket:Bucket", {"name": "b", "location": "EU", "labels": {}})
+    for refused in (namespace, bucket):
+        assert [r for r in pack.remediate(refused) if r.policy == "required-tags"] == []
+    queue = resource("aws:sqs/queue:Queue", {"name": "jobs"})  # AWS accepts spaces in tag values
+    assert remediate(pack, "required-tags", queue, config)["tags"] == {"owner": "Team A", "cost-center": "cc-1"}
+
+
 def test_no_fix_where_the_label_property_is_not_known(pack: PackClient) -> None:
     """A GCP resource without any label map: labels, userLabels or resourceLabels is the type's choice."""
     pack.configure(
