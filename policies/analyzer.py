@@ -34,7 +34,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -42,7 +42,7 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from policies.errors import PackError
+from policies.errors import PackError, PolicyConfigError
 from policies.framework import SECRET_MARKER
 from policies.process import PACK_DIR, StartedPack, start_pack
 
@@ -114,6 +114,10 @@ class PolicyInfo:
     scope: str
     config_schema: dict[str, Any]
     """``{"properties": {...}, "required": [...]}`` as the pack declares it."""
+    tags: tuple[str, ...] = ()
+    """``topic:<topic>``, ``framework:<key>`` and ``<key>:<control id>`` (see ``policies.catalog``)."""
+    framework: dict[str, str] = field(default_factory=dict)
+    """The policy's one protocol-level framework: ``name``, ``version``, ``reference``, ``specification``."""
 
 
 @dataclass(frozen=True)
@@ -157,13 +161,22 @@ class Report:
     not_run: list[str] = field(default_factory=list)
     """The SDK's "can't run policy ... during preview" notes (checks skipped for unknown values)."""
     resources: int = 0
+    remediations: list[Remediation] = field(default_factory=list)
+    """Fixes the ``remediate`` level applied before the resources were analyzed (their inputs are in the graph)."""
 
     @property
     def mandatory(self) -> list[Violation]:
         return [v for v in self.violations if v.level == "mandatory"]
 
     def to_json(self) -> dict[str, Any]:
-        return {"pack": self.pack, "violations": [v.to_json() for v in self.violations]}
+        return {
+            "pack": self.pack,
+            "violations": [v.to_json() for v in self.violations],
+            "remediations": [
+                {"policy": r.policy, "urn": r.urn, "properties": r.props, "diagnostic": r.diagnostic or None}
+                for r in self.remediations
+            ],
+        }
 
 
 def to_wire(value: Any) -> Any:
@@ -177,6 +190,31 @@ def to_wire(value: Any) -> Any:
     if value == UNKNOWN_MARKER:
         return UNKNOWN_VALUE
     return value
+
+
+def from_wire(value: Any) -> Any:
+    """The inverse of :func:`to_wire`: secrets and unknowns as the offline graphs' markers."""
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            return SECRET_MARKER
+        return {k: from_wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_wire(v) for v in value]
+    if value == UNKNOWN_VALUE:
+        return UNKNOWN_MARKER
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Remediation:
+    """What one policy's ``remediate`` did to a resource: new inputs, or a diagnostic (values unknown in preview)."""
+
+    policy: str
+    props: Mapping[str, Any] | None
+    diagnostic: str = ""
+    urn: str = ""
 
 
 def _struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
@@ -283,8 +321,11 @@ class PackClient:
         except grpc.RpcError as error:
             raise self._error(error) from None
 
-    def _error(self, error: grpc.RpcError) -> PackError:
+    def _error(self, error: grpc.RpcError) -> PackError | PolicyConfigError:
         details = error.details() if hasattr(error, "details") else str(error)  # type: ignore[attr-defined]
+        code = error.code() if hasattr(error, "code") else None  # type: ignore[attr-defined]
+        if code == grpc.StatusCode.INVALID_ARGUMENT:
+            return PolicyConfigError(details)  # the pack refused its config (Configure)
         return PackError(f"the policy pack failed: {details}")
 
     def get_info(self) -> PackInfo:
@@ -299,6 +340,8 @@ class PackClient:
                     remediation=p.remediation_steps,
                     scope=POLICY_TYPES.get(p.policy_type, ""),
                     config_schema=json_format.MessageToDict(p.configSchema, preserving_proto_field_name=True),
+                    tags=tuple(p.tags),
+                    framework=json_format.MessageToDict(p.framework) if p.HasField("framework") else {},
                 )
                 for p in info.policies
             ]
@@ -321,6 +364,11 @@ class PackClient:
             if properties:
                 entry.properties.update(properties)
         self._call(self.stub.Configure, request)
+
+    def configure_stack(self, stack: str, project: str, tags: Mapping[str, str], *, dry_run: bool = True) -> None:
+        """Tell the pack which stack it analyzes, with the stack's tags (``pulumi stack tag``), as the engine does."""
+        request = analyzer_pb2.AnalyzerStackConfigureRequest(stack=stack, project=project, dry_run=dry_run, tags=tags)
+        self._call(self.stub.ConfigureStack, request)
 
     def _analyze_request(self, resource: AnalyzedResource) -> analyzer_pb2.AnalyzeRequest:
         request = analyzer_pb2.AnalyzeRequest(
@@ -360,6 +408,32 @@ class PackClient:
             while pending:
                 collect()
         return report
+
+    def remediate(self, resource: AnalyzedResource) -> list[Remediation]:
+        """Ask the policies at the ``remediate`` level to fix one resource (its inputs), in policy order,
+        as the engine does before it analyzes the resource."""
+        response = self._call(self.stub.Remediate, self._analyze_request(resource))
+        return [
+            Remediation(
+                policy=r.policyName,
+                props=from_wire(json_format.MessageToDict(r.properties)) if r.HasField("properties") else None,
+                diagnostic=r.diagnostic,
+                urn=resource.urn,
+            )
+            for r in response.remediations
+        ]
+
+    def remediate_all(self, resources: Iterable[AnalyzedResource]) -> tuple[list[AnalyzedResource], list[Remediation]]:
+        """``Remediate`` each resource, as the engine does before ``Analyze`` when a policy is at the
+        remediate level: the resources with their fixed inputs (the last fix wins), and every remediation."""
+        fixed: list[AnalyzedResource] = []
+        remediations: list[Remediation] = []
+        for resource in resources:
+            done = self.remediate(resource)
+            remediations += done
+            props = next((r.props for r in reversed(done) if r.props is not None), None)
+            fixed.append(resource if props is None else replace(resource, props=props))
+        return fixed, remediations
 
     def analyze_stack(self, resources: Sequence[AnalyzedResource]) -> Report:
         """Analyze the whole stack (every resource's outputs) with the stack policies."""
@@ -426,5 +500,6 @@ def merge(*reports: Report) -> Report:
     for report in reports:
         merged.violations += report.violations
         merged.not_run += report.not_run
+        merged.remediations += report.remediations
         merged.resources = max(merged.resources, report.resources)
     return merged

@@ -9,10 +9,128 @@ rest (reported, not blocking). Both can be changed per rule with ``--policy-pack
 
 from __future__ import annotations
 
-from policies.framework import EnforcementLevel, Rule, Severity
+from policies.framework import ComplianceFramework, Controls, EnforcementLevel, Rule, Severity
 
 MANDATORY = EnforcementLevel.MANDATORY
 ADVISORY = EnforcementLevel.ADVISORY
+
+# --- compliance frameworks --------------------------------------------------------------------------
+# CIS control ids are the recommendation numbers of the benchmark version named here; a rule cites
+# one only where the recommendation asks for what the rule checks. AWS Well-Architected ids are the
+# pillar's questions (SEC05: "How do you protect your network resources?"). The Google Cloud and
+# Azure pillars are cited as a whole, and the pillars carry no version: they are living documents.
+
+CIS_AWS = ComplianceFramework(
+    "cis-aws",
+    "CIS Amazon Web Services Foundations Benchmark",
+    "3.0.0",
+    "https://www.cisecurity.org/benchmark/amazon_web_services",
+)
+CIS_GCP = ComplianceFramework(
+    "cis-gcp",
+    "CIS Google Cloud Platform Foundation Benchmark",
+    "3.0.0",
+    "https://www.cisecurity.org/benchmark/google_cloud_computing_platform",
+)
+CIS_AZURE = ComplianceFramework(
+    "cis-azure", "CIS Microsoft Azure Foundations Benchmark", "3.0.0", "https://www.cisecurity.org/benchmark/azure"
+)
+CIS_KUBERNETES = ComplianceFramework(
+    "cis-kubernetes", "CIS Kubernetes Benchmark", "1.8.0", "https://www.cisecurity.org/benchmark/kubernetes"
+)
+AWS_WA_SECURITY = ComplianceFramework(
+    "aws-wa-security",
+    "AWS Well-Architected Framework, Security Pillar",
+    "",
+    "https://docs.aws.amazon.com/wellarchitected/latest/security-pillar/welcome.html",
+)
+AWS_WA_RELIABILITY = ComplianceFramework(
+    "aws-wa-reliability",
+    "AWS Well-Architected Framework, Reliability Pillar",
+    "",
+    "https://docs.aws.amazon.com/wellarchitected/latest/reliability-pillar/welcome.html",
+)
+AWS_WA_COST = ComplianceFramework(
+    "aws-wa-cost",
+    "AWS Well-Architected Framework, Cost Optimization Pillar",
+    "",
+    "https://docs.aws.amazon.com/wellarchitected/latest/cost-optimization-pillar/welcome.html",
+)
+GCP_AF_SECURITY = ComplianceFramework(
+    "gcp-af-security",
+    "Google Cloud Well-Architected Framework, Security pillar",
+    "",
+    "https://cloud.google.com/architecture/framework/security",
+)
+GCP_AF_RELIABILITY = ComplianceFramework(
+    "gcp-af-reliability",
+    "Google Cloud Well-Architected Framework, Reliability pillar",
+    "",
+    "https://cloud.google.com/architecture/framework/reliability",
+)
+GCP_AF_COST = ComplianceFramework(
+    "gcp-af-cost",
+    "Google Cloud Well-Architected Framework, Cost optimization pillar",
+    "",
+    "https://cloud.google.com/architecture/framework/cost-optimization",
+)
+AZURE_WAF_SECURITY = ComplianceFramework(
+    "azure-waf-security",
+    "Azure Well-Architected Framework, Security pillar",
+    "",
+    "https://learn.microsoft.com/azure/well-architected/security/",
+)
+AZURE_WAF_RELIABILITY = ComplianceFramework(
+    "azure-waf-reliability",
+    "Azure Well-Architected Framework, Reliability pillar",
+    "",
+    "https://learn.microsoft.com/azure/well-architected/reliability/",
+)
+AZURE_WAF_COST = ComplianceFramework(
+    "azure-waf-cost",
+    "Azure Well-Architected Framework, Cost Optimization pillar",
+    "",
+    "https://learn.microsoft.com/azure/well-architected/cost-optimization/",
+)
+FRAMEWORKS = (
+    CIS_AWS,
+    CIS_GCP,
+    CIS_AZURE,
+    CIS_KUBERNETES,
+    AWS_WA_SECURITY,
+    AWS_WA_RELIABILITY,
+    AWS_WA_COST,
+    GCP_AF_SECURITY,
+    GCP_AF_RELIABILITY,
+    GCP_AF_COST,
+    AZURE_WAF_SECURITY,
+    AZURE_WAF_RELIABILITY,
+    AZURE_WAF_COST,
+)
+
+
+def security_pillars(aws: str) -> tuple[Controls, ...]:
+    """The three clouds' security pillars, with the AWS question (``SEC08``) the rule answers."""
+    return (Controls(AWS_WA_SECURITY, (aws,)), Controls(GCP_AF_SECURITY), Controls(AZURE_WAF_SECURITY))
+
+
+RELIABILITY_PILLARS = (Controls(AWS_WA_RELIABILITY), Controls(GCP_AF_RELIABILITY), Controls(AZURE_WAF_RELIABILITY))
+COST_PILLARS = (Controls(AWS_WA_COST), Controls(GCP_AF_COST), Controls(AZURE_WAF_COST))
+
+TOPICS = (
+    "encryption",
+    "network",
+    "identity",
+    "secrets",
+    "workload-hardening",
+    "supply-chain",
+    "availability",
+    "logging",
+    "data-protection",
+    "governance",
+    "cost-and-monitoring",
+)
+"""What a rule protects; each rule has exactly one (``topic:<name>`` among its policy tags)."""
 
 PROD_ENVIRONMENTS = {
     "type": "array",
@@ -37,6 +155,11 @@ RULES: tuple[Rule, ...] = (
             "`encryptionConfiguration` (ECR), `kmsKeyName`/`customerManagedKey` (GCP), encryption settings with a "
             "Key Vault key (Azure)."
         ),
+        topic="encryption",
+        frameworks=(
+            Controls(CIS_AWS, ("2.3.1", "2.4.1")),
+            *security_pillars("SEC08"),
+        ),
     ),
     Rule(
         name="kms-key-rotation",
@@ -55,6 +178,13 @@ RULES: tuple[Rule, ...] = (
                 "description": "Longest rotation period accepted where the period is configurable (GCP, Azure).",
             }
         },
+        topic="encryption",
+        frameworks=(
+            Controls(CIS_AWS, ("3.6",)),
+            Controls(CIS_GCP, ("1.10",)),
+            Controls(CIS_AZURE, ("3.3.8",)),
+            *security_pillars("SEC08"),
+        ),
     ),
     Rule(
         name="tls-in-transit",
@@ -94,6 +224,12 @@ RULES: tuple[Rule, ...] = (
                 "description": "ALB/NLB listener SSL policies that meet the TLS minimum.",
             },
         },
+        topic="encryption",
+        frameworks=(
+            Controls(CIS_AWS, ("2.1.1",)),
+            Controls(CIS_GCP, ("3.9", "6.4")),
+            *security_pillars("SEC09"),
+        ),
     ),
     Rule(
         name="https-redirect",
@@ -108,6 +244,8 @@ RULES: tuple[Rule, ...] = (
             "Point the HTTP target proxy at a URL map whose `defaultUrlRedirect` has `httpsRedirect: true` and no "
             "backend service. (AWS HTTP listeners are checked by `tls-in-transit`: they must redirect.)"
         ),
+        topic="encryption",
+        frameworks=(*security_pillars("SEC09"),),
     ),
     Rule(
         name="no-public-data-services",
@@ -122,6 +260,12 @@ RULES: tuple[Rule, ...] = (
             "`publicNetworkAccess: Disabled` on Azure PaaS resources (reach them through private endpoints), no "
             "`0.0.0.0/0` ingress to data ports, and no `*` principals in resource policies."
         ),
+        topic="network",
+        frameworks=(
+            Controls(CIS_AWS, ("2.1.4", "2.3.3")),
+            Controls(CIS_GCP, ("1.9", "6.5", "6.6")),
+            *security_pillars("SEC05"),
+        ),
     ),
     Rule(
         name="rate-limiting",
@@ -135,6 +279,8 @@ RULES: tuple[Rule, ...] = (
             "only count or log)."
         ),
         config={"prodEnvironments": PROD_ENVIRONMENTS},
+        topic="network",
+        frameworks=(*security_pillars("SEC05"),),
     ),
     Rule(
         name="request-size-limits",
@@ -154,6 +300,8 @@ RULES: tuple[Rule, ...] = (
             },
             "prodEnvironments": PROD_ENVIRONMENTS,
         },
+        topic="network",
+        frameworks=(*security_pillars("SEC05"),),
     ),
     Rule(
         name="secrets-not-in-plain-env",
@@ -187,6 +335,8 @@ RULES: tuple[Rule, ...] = (
                 "description": "Regular expressions matched against values (known key formats, passwords in URLs).",
             },
         },
+        topic="secrets",
+        frameworks=(*security_pillars("SEC02"),),
     ),
     Rule(
         name="no-static-credentials",
@@ -198,6 +348,12 @@ RULES: tuple[Rule, ...] = (
             "set `disableLocalAuth: true` on Azure OpenAI and Service Bus, `disableAccessKeyAuthentication: true` on "
             "Azure Redis where supported, and `adminUserEnabled: false` on ACR."
         ),
+        topic="identity",
+        frameworks=(
+            Controls(CIS_AWS, ("1.18",)),
+            Controls(CIS_GCP, ("1.4",)),
+            *security_pillars("SEC02"),
+        ),
     ),
     Rule(
         name="least-privilege",
@@ -208,6 +364,8 @@ RULES: tuple[Rule, ...] = (
             "Grant predefined roles on the narrowest resource (a secret, a topic, a subscription) instead of "
             "`roles/owner`, `roles/editor` or `roles/viewer` on a project, folder or organisation."
         ),
+        topic="identity",
+        frameworks=(Controls(CIS_GCP, ("1.5",)), *security_pillars("SEC03")),
     ),
     Rule(
         name="container-hardening",
@@ -221,6 +379,11 @@ RULES: tuple[Rule, ...] = (
             "Set a non-root `user`/`runAsNonRoot`, `readonlyRootFilesystem`/`readOnlyRootFilesystem: true`, "
             "`allowPrivilegeEscalation: false`, `capabilities.drop: [ALL]`, requests and limits, and health probes."
         ),
+        topic="workload-hardening",
+        frameworks=(
+            Controls(CIS_KUBERNETES, ("5.2.2", "5.2.6", "5.2.7", "5.2.9", "5.7.3")),
+            *security_pillars("SEC06"),
+        ),
     ),
     Rule(
         name="pinned-images",
@@ -231,6 +394,8 @@ RULES: tuple[Rule, ...] = (
             "Deploy `repo@sha256:<digest>` references, and set `imageTagMutability: IMMUTABLE` on ECR repositories "
             "(immutable tags on Artifact Registry)."
         ),
+        topic="supply-chain",
+        frameworks=(*security_pillars("SEC06"),),
     ),
     Rule(
         name="high-availability",
@@ -251,6 +416,8 @@ RULES: tuple[Rule, ...] = (
             "minimumReplicas": {"type": "integer", "minimum": 1, "default": 2, "description": "Replica floor in prod."},
             "prodEnvironments": PROD_ENVIRONMENTS,
         },
+        topic="availability",
+        frameworks=(*RELIABILITY_PILLARS,),
     ),
     Rule(
         name="log-retention",
@@ -269,6 +436,8 @@ RULES: tuple[Rule, ...] = (
                 "description": "Shortest log retention accepted, in days.",
             }
         },
+        topic="logging",
+        frameworks=(*security_pillars("SEC04"),),
     ),
     Rule(
         name="access-and-flow-logs",
@@ -282,6 +451,13 @@ RULES: tuple[Rule, ...] = (
         remediation=(
             "Enable `accessLogs` on ALBs, `logConfig.enable` on GCP backend services, a flow log per VPC / subnetwork "
             "`logConfig` / VNet flow logs, and a `DiagnosticSetting` for each Azure resource that supports one."
+        ),
+        topic="logging",
+        frameworks=(
+            Controls(CIS_AWS, ("3.7",)),
+            Controls(CIS_GCP, ("2.16", "3.8")),
+            Controls(CIS_AZURE, ("6.4",)),
+            *security_pillars("SEC04"),
         ),
     ),
     Rule(
@@ -300,6 +476,8 @@ RULES: tuple[Rule, ...] = (
         ),
         config={"prodEnvironments": PROD_ENVIRONMENTS},
         opt_out="disableWaf",
+        topic="network",
+        frameworks=(*security_pillars("SEC05"),),
     ),
     Rule(
         name="network-isolation",
@@ -315,6 +493,11 @@ RULES: tuple[Rule, ...] = (
             "workload namespace, then the explicit allows (ingress controller -> API -> data stores, DNS, egress "
             "to the LLM providers)."
         ),
+        topic="network",
+        frameworks=(
+            Controls(CIS_KUBERNETES, ("5.3.2",)),
+            *security_pillars("SEC05"),
+        ),
     ),
     Rule(
         name="private-endpoints",
@@ -326,6 +509,11 @@ RULES: tuple[Rule, ...] = (
             "Add a `network.PrivateEndpoint` with a private link service connection to each Key Vault, Redis, "
             "Service Bus namespace, Azure OpenAI account, container registry and storage account, with the matching "
             "private DNS zone group (PostgreSQL Flexible Server uses a delegated subnet instead)."
+        ),
+        topic="network",
+        frameworks=(
+            Controls(CIS_AZURE, ("3.3.7",)),
+            Controls(AZURE_WAF_SECURITY),
         ),
     ),
     Rule(
@@ -349,6 +537,12 @@ RULES: tuple[Rule, ...] = (
             "prodEnvironments": PROD_ENVIRONMENTS,
         },
         opt_out="disableDeletionProtection",
+        topic="data-protection",
+        frameworks=(
+            Controls(CIS_GCP, ("6.7",)),
+            Controls(CIS_AZURE, ("3.3.5", "10.1")),
+            *RELIABILITY_PILLARS,
+        ),
     ),
     Rule(
         name="dead-letter-queues",
@@ -361,6 +555,8 @@ RULES: tuple[Rule, ...] = (
             "and the Pub/Sub service agent publisher on that topic and subscriber on the subscription. A "
             "subscription that reads a dead-letter topic needs none."
         ),
+        topic="availability",
+        frameworks=RELIABILITY_PILLARS,
     ),
     Rule(
         name="required-tags",
@@ -377,8 +573,19 @@ RULES: tuple[Rule, ...] = (
                 "items": {"type": "string"},
                 "default": ["owner", "cost-center"],
                 "description": "Tag (label) keys every taggable resource must carry with a non-empty value.",
-            }
+            },
+            "tagValues": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "default": {},
+                "description": (
+                    "Values the remediate level fills in for missing required tags; a key not set here takes the "
+                    "stack's tag of that name (`pulumi stack tag set`)."
+                ),
+            },
         },
+        topic="governance",
+        frameworks=(*COST_PILLARS,),
     ),
     Rule(
         name="budget-and-alerts",
@@ -391,6 +598,8 @@ RULES: tuple[Rule, ...] = (
             "alarms on p95 latency and on 5xx errors (CloudWatch alarms, Monitoring alert policies, Azure metric "
             "alerts, Prometheus rules)."
         ),
+        topic="cost-and-monitoring",
+        frameworks=(*COST_PILLARS,),
     ),
     Rule(
         name="insecure-opt-outs",
@@ -410,6 +619,8 @@ RULES: tuple[Rule, ...] = (
                 "description": "Opt-outs accepted silently (not reported).",
             }
         },
+        topic="governance",
+        frameworks=(*security_pillars("SEC01"),),
     ),
 )
 

@@ -18,13 +18,18 @@ def check_graph(
     graph: StackGraph, raw_config: Mapping[str, Any] | None = None, started: StartedPack | None = None
 ) -> tuple[Report, PackInfo]:
     """Start the pack (or use ``started``), configure it (raising PolicyConfigError first), Analyze each
-    resource, then the stack."""
+    resource (after Remediate, when a policy is at the remediate level, as the engine does), then the stack."""
     with PackClient(started=started) as client:
         info = client.get_info()
-        client.configure(resolve_config(raw_config, info))
-        resources = client.analyze_all(graph.for_analyze())
+        config = resolve_config(raw_config, info)
+        client.configure(config)
+        analyzed, remediations = graph.for_analyze(), []
+        if any(entry.get("enforcementLevel") == "remediate" for entry in config.values()):
+            analyzed, remediations = client.remediate_all(analyzed)
+        resources = client.analyze_all(analyzed)
         stack = client.analyze_stack(graph.for_analyze_stack())
     report = merge(resources, stack)
+    report.remediations = remediations
     report.resources = len(graph.resources)
     return report, info
 
@@ -42,6 +47,10 @@ def render_report(report: Report, info: PackInfo) -> str:
         for urn, messages in by_policy[name].items():
             lines.append(f"  {urn}")
             lines += [f"    - {m}" for m in messages]
+    if report.remediations:
+        lines.append(f"remediated ({len(report.remediations)}; the fixed inputs were checked):")
+        for r in report.remediations:
+            lines.append(f"  - {r.policy}: {r.urn}" + (f" ({r.diagnostic})" if r.diagnostic else ""))
     if report.not_run:
         lines.append(f"not checked during preview ({len(report.not_run)}; values unknown until deployed):")
         lines += [f"  - {m}" for m in report.not_run]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from policies.analyzer import PackInfo, PolicyInfo
-from policies.errors import PolicyConfigError
+from policies.errors import PolicyConfigError, problems_message
 from policies.framework import plain
 
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
@@ -110,9 +110,7 @@ def resolve_config(raw: Mapping[str, Any] | None, info: PackInfo) -> dict[str, d
                 'or an object with "enforcementLevel" and settings'
             )
     if problems:
-        raise PolicyConfigError(
-            f"invalid policy config ({len(problems)} problem(s)):\n" + "\n".join(f"  - {p}" for p in problems)
-        )
+        raise PolicyConfigError(problems_message(problems))
     for policy in info.policies:
         entry = resolved.setdefault(policy.name, {})
         entry.setdefault("enforcementLevel", all_level or policy.level)

@@ -17,3 +17,8 @@ class InputFormatError(PolicyUsageError):
 
 class PackError(Exception):
     """The pack could not be started or did not answer; the message says why, with its stderr."""
+
+
+def problems_message(problems: list[str]) -> str:
+    """One message naming every problem of a policy config (the offline check and the pack's Configure)."""
+    return f"invalid policy config ({len(problems)} problem(s)):\n" + "\n".join(f"  - {p}" for p in problems)

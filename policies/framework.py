@@ -21,21 +21,24 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
+    PolicyComplianceFramework,
     PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    Secret,
     Severity,
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.policy import ResourceRemediation
 from pulumi_policy.proxy import (
     UNKNOWN_ARCHIVE_VALUE,
     UNKNOWN_ARRAY_VALUE,
@@ -47,8 +50,8 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
-from components import targets
-from components.tagging import TAGS, TagStyle
+from policies import providers
+from policies.providers import TagStyle
 from policies.servicer import once, request_memo
 
 __all__ = [
@@ -67,6 +70,7 @@ __all__ = [
     "is_unknown",
     "parse_json",
     "require_known",
+    "updated",
 ]
 
 SECRET_MARKER = "[secret]"
@@ -165,6 +169,18 @@ def _step(value: Any, key: str) -> Any:
     return None
 
 
+def updated(props: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of ``props`` with ``value`` at a dotted path, creating objects on the way (for remediations)."""
+    head, _, rest = path.partition(".")
+    copy = dict(props)
+    if rest:
+        inner = copy.get(head)
+        copy[head] = updated(inner if isinstance(inner, Mapping) else {}, rest, value)
+    else:
+        copy[head] = value
+    return copy
+
+
 def parse_json(value: Any) -> Any:
     """Parse a JSON-string input (ECS container definitions, IAM documents); None if it is not JSON.
 
@@ -194,6 +210,8 @@ class Resource:
     property_dependencies: Mapping[str, Sequence[str]] = field(default_factory=dict)
     _memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
     """Reference keys and identities, computed once: stack checks compare resources pairwise."""
+    stack_tags: Mapping[str, str] = field(default_factory=dict)
+    """The stack's tags, where the engine sent them (``ConfigureStack``); remediations may read them."""
 
     def get(self, path: str, default: Any = None) -> Any:
         """The value at a dotted path (``"accessLogs.enabled"``, ``"rules.0.name"``).
@@ -229,9 +247,8 @@ class Resource:
 
     @property
     def tag_style(self) -> TagStyle:
-        """How this resource's target carries tags (the targets registry); plain tags otherwise."""
-        target = targets.for_package(self.package)
-        return target.tag_style if target is not None else TAGS
+        """How this resource's provider carries tags (:mod:`policies.providers`); plain tags otherwise."""
+        return providers.tag_style(self.package)
 
     @property
     def tags(self) -> Mapping[str, Any] | None:
@@ -302,7 +319,7 @@ def opt_out_key(name: str) -> str:
 
 
 class Waivable(str):
-    """A check's message for a condition that one named opt-out may waive (see :attr:`Rule.waivers`).
+    """A check's message for a condition that one named opt-out may waive (see :meth:`CheckSet.waive`).
 
     The message names the opt-out, so whoever reads the violation learns the escape hatch too.
     """
@@ -395,8 +412,45 @@ class Stack:
 ResourceCheck = Callable[[Resource, Mapping[str, Any]], Iterable[str]]
 """A check yields one message per violated condition of its rule on one resource."""
 
+Fix = Callable[[Resource, Mapping[str, Any]], "dict[str, Any] | None"]
+"""A remediation: the resource's inputs with the fix applied (a new dict), or None where no fix is safe.
+
+It gets a plain copy of the inputs (``resource.props``), so it may build on it. The framework
+keeps a fix only if the rule's own checks pass on the fixed inputs (:func:`build_policies`).
+"""
+
 StackCheck = Callable[[Stack, Mapping[str, Any]], Iterable[Violation]]
 """A stack check yields violations, each naming the resource it concerns."""
+
+
+@dataclass(frozen=True)
+class ComplianceFramework:
+    """A published benchmark or framework that checklist items map to (a CIS Benchmark, a Well-Architected pillar)."""
+
+    key: str
+    """Short and stable, for policy tags: ``cis-aws``, ``aws-wa-security``."""
+    name: str
+    version: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Controls:
+    """Where a rule sits in one framework: its control ids there, or none when it maps to the framework as a whole."""
+
+    framework: ComplianceFramework
+    ids: tuple[str, ...] = ()
+
+    def tags(self) -> list[str]:
+        return [f"framework:{self.framework.key}", *(f"{self.framework.key}:{i}" for i in self.ids)]
+
+    def policy_framework(self) -> PolicyComplianceFramework:
+        return PolicyComplianceFramework(
+            name=self.framework.name,
+            version=self.framework.version or None,
+            reference=", ".join(self.ids) or None,
+            specification=self.framework.url,
+        )
 
 
 @dataclass(frozen=True)
@@ -413,6 +467,14 @@ class Rule:
     """JSON-schema properties of the rule's config; each has a ``default``."""
     opt_out: str | None = None
     """The named stack opt-out (``insecure.<name>``) that waives this stack rule; ``insecure-opt-outs`` reports it."""
+    topic: str = ""
+    """What the rule protects (``network``, ``encryption``, ``identity``, ``logging``, ...): a policy tag."""
+    frameworks: tuple[Controls, ...] = ()
+    """The compliance frameworks the checklist item maps to, most specific first (CIS controls, then pillars)."""
+
+    def tags(self) -> list[str]:
+        """The policy's tags: ``topic:<topic>``, then ``framework:<key>`` and ``<key>:<control id>`` per mapping."""
+        return [*([f"topic:{self.topic}"] if self.topic else []), *(t for c in self.frameworks for t in c.tags())]
 
     def defaults(self) -> dict[str, Any]:
         return {key: schema["default"] for key, schema in self.config.items() if "default" in schema}
@@ -441,6 +503,7 @@ class CheckSet:
         self.stack_checks: dict[str, list[StackCheck]] = {}
         self.facts: dict[str, list[Callable[[Resource], bool]]] = {}
         self.waivers: dict[str, set[str]] = {}
+        self.fixes: dict[str, dict[str, list[Fix]]] = {}
 
     def waive(self, rule: str, *opt_outs: str) -> None:
         """Let each named opt-out waive the conditions of ``rule`` whose checks yield a
@@ -454,16 +517,7 @@ class CheckSet:
 
     def resource(self, rule: str, *types: str) -> Callable[[ResourceCheck], ResourceCheck]:
         """Register a check for these type tokens; ``"<package>:*"`` matches every type of a package."""
-        if not types:
-            raise ValueError(f"check for {rule!r} names no resource types")
-
-        def register(fn: ResourceCheck) -> ResourceCheck:
-            by_type = self.resource_checks.setdefault(rule, {})
-            for token in types:
-                by_type.setdefault(token, []).append(fn)
-            return fn
-
-        return register
+        return _per_type(self.resource_checks, "check", rule, types)
 
     def stack(self, rule: str) -> Callable[[StackCheck], StackCheck]:
         def register(fn: StackCheck) -> StackCheck:
@@ -471,6 +525,13 @@ class CheckSet:
             return fn
 
         return register
+
+    def remediation(self, rule: str, *types: str) -> Callable[[Fix], Fix]:
+        """Register a safe fix of a resource rule for these type tokens (``"<package>:*"`` as for checks).
+
+        The rule's ``remediate`` enforcement level is accepted only where a fix is registered.
+        """
+        return _per_type(self.fixes, "remediation", rule, types)
 
     def fact(self, name: str) -> Callable[[Callable[[Resource], bool]], Callable[[Resource], bool]]:
         def register(fn: Callable[[Resource], bool]) -> Callable[[Resource], bool]:
@@ -487,6 +548,23 @@ def rule_waivers(check_sets: Iterable[CheckSet]) -> dict[str, frozenset[str]]:
         for rule, names in cs.waivers.items():
             found.setdefault(rule, set()).update(names)
     return {rule: frozenset(names) for rule, names in found.items()}
+
+
+F = TypeVar("F")
+
+
+def _per_type(table: dict[str, dict[str, list[F]]], what: str, rule: str, types: tuple[str, ...]) -> Callable[[F], F]:
+    """A decorator registering a function of ``rule`` under each type token."""
+    if not types:
+        raise ValueError(f"{what} for {rule!r} names no resource types")
+
+    def register(fn: F) -> F:
+        by_type = table.setdefault(rule, {})
+        for token in types:
+            by_type.setdefault(token, []).append(fn)
+        return fn
+
+    return register
 
 
 def merged_facts(check_sets: Iterable[CheckSet], name: str) -> list[Callable[[Resource], bool]]:
@@ -573,6 +651,9 @@ def build_policies(rules: Sequence[Rule], check_sets: Sequence[CheckSet]) -> lis
             scope = by_name[name].scope
             if (name in cs.resource_checks and scope != "resource") or (name in cs.stack_checks and scope != "stack"):
                 raise ValueError(f"{cs.target} registers {name!r} checks of the wrong scope (it is {scope}-level)")
+        for name in cs.fixes:
+            if name not in by_name or by_name[name].scope != "resource":
+                raise ValueError(f"{cs.target} registers a remediation for {name!r}, which is not a resource rule")
     policies: list[Policy] = []
     for rule in rules:
         if not _NAME.match(rule.name):
@@ -584,17 +665,26 @@ def build_policies(rules: Sequence[Rule], check_sets: Sequence[CheckSet]) -> lis
             "config_schema": _schema(rule),
             "severity": rule.severity,
             "remediation_steps": rule.remediation,
+            # the protocol carries one framework per policy: the most specific mapping; the tags carry them all
+            "framework": rule.frameworks[0].policy_framework() if rule.frameworks else None,
+            "tags": rule.tags() or None,
         }
         if rule.scope == "resource":
-            dispatch: dict[str, list[ResourceCheck]] = {}
-            for cs in check_sets:
-                for token, fns in cs.resource_checks.get(rule.name, {}).items():
-                    dispatch.setdefault(token, []).extend(fns)
+            dispatch = _by_type(cs.resource_checks.get(rule.name, {}) for cs in check_sets)
+            fixes = _by_type(cs.fixes.get(rule.name, {}) for cs in check_sets)
             if rule.name in waivers:
+                if fixes:
+                    raise ValueError(f"{rule.name} has both waivers and remediations; a stack policy cannot remediate")
                 validate = _waivable_validator(rule, dispatch, waivers[rule.name])
                 policies.append(PerResourcePolicy(validate=validate, **common))
             else:
-                policies.append(ResourceValidationPolicy(validate=_resource_validator(rule, dispatch), **common))
+                policies.append(
+                    ResourceValidationPolicy(
+                        validate=_resource_validator(rule, dispatch),
+                        remediate=_remediator(rule, dispatch, fixes) if fixes else None,
+                        **common,
+                    )
+                )
         else:
             stack_fns = [fn for cs in check_sets for fn in cs.stack_checks.get(rule.name, [])]
             validate = _stack_validator(rule, stack_fns, waivers.get(rule.name, frozenset()))
@@ -602,9 +692,80 @@ def build_policies(rules: Sequence[Rule], check_sets: Sequence[CheckSet]) -> lis
     return policies
 
 
+def _by_type(registries: Iterable[Mapping[str, list[Any]]]) -> dict[str, list[Any]]:
+    """One dispatch table (type token -> functions, in check-set order) from every target's registrations."""
+    merged: dict[str, list[Any]] = {}
+    for registry in registries:
+        for token, fns in registry.items():
+            merged.setdefault(token, []).extend(fns)
+    return merged
+
+
+def _for_type(dispatch: Mapping[str, list[Any]], token: str) -> list[Any]:
+    return [*dispatch.get(token, ()), *dispatch.get(token.split(":", 1)[0] + ":*", ())]
+
+
+def _revealed(value: Any) -> Any:
+    """Inputs with secrets as their plaintext, as ``Analyze`` hands them to checks (``Remediate`` keeps them
+    wrapped so that a fix does not turn a secret into plaintext)."""
+    if isinstance(value, Secret):
+        return _revealed(value.value)
+    if isinstance(value, dict):
+        return {k: _revealed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_revealed(v) for v in value]
+    return value
+
+
+def _raw(props: Any) -> Any:
+    """The dict behind ``Remediate``'s proxies (unknown-checking around secrets-preserving), secrets still wrapped."""
+    while isinstance(props, Mapping) and not isinstance(props, dict):
+        props = props["__target"]
+    return props
+
+
+def _passes(checks: Sequence[ResourceCheck], resource: Resource, config: Mapping[str, Any]) -> bool | None:
+    """Whether the checks find nothing on ``resource``; None when they cannot tell (values unknown in preview)."""
+    view = replace(resource, props=_revealed(resource.props), _memo={})
+    try:
+        return not any(True for _ in run_resource_checks(checks, view, config))
+    except UnknownValueError:
+        return None
+
+
+def _remediator(rule: Rule, dispatch: Mapping[str, list[ResourceCheck]], fixes: Mapping[str, list[Fix]]):
+    """The policy's ``remediate``: apply the fixes for the resource's type, and return the fixed inputs only if
+    the rule's checks fail before and pass after (a fix that would leave a violation is not applied)."""
+
+    def remediate(args: ResourceValidationArgs) -> dict[str, Any] | None:
+        token = args.resource_type
+        checks, fns = _for_type(dispatch, token), _for_type(fixes, token)
+        if not checks or not fns:
+            return None
+        config = _config(rule, args.get_config())
+        original = Resource(
+            type=token, props=plain(_raw(args.props)), urn=args.urn, name=args.name, stack_tags=dict(args.stack_tags)
+        )
+        if _passes(checks, original, config) is not False:
+            return None
+        fixed = original
+        for fix in fns:
+            try:
+                props = fix(fixed, config)
+            except (_SkipCheck, UnknownValueError):
+                return None  # the fix needs a value unknown during preview
+            if props is not None:
+                fixed = replace(fixed, props=props, _memo={})
+        if fixed is original or not _passes(checks, fixed, config):
+            return None
+        return dict(fixed.props)
+
+    return cast(ResourceRemediation, remediate)  # typed as awaitable; the SDK's Remediate takes a plain result too
+
+
 def _resource_validator(rule: Rule, dispatch: Mapping[str, list[ResourceCheck]]):
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-        checks = _dispatched(dispatch, args.resource_type)
+        checks = _for_type(dispatch, args.resource_type)
         if not checks:
             return
         config = _config(rule, args.get_config())
@@ -616,11 +777,7 @@ def _resource_validator(rule: Rule, dispatch: Mapping[str, list[ResourceCheck]])
 
 
 class PerResourcePolicy(StackValidationPolicy):
-    """A resource rule with named waivers, run over every resource of the stack (see :attr:`Rule.waivers`)."""
-
-
-def _dispatched(dispatch: Mapping[str, list[ResourceCheck]], token: str) -> list[ResourceCheck]:
-    return [*dispatch.get(token, ()), *dispatch.get(token.split(":", 1)[0] + ":*", ())]
+    """A resource rule with named waivers, run over every resource of the stack (see :meth:`CheckSet.waive`)."""
 
 
 def _waivable_validator(rule: Rule, dispatch: Mapping[str, list[ResourceCheck]], waivers: frozenset[str]):
@@ -630,7 +787,7 @@ def _waivable_validator(rule: Rule, dispatch: Mapping[str, list[ResourceCheck]],
         waived = waivers & set(stack.opt_outs())
         unknown: list[UnknownValueError] = []
         for resource in stack.resources:
-            checks = _dispatched(dispatch, resource.type)
+            checks = _for_type(dispatch, resource.type)
             if not checks:
                 continue
             try:

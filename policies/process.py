@@ -46,17 +46,29 @@ class StartedPack:
         self.stderr.close()
 
 
-def start_pack(pack_dir: Path = PACK_DIR, project_dir: Path | None = None) -> StartedPack:
-    """Start the pack as the engine does: ``python -u -m pulumi.policy <engine-address> <pack-dir>``."""
+def start_pack(
+    pack_dir: Path = PACK_DIR,
+    project_dir: Path | None = None,
+    *,
+    python: str = sys.executable,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> StartedPack:
+    """Start the pack as the engine does: ``python -u -m pulumi.policy <engine-address> <pack-dir>``.
+
+    ``python``, ``env`` and ``cwd`` run it elsewhere, e.g. in the pack's own virtualenv with
+    nothing of this project on the path, as a published pack runs.
+    """
     pack_dir = Path(pack_dir)
     stderr = tempfile.TemporaryFile()  # noqa: SIM115 -- lives as long as the pack; closed by stop()
     started_at = time.perf_counter()
     process = subprocess.Popen(
         # the engine passes its own address first; the pack never calls it, so any address will do
-        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(pack_dir)],
+        [python, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(pack_dir)],
         stdout=subprocess.PIPE,
         stderr=stderr,
         stdin=subprocess.DEVNULL,
-        env=pack_environment(project_dir or pack_dir.parent),
+        env=env if env is not None else pack_environment(project_dir or pack_dir.parent),
+        cwd=cwd,
     )
     return StartedPack(pack_dir, process, stderr, started_at)

@@ -12,6 +12,10 @@ Sharing is safe for this pack because no check writes to the properties: the fra
 checks plain copies (``policies.framework.plain``). ``Remediate`` (which may rewrite
 properties) is left as it is.
 
+``Configure`` refuses the ``remediate`` level for a policy with no automatic fix (the SDK would
+quietly treat it as mandatory), so ``pulumi preview --policy-pack-config`` and the offline check
+both stop with a message naming the policy and the levels it accepts.
+
 :func:`install` must run before ``PolicyPack(...)`` is constructed (``policies/__main__.py``).
 """
 
@@ -22,7 +26,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import grpc
+from pulumi.runtime.proto import analyzer_pb2
+from pulumi_policy import ResourceValidationPolicy
 from pulumi_policy import policy as sdk
+
+from policies.errors import problems_message
+
+FIXLESS_LEVELS = ("advisory", "mandatory", "disabled")
 
 _request = threading.local()
 
@@ -79,7 +90,32 @@ class _JsonFormat:
         return getattr(self._module, name)
 
 
+def remediable(policy: Any) -> bool:
+    """Whether a policy has an automatic fix, so that its ``remediate`` level means something."""
+    return isinstance(policy, ResourceValidationPolicy) and policy.has_remediation()
+
+
+def remediate_refusals(policies: list[Any], remediate: list[str]) -> list[str]:
+    """One problem per policy set to ``remediate`` that has no automatic fix."""
+    fixable = sorted(p.name for p in policies if remediable(p))
+    return [
+        f'{name} = "remediate": {name} has no automatic fix; allowed: {", ".join(FIXLESS_LEVELS)} '
+        f"(remediate is for {', '.join(fixable)})"
+        for name in remediate
+        if name not in fixable and name in {p.name for p in policies}
+    ]
+
+
 class SharedConversionServicer(sdk._PolicyAnalyzerServicer):
+    def Configure(self, request: Any, context: Any) -> Any:
+        policies = getattr(self, "_PolicyAnalyzerServicer__policies", [])
+        remediate = analyzer_pb2.REMEDIATE
+        asked = sorted(name for name, entry in request.policyConfig.items() if entry.enforcementLevel == remediate)
+        problems = remediate_refusals(policies, asked)
+        if problems:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, problems_message(problems))
+        return super().Configure(request, context)
+
     def Analyze(self, request: Any, context: Any) -> Any:
         with _one_request():
             return super().Analyze(request, context)
@@ -96,7 +132,7 @@ class SharedConversionServicer(sdk._PolicyAnalyzerServicer):
 
 
 _SDK_NAMES = ("json_format", "deserialize_properties", "unknown_checking_proxy", "_PolicyAnalyzerServicer")
-_SERVICER_METHODS = ("Analyze", "AnalyzeStack", "_get_resource_options", "_get_provider_resource")
+_SERVICER_METHODS = ("Analyze", "AnalyzeStack", "Configure", "_get_resource_options", "_get_provider_resource")
 
 
 def install() -> bool:

@@ -5,13 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from components import targets
 from policies.framework import CheckSet, Resource, Stack, Violation, merged_facts, opt_out_key
-
-#: packages of every registered target's provider (the targets registry)
-MANAGED_PACKAGES = tuple(p for target in targets.TARGETS.values() for p in target.provider_packages)
-#: of those, the clouds that bill the stack (a budget is expected there); not the cluster-only target
-BILLED_PACKAGES = tuple(p for target in targets.TARGETS.values() if target.region_key for p in target.provider_packages)
+from policies.providers import BILLED_PACKAGES, MANAGED_PACKAGES
 
 
 def missing_tags(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
