@@ -116,11 +116,15 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
 
 
 def _read_estimate(path: Path) -> dict[str, Any]:
+    """An estimate's JSON: from ``ai-platform cost --json``, or the ``cost`` of ``plan --cost --json``."""
     document = _read_json(path, "--diff")
+    if isinstance(document.get("cost"), dict):
+        document = document["cost"]
     missing = [key for key in ("stack", "total", "fixed", "blocks") if key not in document]
     if missing:
         raise CostUsageError(
-            f"--diff {path}: not an estimate from `ai-platform cost STACK --json FILE` (missing {', '.join(missing)})"
+            f"--diff {path}: not an estimate from `ai-platform cost STACK --json FILE` or `plan STACK --cost --json "
+            f"FILE` (missing {', '.join(missing)})"
         )
     return document
 
