@@ -123,3 +123,25 @@ def _resource_changes(base: dict[str, Any] | None, head: dict[str, Any] | None) 
 
 def _signed(value: float) -> str:
     return f"+{_money(value)}" if value > 0 else _money(value)
+
+
+def side_by_side(estimates: list[Estimate]) -> str:
+    """Stacks' estimates as one Markdown table: a row per block, a column per stack (the README's)."""
+    names = sorted({block for e in estimates for block in e.blocks()}, key=lambda b: (b == LLM_BLOCK, b))
+    header = " | ".join(f"{e.stack} ({e.region or 'no region'})" for e in estimates)
+    lines = [f"| USD a month | {header} |", "|---|" + "---:|" * len(estimates)]
+    for name in names:
+        cells = []
+        for e in estimates:
+            items = e.blocks().get(name, [])
+            fixed = sum(i.monthly for i in items if i.usage is None)
+            total = sum(i.monthly for i in items)
+            cells.append(f"{_money(total)} (fixed {_money(fixed)})")
+        lines.append(f"| {name} | {' | '.join(cells)} |")
+    lines.append(f"| **fixed baseline** | {' | '.join(f'**{_money(e.fixed)}**' for e in estimates)} |")
+    lines.append(f"| usage-based (default assumptions) | {' | '.join(_money(e.usage_based) for e in estimates)} |")
+    lines.append(f"| **total** | {' | '.join(f'**{_money(e.total)}**' for e in estimates)} |")
+    lines.append(f"| budget | {' | '.join(_money(e.budget) for e in estimates)} |")
+    dates = ", ".join(sorted({f"{e.table} of {e.table_taken.isoformat()}" for e in estimates}))
+    lines += ["", f"Prices: {dates}."]
+    return "\n".join(lines)

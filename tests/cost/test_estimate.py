@@ -237,3 +237,11 @@ def test_diff_shows_what_a_change_adds_or_removes_per_block() -> None:
     assert "+ai-platform-network-nat-1" in text
     same, _ = diff(base, base)
     assert "(no change)" in same
+
+
+def test_the_readme_table_is_the_current_estimate() -> None:
+    from components.cost.report import side_by_side
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("<!-- cost-table:start -->\n", 1)[1].split("\n<!-- cost-table:end -->", 1)[0]
+    assert table == side_by_side([estimate(*planned(stack)) for stack in ("aws-dev", "aws-prod")])
