@@ -7,9 +7,10 @@ tiers not deducted). Adding a type: one entry in ``prices.json`` and one formula
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from components.cost import GB, HOURS_PER_MONTH, Charge, Context
+from components.cost import GB, HOURS_PER_MONTH, Charge, Context, compute_hours, rule_set_charges
 from components.testing import GraphResource
 
 PRICES = Path(__file__).with_name("prices.json")
@@ -52,13 +53,7 @@ def load_balancer(r: GraphResource, ctx: Context) -> list[Charge]:
 
 
 def web_acl(r: GraphResource, ctx: Context) -> list[Charge]:
-    rules = len(r.inputs.get("rules") or [])
-    millions, why = ctx.usage(r, "requestsMillions", ctx.requests / 1e6, "every API request is inspected")
-    return [
-        Charge("web ACL", 1, "waf-web-acl-month"),
-        Charge(f"rules x {rules}", rules, "waf-rule-month"),
-        Charge("requests inspected", millions, "waf-requests-million", why),
-    ]
+    return rule_set_charges(r, ctx, ("waf-web-acl-month", "waf-rule-month", "waf-requests-million"))
 
 
 def fargate_service(r: GraphResource, ctx: Context) -> list[Charge]:
@@ -72,15 +67,10 @@ def fargate_service(r: GraphResource, ctx: Context) -> list[Charge]:
     arm = (task.get("runtimePlatform") or {}).get("cpuArchitecture") == "ARM64"
     suffix = "-arm" if arm else ""
     extra, why = ctx.usage(r, "extraTasks", 0, "average tasks above the minimum; stated default: none")
-    charges = [
-        Charge(f"vCPU hours ({tasks} tasks x {vcpu:g} vCPU)", tasks * vcpu * H, f"fargate-vcpu-hour{suffix}"),
-        Charge(f"memory GB hours ({tasks} tasks x {memory_gb:g} GB)", tasks * memory_gb * H, f"fargate-gb{suffix}"),
-    ]
+    keys = (f"fargate-vcpu-hour{suffix}", f"fargate-gb{suffix}")
+    charges = compute_hours(tasks, vcpu, memory_gb, keys, "tasks")
     if extra:
-        charges += [
-            Charge("vCPU hours, scaled-out tasks", extra * vcpu * H, f"fargate-vcpu-hour{suffix}", why),
-            Charge("memory GB hours, scaled-out tasks", extra * memory_gb * H, f"fargate-gb{suffix}", why),
-        ]
+        charges += [replace(c, usage=why) for c in compute_hours(extra, vcpu, memory_gb, keys, "scaled-out tasks")]
     return charges
 
 

@@ -38,7 +38,10 @@ __all__ = [
     "Estimate",
     "LineItem",
     "UsageError",
+    "compute_hours",
     "estimate",
+    "request_charge",
+    "rule_set_charges",
 ]
 
 LLM_BLOCK = "LLM (model APIs)"
@@ -265,6 +268,33 @@ class Context:
         return PLATFORM_BLOCK
 
 
+# --- charge shapes the targets share ----------------------------------------------------------
+def compute_hours(count: float, cores: float, memory: float, keys: tuple[str, str], what: str) -> list[Charge]:
+    """vCPU and memory hours of ``count`` always-on ``what`` (tasks, instances, replicas) of
+    ``cores`` vCPU and ``memory`` GB each; ``keys``: the vCPU-hour and memory-hour prices."""
+    hours = count * HOURS_PER_MONTH
+    return [
+        Charge(f"vCPU hours ({count:g} {what} x {cores:g} vCPU)", hours * cores, keys[0]),
+        Charge(f"memory hours ({count:g} {what} x {memory:g} GB)", hours * memory, keys[1]),
+    ]
+
+
+def request_charge(resource: GraphResource, context: Context, key: str, why: str = "every API request") -> Charge:
+    """The per-request fee of a resource every API request passes (``requestsMillions``)."""
+    millions, why = context.usage(resource, "requestsMillions", context.requests / 1e6, why)
+    return Charge("requests", millions, key, why)
+
+
+def rule_set_charges(resource: GraphResource, context: Context, keys: tuple[str, str, str]) -> list[Charge]:
+    """A web application firewall's policy, its rules (``inputs.rules``) and the requests it inspects."""
+    rules = len(resource.inputs.get("rules") or [])
+    return [
+        Charge("policy", 1, keys[0]),
+        Charge(f"rules x {rules}", rules, keys[1]),
+        request_charge(resource, context, keys[2], "every API request is inspected"),
+    ]
+
+
 def _snake(key: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
 
@@ -285,13 +315,11 @@ def estimate(graph: Graph, spec: Any, usage: Usage | None = None) -> Estimate:
             continue
         formula = module.PRICED.get(resource.type)
         if formula is not None:
+            block = context.block(resource, extra_blocks)
             try:
-                charges = formula(resource, context)
+                items += [_line(block, resource.name, resource.type, c, table) for c in formula(resource, context)]
             except price_tables.PriceTableError as error:
                 not_priced.append(Unpriced(resource.name, resource.type, str(error)))
-                continue
-            block = context.block(resource, extra_blocks)
-            items += [_line(block, resource.name, resource.type, charge, table) for charge in charges]
         elif resource.type in module.FREE:
             free[resource.type] = free.get(resource.type, 0) + 1
         else:

@@ -17,10 +17,8 @@ from components.cost.report import diff
 from components.cost.usage import load, parse
 from tests.cost.conftest import planned, shipped_stacks
 
-COSTED_STACKS = [stack for stack in shipped_stacks() if stack.startswith("aws-")]
 
-
-@pytest.mark.parametrize("stack", COSTED_STACKS)
+@pytest.mark.parametrize("stack", shipped_stacks())
 def test_every_type_of_a_shipped_stack_is_priced_free_or_not_priced(stack: str) -> None:
     graph, spec = planned(stack)
     module = spec.target.module("cost")
@@ -46,16 +44,13 @@ def test_an_unclassified_type_is_listed_as_not_priced() -> None:
     assert [(u.resource, u.type) for u in result.not_priced] == [("new-function", "aws:lambda/function:Function")]
 
 
+def test_every_available_target_has_a_cost_module_and_table() -> None:
+    for name in targets.available():
+        assert Path(targets.get(name).module("cost").PRICES).is_file(), name
+
+
 def _tables() -> list[Path]:
-    return sorted(Path(targets.TARGETS[name].module("cost").PRICES) for name in targets.available() if _has_cost(name))
-
-
-def _has_cost(name: str) -> bool:
-    try:
-        targets.get(name).module("cost")
-    except ModuleNotFoundError:
-        return False
-    return True
+    return [Path(targets.get(name).module("cost").PRICES) for name in targets.available()]
 
 
 @pytest.mark.parametrize("path", _tables(), ids=lambda p: p.parent.name)
