@@ -121,6 +121,11 @@ def _read_estimate(path: Path) -> dict[str, Any]:
     if isinstance(document.get("cost"), dict):
         document = document["cost"]
     missing = [key for key in ("stack", "total", "fixed", "blocks") if key not in document]
+    blocks = document.get("blocks")
+    if not missing and not (
+        isinstance(blocks, list) and all(isinstance(b, dict) and {"name", "monthly"} <= set(b) for b in blocks)
+    ):
+        raise CostUsageError(f"--diff {path}: blocks = {blocks!r:.80}: must be a list of {{name, monthly, resources}}")
     if missing:
         raise CostUsageError(
             f"--diff {path}: not an estimate from `ai-platform cost STACK --json FILE` or `plan STACK --cost --json "

@@ -94,3 +94,17 @@ def test_plan_cost_feeds_the_budget_rule_advisory_then_mandatory(
     edit_stack(project, "aws-dev", **{"ai-platform:budget": {"monthlyAmount": 100, "baselineCheck": "mandatory"}})
     assert main(["plan", "aws-dev", "--cost", "--no-readiness", "--project-dir", str(project)]) == 1
     assert "budget-covers-baseline  [mandatory" in capsys.readouterr().out
+
+
+def test_cost_diff_of_an_estimate_with_malformed_blocks_exits_2(tmp_path: Path, capsys) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"stack": "x", "total": 1, "fixed": 1, "blocks": [1, 2]}))
+    assert main(["cost", "--diff", str(broken), str(broken)]) == 2
+    assert "blocks = [1, 2]: must be a list of {name, monthly, resources}" in capsys.readouterr().err
+
+
+def test_a_missing_usage_file_and_no_stack_exit_2(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cost", "aws-dev", "--project-dir", str(project), "--usage", str(project / "nope.yaml")]) == 2
+    assert "usage file" in capsys.readouterr().err
+    assert main(["cost"]) == 2
+    assert "give a STACK to estimate, or --diff BASE.json HEAD.json" in capsys.readouterr().err
