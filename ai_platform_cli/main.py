@@ -4,7 +4,8 @@
 mock runtime and prints the resource tree with counts per type, then runs the policy pack over
 the planned graph through the Analyzer protocol (``--no-policy`` skips it); ``--json`` writes the
 graph, ``--diagram`` draws the architecture, ``--manifests DIR`` writes a Kubernetes stack's
-objects as YAML. ``ai-platform policy check FILE`` runs the pack over a plan graph, a
+objects as YAML, ``--cost`` prints the monthly estimate (``ai-platform cost``: ai_platform_cli/cost.py)
+and hands its fixed baseline to the budget rule. ``ai-platform policy check FILE`` runs the pack over a plan graph, a
 ``pulumi stack export`` or a ``pulumi preview --json`` file.
 A stack file that imports Pulumi ESC environments (``environment:``) is planned with their
 resolved values: ``--env FILE`` takes the output of ``pulumi env open ENV --format json``.
@@ -28,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from ai_platform_cli import cost
 from components.spec import NAMESPACE, SpecError, required_secret_keys
 from components.testing import STACK_TYPE, Graph, plan
 from policies.errors import PackError, PolicyUsageError
@@ -202,6 +204,16 @@ def _plan_and_check(args: argparse.Namespace, stack_file: StackFile, started: St
     if stack_file.placeholders:
         print(f"\noffline placeholders for secrets not set in the stack file: {', '.join(stack_file.placeholders)}")
     document = graph.to_json()
+    estimate = None
+    if args.cost:
+        from ai_platform_cli import cost
+
+        project_dir = Path(args.project_dir).resolve() if args.project_dir else find_project_dir(Path.cwd())
+        usage_file = cost.usage_path(project_dir, stack_file.stack, args.usage)
+        estimate = cost.estimate_graph(graph, stack_file.config, stack_file.secret_keys, usage_file)
+        print()
+        cost.print_estimate(estimate)
+        document["cost"] = estimate.to_json()
     # The readiness checks run on a thread while the pack analyses the graph in its own process
     # (this thread then only waits on the pack), so they add little to a plan that runs both.
     readiness: concurrent.futures.Future[list[Any]] | None = None
@@ -216,7 +228,7 @@ def _plan_and_check(args: argparse.Namespace, stack_file: StackFile, started: St
         from policies.inputs import parse_graph
 
         print()
-        policy = _run_policy(parse_graph(document, f"the plan of {graph.stack}"), args.policy_config, started)
+        policy = _run_policy(parse_graph(document, f"the plan of {graph.stack}"), args.policy_config, started, estimate)
         document["policy"] = policy
     ready = True
     if readiness is not None:
@@ -260,13 +272,20 @@ def _write_manifests(graph: Graph, directory: Path) -> None:
     print(f"{len(written)} manifests written to {directory}")
 
 
-def _run_policy(graph: Any, config_path: str | None, started: StartedPack | None = None) -> dict[str, Any]:
-    """Run the pack over ``graph`` (a ``policies.inputs.StackGraph``), print the report; the JSON section."""
+def _run_policy(
+    graph: Any, config_path: str | None, started: StartedPack | None = None, estimate: Any = None
+) -> dict[str, Any]:
+    """Run the pack over ``graph`` (a ``policies.inputs.StackGraph``), print the report; the JSON section.
+    With a cost ``estimate``, the budget rule gets its fixed baseline and the budget."""
     # imported here: grpc and the policy SDK cost start-up time that --no-policy should not pay
     from policies.check import check_graph, render_report
     from policies.config import load_config_file
 
     raw_config = load_config_file(Path(config_path)) if config_path else None
+    if estimate is not None:
+        from ai_platform_cli.cost import merge_policy_config
+
+        raw_config = merge_policy_config(raw_config, estimate)
     report, info = check_graph(graph, raw_config, started)
     print(render_report(report, info))
     return report.to_json()
@@ -312,6 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
     _policy_config_argument(plan_parser)
     plan_parser.add_argument("--no-policy", action="store_true", help="skip the policy check of the planned graph")
     plan_parser.add_argument(
+        "--cost", action="store_true", help="print the monthly cost estimate and check the budget against it"
+    )
+    cost.usage_argument(plan_parser)
+    plan_parser.add_argument(
         "--no-readiness",
         action="store_true",
         help="skip the deploy-readiness checks (creation order, key policies, IAM lint) of the planned graph",
@@ -328,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     _policy_config_argument(check_parser)
     check_parser.add_argument("--json", metavar="FILE", help='write {"policy": {"pack", "violations"}} as JSON')
     check_parser.set_defaults(handler=_policy_check_command)
+    cost.add_parser(commands)
     return parser
 
 
@@ -351,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (SpecError, UsageError) as error:
+    except (SpecError, UsageError, cost.CostUsageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_CONFIG
     except PolicyUsageError as error:

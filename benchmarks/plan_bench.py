@@ -2,8 +2,10 @@
 
 Prints:
   1. the wall time of `ai-platform plan STACK` end to end (a fresh process each run), with
-     the policy check (as users run it) and with ``--no-policy``;
-  2. the time of the program alone (in-process, mock runtime, imports warm) against raw
+     the policy check (as users run it), with ``--no-policy``, and with ``--cost`` (the monthly
+     estimate, target: under 10 % on top), interleaved, with the ratio;
+  2. the cost estimate alone on the planned graph (in-process, warm), beside the program alone;
+  3. the time of the program alone (in-process, mock runtime, imports warm) against raw
      programs that register the same resources directly with the SDK, and the ratios: what
      the component library costs on top of the SDK. Two raw twins, both flat, with the same
      resources, names, parents, inputs and dataflow:
@@ -14,7 +16,7 @@ Prints:
        classes' own cost (an Output per declared output property); shown for reference.
 
 Usage: .venv/bin/python benchmarks/plan_bench.py [STACK] [--runs N]
-Targets on a 2-core machine: plan under 3 s, ratio at most 1.3.
+Targets on a 2-core machine: plan under 3 s, ratio at most 1.3, ``--cost`` adds under 10 %.
 """
 
 from __future__ import annotations
@@ -44,12 +46,14 @@ from components.testing import STACK_TYPE, Graph, plan  # noqa: E402
 
 def time_cli(stack: str, runs: int) -> dict[str, list[float]]:
     """Fresh-process wall times of `ai-platform plan STACK` as users run it (the policy check
-    included: the pack starts alongside the plan) and with ``--no-policy``, interleaved."""
-    executable = ROOT / ".venv" / "bin" / "ai-platform"
-    command = [str(executable)] if executable.exists() else [sys.executable, "-m", "ai_platform_cli.main"]
-    variants = {"with the policy check": [], "--no-policy": []}
+    included: the pack starts alongside the plan), with ``--no-policy`` and with ``--cost``,
+    interleaved. Run as ``python -m`` from this tree, so the figures are this checkout's code
+    whatever the venv's entry point was installed from."""
+    command = [sys.executable, "-m", "ai_platform_cli.main"]
+    options = {"with the policy check": [], "--no-policy": [], "with the policy check and --cost": ["--cost"]}
+    variants: dict[str, list[float]] = {label: [] for label in options}
     for _ in range(runs):
-        for label, extra in (("with the policy check", []), ("--no-policy", ["--no-policy"])):
+        for label, extra in options.items():
             started = time.perf_counter()
             subprocess.run([*command, "plan", stack, *extra], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
             variants[label].append(time.perf_counter() - started)
@@ -179,6 +183,23 @@ def time_in_process(stack: str, runs: int) -> tuple[dict[str, list[float]], int]
     return times, len(graph.resources) - 1
 
 
+def time_estimate(stack: str, runs: int) -> list[float]:
+    """In-process times of the cost estimate of the stack's planned graph (warm: table read once)."""
+    from components.cost import estimate
+    from components.spec import PlatformSpec
+
+    stack_file = load_stack(ROOT, stack)
+    graph = plan_stack(stack_file)
+    spec = PlatformSpec.from_config(stack_file.config, stack_file.secret_keys)
+    estimate(graph, spec)
+    times = []
+    for _ in range(max(runs, 20)):
+        started = time.perf_counter()
+        estimate(graph, spec)
+        times.append(time.perf_counter() - started)
+    return times
+
+
 def _planner(program: Any, project: str, stack: str) -> Any:
     return lambda: plan(program, project=project, stack=stack)
 
@@ -192,6 +213,7 @@ def main() -> None:
 
     cli = {} if args.skip_cli else time_cli(args.stack, args.runs)
     times, count = time_in_process(args.stack, args.runs)
+    estimate_times = time_estimate(args.stack, args.runs)
     median = {name: statistics.median(values) for name, values in times.items()}
     print(f"stack {args.stack}: {count} resources, {args.runs} runs each, {os.cpu_count()} cores")
     for label, values in cli.items():
@@ -199,6 +221,16 @@ def main() -> None:
             f"ai-platform plan, {label} (fresh process): median {statistics.median(values):.2f} s  "
             f"(min {min(values):.2f}, max {max(values):.2f})"
         )
+    if cli:
+        plain, costed = (
+            statistics.median(cli[k]) for k in ("with the policy check", "with the policy check and --cost")
+        )
+        print(f"  --cost adds (medians, side by side; target < 10 %): {100 * (costed / plain - 1):+.1f} %")
+    estimate_median = statistics.median(estimate_times)
+    print(
+        f"cost estimate alone on the planned graph (warm): median {estimate_median * 1000:.1f} ms "
+        f"= {100 * estimate_median / median['program']:.1f} % of the program alone"
+    )
     for mode, label in (("", "collector on"), ("/nogc", "collector off")):
         program, typed, untyped = (median[f"{name}{mode}"] for name in ("program", "typed", "untyped"))
         print(f"{label}:")

@@ -323,6 +323,8 @@ class BudgetSpec(Section):
     currency: Literal["USD"] = "USD"
     thresholds: list[int] = Field(default_factory=lambda: [50, 80, 100], min_length=1)
     """Percent of the monthly amount (actual spend) that notify; 100 % forecast always notifies."""
+    baseline_check: Literal["advisory", "mandatory"] = "advisory"
+    """Level of the policy ``budget-covers-baseline`` (the amount below the planned fixed cost)."""
 
     @field_validator("thresholds")
     @classmethod

@@ -8,6 +8,8 @@ Each :class:`Target` names its folder, ``components/<folder>/``, which holds by 
 * ``mocks.py``: ``resource_outputs(type, name, inputs)`` and ``call_result(token, args)``, the
   offline answers of the target's provider;
 * ``readiness.py``: ``INVARIANTS``, the deploy-readiness checks of the target's planned graphs.
+* ``cost.py`` + ``prices.json``: what each of its resource types costs a month (``PRICED``,
+  ``FREE``, ``NOT_PRICED`` and the price table; the engine is ``components.cost``).
 
 Adding a target is one folder plus one entry in ``TARGETS``; no other file in ``components/``
 names a cloud (``tests/test_targets.py`` fails if one does). Modules are imported lazily, so

@@ -602,6 +602,38 @@ RULES: tuple[Rule, ...] = (
         frameworks=(*COST_PILLARS,),
     ),
     Rule(
+        name="budget-covers-baseline",
+        description=(
+            "The stack's monthly budget is at least its fixed baseline: what the planned resources cost a month "
+            "before any usage (`ai-platform cost STACK`)."
+        ),
+        severity=Severity.MEDIUM,
+        enforcement=ADVISORY,
+        scope="stack",
+        remediation=(
+            "Raise `ai-platform:budget.monthlyAmount`, or plan fewer always-on resources (NAT gateways per zone, "
+            "cache replicas, database minimum capacity). The pack does not price resources itself: "
+            "`ai-platform cost STACK --write-policy-config FILE` writes both figures for "
+            "`pulumi preview --policy-pack-config FILE`; `ai-platform plan STACK --cost` passes them directly. "
+            "Set `ai-platform:budget.baselineCheck: mandatory` to block instead of warn."
+        ),
+        config={
+            "fixedMonthlyBaseline": {
+                "type": "number",
+                "minimum": 0,
+                "default": 0,
+                "description": "The stack's fixed monthly cost from `ai-platform cost` (0: no estimate, not checked).",
+            },
+            "monthlyBudget": {
+                "type": "number",
+                "minimum": 0,
+                "default": 0,
+                "description": "The stack's `ai-platform:budget.monthlyAmount` (0: not checked).",
+            },
+            "currency": {"type": "string", "default": "USD", "description": "Currency of both figures."},
+        },
+    ),
+    Rule(
         name="insecure-opt-outs",
         description="Reports every named insecure opt-out a stack declares, so none goes unnoticed.",
         severity=Severity.MEDIUM,

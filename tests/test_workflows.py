@@ -174,6 +174,16 @@ def test_plan_runs_the_offline_plan_per_stack_and_uploads_the_graph() -> None:
     assert "id-token" not in job.get("permissions", {})  # offline: no credentials, so it runs for forks too
 
 
+def test_plan_estimates_the_cost_and_posts_its_change_against_the_base_branch() -> None:
+    job = load("plan.yml")["jobs"]["plan"]
+    assert '--json "plan-$STACK.json" --cost' in step_named(job, "ai-platform plan")["run"]
+    checkouts = step_using(job, "actions/checkout")
+    (base,) = [c for c in checkouts if c.get("with", {}).get("path") == "base"]
+    assert base["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+    script = step_named(job, "Cost change")["run"]
+    assert 'cost --diff "cost-base-$STACK.json" "plan-$STACK.json" >> "$GITHUB_STEP_SUMMARY"' in script
+
+
 def test_preview_runs_only_with_a_pulumi_token_and_applies_the_policy_pack() -> None:
     document = load("preview.yml")
     listing = document["jobs"]["stacks"]
@@ -184,6 +194,8 @@ def test_preview_runs_only_with_a_pulumi_token_and_applies_the_policy_pack() -> 
     assert job["if"] == "needs.stacks.outputs.enabled == 'true'"
     (preview,) = step_using(job, "pulumi/actions", command="preview")
     assert preview["with"]["policyPacks"] == "policies" and (ROOT / "policies" / "PulumiPolicy.yaml").is_file()
+    assert preview["with"]["policyPackConfigs"] == "policy-config.json"
+    assert "--write-policy-config policy-config.json" in step_named(job, "Cost estimate")["run"]
     (aws,) = step_using(job, "aws-actions/configure-aws-credentials")
     assert aws["with"]["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
     assert aws["with"]["aws-region"] == "${{ matrix.region }}"
@@ -306,9 +318,11 @@ def test_every_ai_platform_command_line_parses() -> None:
     command_lines = re.findall(r"\.venv/bin/ai-platform ([^|\n]+)", all_scripts())
     assert command_lines
     for line in command_lines:
-        argv = [word.replace("$STACK", STACKS[0]) for word in shlex.split(line)]
+        command = line.split(">")[0]  # without its output redirection
+        argv = [word.replace("$STACK", STACKS[0]) for word in shlex.split(command)]
         args = build_parser().parse_args(argv)  # exits (SystemExit) on an unknown command or flag
-        assert args.command == "plan" and args.stack == STACKS[0]
+        assert args.command in ("plan", "cost")
+        assert args.stack == STACKS[0] or (args.command == "cost" and args.diff)
 
 
 @pytest.mark.skipif(shutil.which("jq") is None, reason="scripts/ci-stacks needs jq (on GitHub's runners)")

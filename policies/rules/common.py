@@ -46,6 +46,19 @@ def build(targets: Sequence[CheckSet]) -> CheckSet:
         if not any(fact(r) for r in stack.resources for fact in error_alerts):
             yield Violation("the stack has no alert on server errors (5xx)", anchor)
 
+    @checks.stack("budget-covers-baseline")
+    def budget_covers_baseline(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
+        baseline = float(config.get("fixedMonthlyBaseline") or 0)
+        budget = float(config.get("monthlyBudget") or 0)
+        if baseline <= 0 or budget <= 0 or budget >= baseline:
+            return
+        currency = config.get("currency") or "USD"
+        yield Violation(
+            f"the monthly budget ({budget:,.2f} {currency}) is below the stack's fixed baseline "
+            f"({baseline:,.2f} {currency}: what the planned resources cost before any usage)",
+            _anchor(stack),
+        )
+
     @checks.stack("insecure-opt-outs")
     def declared_opt_outs(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
         allowed = set(config.get("allowed") or ())

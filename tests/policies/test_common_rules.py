@@ -127,3 +127,18 @@ def test_build_rejects_checks_for_unknown_rules_and_wrong_scopes() -> None:
         assert "wrong scope" in str(error)
     else:
         raise AssertionError("a stack check for a resource rule must be rejected")
+
+
+def test_budget_below_the_fixed_baseline_is_reported_at_the_platform_component() -> None:
+    config = {"fixedMonthlyBaseline": 412.5, "monthlyBudget": 300}
+    (violation,) = _run("budget-covers-baseline", COMPLETE, config)
+    assert violation.urn == PLATFORM
+    assert violation.message == (
+        "the monthly budget (300.00 USD) is below the stack's fixed baseline "
+        "(412.50 USD: what the planned resources cost before any usage)"
+    )
+
+
+def test_budget_rule_passes_when_the_budget_holds_or_no_estimate_was_given() -> None:
+    assert _run("budget-covers-baseline", COMPLETE, {"fixedMonthlyBaseline": 300, "monthlyBudget": 300}) == []
+    assert _run("budget-covers-baseline", COMPLETE) == []  # the pack prices nothing itself

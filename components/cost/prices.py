@@ -1,0 +1,114 @@
+"""A target's price table (``components/<target>/prices.json``): list prices shipped with the code.
+
+Each entry has its unit, its price per region (``"*"`` where the price is the same everywhere),
+the page it was taken from and the date it was taken. No network at run time: the table is
+refreshed by the procedure in ``docs/cost.md`` and a test fails when an entry is older than
+``MAX_AGE_DAYS`` or names no source.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+#: how old (in days) a table entry may be before the freshness test fails
+MAX_AGE_DAYS = 365
+ANY_REGION = "*"
+
+
+class PriceTableError(ValueError):
+    """A price table that cannot be read, or a region or price it does not hold."""
+
+
+Url = Annotated[str, StringConstraints(pattern=r"^https://\S+$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Entry(_Strict):
+    unit: str = Field(min_length=1)
+    """What one unit is: ``hour``, ``GB``, ``GB-month``, ``1M requests``..."""
+    usd: dict[str, float] = Field(min_length=1)
+    """Price of one unit per region (``"*"``: every region)."""
+    source: Url
+    """The public price page the figure was taken from."""
+    taken: datetime.date
+    """When the figure was taken from ``source``."""
+    note: str = ""
+
+
+class Table(_Strict):
+    target: str
+    currency: str = "USD"
+    regions: list[str] = Field(default_factory=list)
+    """Regions the table prices (empty: the target has no regions)."""
+    refresh: str = Field(min_length=1)
+    """How to refresh the table from the provider's public price list."""
+    prices: dict[str, Entry]
+
+
+@dataclass(frozen=True)
+class Price:
+    key: str
+    unit: str
+    amount: float
+    source: str
+    taken: datetime.date
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    """One target's table, read for one region."""
+
+    table: Table
+    path: Path
+    region: str | None
+
+    @property
+    def taken(self) -> datetime.date:
+        """The oldest entry's date: how current the table is as a whole."""
+        return min(entry.taken for entry in self.table.prices.values())
+
+    def has(self, key: str) -> bool:
+        entry = self.table.prices.get(key)
+        return entry is not None and (ANY_REGION in entry.usd or self.region in entry.usd)
+
+    def price(self, key: str) -> Price:
+        entry = self.table.prices.get(key)
+        if entry is None:
+            raise PriceTableError(f"{self.path.name}: no price {key!r}")
+        amount = entry.usd.get(self.region or ANY_REGION, entry.usd.get(ANY_REGION))
+        if amount is None:
+            raise PriceTableError(
+                f"{self.path.name}: {key!r} has no price for region {self.region!r}; priced: {', '.join(entry.usd)}"
+            )
+        return Price(key, entry.unit, amount, entry.source, entry.taken)
+
+
+@cache
+def read_table(path: Path) -> Table:
+    try:
+        return Table.model_validate(json.loads(path.read_text()))
+    except (OSError, ValueError, ValidationError) as error:
+        raise PriceTableError(f"price table {path} cannot be read: {error}") from None
+
+
+def load(path: Path, region: str | None, region_key: str | None) -> PriceTable:
+    """The table at ``path`` for ``region``; an unknown region names the key, the value and the
+    regions the table prices."""
+    table = read_table(path)
+    if table.regions and region not in table.regions:
+        key = region_key or "region"
+        raise PriceTableError(
+            f"{key} = {region!r}: the price table ({path.name}) has no prices for this region; "
+            f"priced regions: {', '.join(table.regions)} (add the region to the table: docs/cost.md)"
+        )
+    return PriceTable(table, path, region)
