@@ -632,6 +632,8 @@ RULES: tuple[Rule, ...] = (
             },
             "currency": {"type": "string", "default": "USD", "description": "Currency of both figures."},
         },
+        topic="cost-and-monitoring",
+        frameworks=(*COST_PILLARS,),
     ),
     Rule(
         name="insecure-opt-outs",
