@@ -45,7 +45,7 @@ class FunctionArgs(BlockArgs):
     Child keys for ``transform``: ``logGroup``, ``role``, ``rolePolicy``, ``roleManaged0`` (VPC
     network interfaces), ``roleManaged1`` (X-Ray), ``securityGroup``, ``egressHttps``,
     ``egressVpc``, ``deadLetterQueue``, ``function``, ``alias``, ``provisionedConcurrency``,
-    ``invokeConfig``, ``permission:<key>``.
+    ``invokeConfig``, ``permission:<service>`` (per invoking service).
     """
 
     vpc_id: pulumi.Input[str]
