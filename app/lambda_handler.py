@@ -37,13 +37,17 @@ class ColdStartError(RuntimeError):
 
 
 def secrets_manager_fetch(region: str | None) -> Fetch:
-    """GetSecretValue through botocore with the function's role (one client per cold start)."""
-    import botocore.session
+    """GetSecretValue through botocore with the function's role (one client per cold start, made
+    only when a secret is read)."""
 
-    client = botocore.session.get_session().create_client("secretsmanager", region_name=region)
+    @functools.cache
+    def client() -> Any:  # a botocore client has no static type
+        import botocore.session
+
+        return botocore.session.get_session().create_client("secretsmanager", region_name=region)
 
     def fetch(arn: str) -> str:
-        value = client.get_secret_value(SecretId=arn).get("SecretString")
+        value = client().get_secret_value(SecretId=arn).get("SecretString")
         if not isinstance(value, str):
             raise ColdStartError(f"secret {arn} has no SecretString (binary secrets are not supported)")
         return value
