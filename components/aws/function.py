@@ -24,8 +24,6 @@ from components.aws.logs import log_group
 from components.aws.policy_documents import aws_context, document, service_assume_role_policy
 from components.base import Block, BlockArgs
 
-lambda_ = aws.lambda_
-
 #: how the image runs on Lambda: the runtime interface client calls the Mangum handler
 ENTRY_POINT = ("python", "-m", "awslambdaric")
 HANDLER = "app.lambda_handler.handler"
@@ -153,6 +151,7 @@ class Function(Block):
     def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)
         super().__init__("ai-platform:aws:Function", name, args, opts)
+        lambda_ = aws.lambda_  # loaded when a function is first made, not when the library is imported
         context = aws_context(self)
         logs = log_group(self, "logGroup", retention_days=args.log_retention_days, kms_key_arn=args.kms_key_arn)
         dead_letter = self.child(
@@ -287,8 +286,8 @@ class Function(Block):
         (the REST API's ``execution_arn/*``): the resource policy API Gateway needs."""
         return self.child(
             f"permission:{key}",
-            lambda_.Permission,
-            lambda_.PermissionArgs(
+            aws.lambda_.Permission,
+            aws.lambda_.PermissionArgs(
                 action="lambda:InvokeFunction",
                 function=self._function.name,
                 qualifier=self._alias.name,

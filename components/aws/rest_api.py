@@ -29,8 +29,6 @@ from components.aws.logs import log_group
 from components.aws.policy_documents import aws_context, service_assume_role_policy
 from components.base import Block, BlockArgs
 
-apigateway = aws.apigateway
-
 #: what API Gateway writes per request: the request IDs (its own and the extended one) first
 ACCESS_LOG_FORMAT = json.dumps(
     {
@@ -130,6 +128,7 @@ class RestApi(Block):
     def __init__(self, name: str, args: RestApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         allow_v4, allow_v6 = _validate(args)
         super().__init__("ai-platform:aws:RestApi", name, args, opts)
+        apigateway = aws.apigateway  # loaded when an API is first made, not when the library is imported
         context = aws_context(self)
         # ~3.50 USD per million requests (first 333 million a month, us-east-1)
         api = self.child(
