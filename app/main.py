@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.authenticator = authenticator
         app.state.jobs = open_jobs(settings, redis)  # async jobs: None unless APP_QUEUE_BACKEND is set
         app.state.dependency_checks = checks
+        app.state.response_streaming = settings.response_streaming
         gc.freeze()  # start-up objects never need collecting: shorter GC pauses on the request path
         log.info("ready to serve", extra={"providers": sorted(providers), "models": router.model_names()})
         try:

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     graceful_shutdown_s: int = Field(30, ge=0, le=3600)
     max_body_bytes: int = Field(1_048_576, ge=1024, le=64 * 1_048_576)
+    # false where the runtime buffers whole responses (AWS Lambda behind API Gateway): stream=true is a 400
+    response_streaming: bool = True
 
     # Providers and routing
     routing_file: Path | None = None

@@ -16,7 +16,9 @@ from components.testing import STACK_TYPE, Graph, GraphResource
 #: building-block role by the last part of its component type token
 ROLES = {
     "Gateway": "edge",
+    "RestApi": "edge",
     "ContainerService": "compute",
+    "Function": "compute",
     "Cache": "data",
     "VectorStore": "data",
     "Queue": "data",
@@ -29,6 +31,7 @@ _FLOW = {("edge", "compute"), ("compute", "data"), ("supply", "compute")}
 #: what flows along an edge into a block of this kind
 _EDGE_LABELS = {
     "ContainerService": "HTTP (private)",
+    "Function": "invoke (proxy event)",
     "Cache": "cache (TLS)",
     "VectorStore": "vector DB (TLS)",
     "Queue": "queue",

@@ -636,6 +636,33 @@ RULES: tuple[Rule, ...] = (
         frameworks=(*COST_PILLARS,),
     ),
     Rule(
+        name="serverless-hardening",
+        description=(
+            "Lambda functions reserve (and so cap) their concurrency, run in a VPC and are traced; REST API stages are "
+            "traced; in prod the default execute-api endpoint is disabled."
+        ),
+        severity=Severity.MEDIUM,
+        enforcement=MANDATORY,
+        remediation=(
+            "Set `reservedConcurrentExecutions`, `vpcConfig` (private subnets and a security group) and "
+            "`tracingConfig.mode: Active` on functions, `xrayTracingEnabled: true` on stages, and "
+            "`disableExecuteApiEndpoint: true` on prod REST APIs (serve them on a custom domain)."
+        ),
+        config={"prodEnvironments": PROD_ENVIRONMENTS},
+    ),
+    Rule(
+        name="api-stage-throttling",
+        description="Every public REST API stage throttles its steady rate and its burst.",
+        severity=Severity.HIGH,
+        enforcement=MANDATORY,
+        scope="stack",
+        remediation=(
+            "Add an `aws.apigateway.MethodSettings` for the stage with `methodPath: */*` and "
+            "`settings.throttlingRateLimit` and `settings.throttlingBurstLimit` above 0 (the WAF's per-IP rate rule "
+            "limits each client; the stage's throttle bounds everyone together)."
+        ),
+    ),
+    Rule(
         name="insecure-opt-outs",
         description="Reports every named insecure opt-out a stack declares, so none goes unnoticed.",
         severity=Severity.MEDIUM,

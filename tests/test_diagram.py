@@ -84,3 +84,16 @@ def test_plan_draws_and_writes_json(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_unknown_diagram_format_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"use a \.svg, \.png or \.dot file name"):
         write_diagram(prod_graph(), tmp_path / "arch.pdf")
+
+
+def test_the_serverless_path_runs_through_the_rest_api_to_the_function() -> None:
+    source = to_dot(plan_stack(load_stack(ROOT, "aws-serverless")))
+    found = edges(source)
+    assert ("internet", "ai-platform-api", "HTTPS") in found
+    assert ("ai-platform-api", "ai-platform-function", "invoke (proxy event)") in found
+    assert ("ai-platform-registry", "ai-platform-function", "image") in found
+    assert ("ai-platform-function", "ai-platform-cache", "cache (TLS)") in found
+    assert ("ai-platform-function", "ai-platform-vectors", "vector DB (TLS)") in found
+    cluster = source[source.index("subgraph cluster_network") : source.index("  }\n")]
+    assert "ai-platform-function" in cluster and "ai-platform-api" not in cluster
+    assert "ai-platform-gateway" not in source and "ai-platform-service" not in source

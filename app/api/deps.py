@@ -4,7 +4,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
@@ -28,6 +28,20 @@ async def client_ip(request: Request) -> str:
     Every dependency here is async so FastAPI never hops to its thread pool.
     """
     return request.client.host if request.client else "unknown"
+
+
+#: the 400 for ``stream: true`` where the runtime cannot stream (APP_RESPONSE_STREAMING=false)
+STREAMING_UNAVAILABLE = (
+    "stream=true is not available on this deployment: it runs on AWS Lambda behind API Gateway, which "
+    "returns whole (buffered) responses; send stream=false, or use the deployment on the container runtime "
+    "(ECS Fargate, ai-platform:aws app.runtime: container) for streaming"
+)
+
+
+def require_streaming(request: Request) -> None:
+    """Refuse a streamed answer before any upstream call when the runtime would buffer it."""
+    if not request.app.state.response_streaming:
+        raise HTTPException(400, detail=STREAMING_UNAVAILABLE)
 
 
 GatewayDep = Annotated[Gateway, Depends(gateway)]

@@ -3,7 +3,7 @@
 import re
 import uuid
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from app.api.deps import (
@@ -15,6 +15,7 @@ from app.api.deps import (
     PrincipalDep,
     event_stream,
     json_response,
+    require_streaming,
     sse,
     usage_dict,
 )
@@ -55,12 +56,16 @@ class GenerateFrames(Frames):
     response_model=GenerateResponse,
     responses=JSON_OR_SSE,
 )
-async def generate(body: GenerateRequest, gw: GatewayDep, who: PrincipalDep, ip: ClientIP, mem: MemoryDep) -> Response:
+async def generate(
+    body: GenerateRequest, gw: GatewayDep, who: PrincipalDep, ip: ClientIP, mem: MemoryDep, request: Request
+) -> Response:
     """Generate text. With `stream: true` the answer is SSE `data:` chunks ending with `data: [DONE]`.
 
     With `session_id` the prompt continues that conversation (see /v1/sessions); with `retrieval`
     the caller's documents ground the answer, which cites them in `sources`.
     """
+    if body.stream:
+        require_streaming(request)
     turn = await begin(mem, who, ip, body.session_id, body.to_chat(), "prompt")
     call = await gw.admit(who, ip, body.model, turn.request, "model")
     sources = await gw.retrieve(call, body.retrieval, "retrieval") if body.retrieval else None

@@ -4,7 +4,7 @@ import time
 import uuid
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.api.deps import (
@@ -16,6 +16,7 @@ from app.api.deps import (
     PrincipalDep,
     event_stream,
     json_response,
+    require_streaming,
     sse,
     usage_dict,
 )
@@ -66,13 +67,15 @@ class ChunkFrames(Frames):
     responses=JSON_OR_SSE,
 )
 async def chat_completions(
-    body: ChatCompletionRequest, gw: GatewayDep, who: PrincipalDep, ip: ClientIP, mem: MemoryDep
+    body: ChatCompletionRequest, gw: GatewayDep, who: PrincipalDep, ip: ClientIP, mem: MemoryDep, request: Request
 ) -> Response:
     """OpenAI Chat Completions; `model` is an alias from the routing table, a tier name, or `auto`.
 
     With `session_id` (an extension field) the conversation is kept: send only the new messages.
     With `retrieval` the answer is grounded in the caller's documents and cites them in `sources`.
     """
+    if body.stream:
+        require_streaming(request)
     turn = await begin(mem, who, ip, body.session_id, body.to_chat(), "messages")
     call = await gw.admit(who, ip, body.model, turn.request, "model")
     sources = await gw.retrieve(call, body.retrieval, "retrieval") if body.retrieval else None

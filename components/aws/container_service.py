@@ -30,7 +30,7 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
 }
 
 CONTAINER_NAME = "app"
-_SECRET_REF = re.compile(
+SECRET_REF = re.compile(
     r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+(:[^:]*:[^:]*:[^:]*)?$"
 )
 _USER = re.compile(r"^[0-9]+(:[0-9]+)?$")
@@ -157,7 +157,7 @@ def _validate(args: ContainerServiceArgs) -> None:
     if problem:
         raise ValueError(f"ContainerServiceArgs: {problem}")
     for key, ref in args.secrets.items():
-        if isinstance(ref, str) and not _SECRET_REF.match(ref):
+        if isinstance(ref, str) and not SECRET_REF.match(ref):
             raise ValueError(
                 f"ContainerServiceArgs.secrets[{key!r}]={ref!r} is not a Secrets Manager ARN (optionally ':json-key::')"
             )
@@ -165,7 +165,7 @@ def _validate(args: ContainerServiceArgs) -> None:
         raise ValueError("ContainerServiceArgs.secret_arns is empty but secrets are referenced: list the secret ARNs")
     for i, statement in enumerate(args.task_policy_statements):
         if isinstance(statement, Mapping):
-            _check_statement(i, statement)
+            check_statement(f"ContainerServiceArgs.task_policy_statements[{i}]", statement)
 
 
 def _check_image(image: str) -> None:
@@ -173,8 +173,8 @@ def _check_image(image: str) -> None:
         raise ValueError(f"ContainerServiceArgs.image={image!r} is not pinned by digest ('repo@sha256:<64 hex>')")
 
 
-def _check_statement(index: int, statement: Mapping[str, Any]) -> None:
-    where = f"ContainerServiceArgs.task_policy_statements[{index}]"
+def check_statement(where: str, statement: Mapping[str, Any]) -> None:
+    """A least-privilege statement of the app's own permissions (``where`` names the argument)."""
     if statement.get("Effect") not in ("Allow", "Deny"):
         raise ValueError(f"{where}: Effect must be 'Allow' or 'Deny'")
     if "Resource" not in statement:
@@ -190,7 +190,7 @@ def _check_statement(index: int, statement: Mapping[str, Any]) -> None:
 def _checked_document(statements: list[Mapping[str, Any]]) -> str:
     """The task policy; statements that were Outputs are checked here, once resolved."""
     for i, statement in enumerate(statements):
-        _check_statement(i, statement)
+        check_statement(f"ContainerServiceArgs.task_policy_statements[{i}]", statement)
     return document([dict(s) for s in statements])
 
 
@@ -297,30 +297,7 @@ class ContainerService(Block):
             ),
             name="tasks-from-alb",
         )
-        self.child(
-            "egressHttps",
-            aws.vpc.SecurityGroupEgressRule,
-            aws.vpc.SecurityGroupEgressRuleArgs(
-                security_group_id=sg.id,
-                cidr_ipv4="0.0.0.0/0",
-                ip_protocol="tcp",
-                from_port=443,
-                to_port=443,
-                description="HTTPS out: LLM provider APIs via NAT, AWS APIs via endpoints",
-            ),
-            name="tasks-https-out",
-        )
-        self.child(
-            "egressVpc",
-            aws.vpc.SecurityGroupEgressRule,
-            aws.vpc.SecurityGroupEgressRuleArgs(
-                security_group_id=sg.id,
-                cidr_ipv4=vpc_cidr,
-                ip_protocol="-1",
-                description="Anything inside the VPC: Redis, PostgreSQL (their own SGs admit only this SG)",
-            ),
-            name="tasks-vpc-out",
-        )
+        app_egress(self, sg.id, vpc_cidr, "tasks")
 
         task_definition = self.child(
             "taskDefinition",
@@ -429,6 +406,35 @@ class ContainerService(Block):
                 "logGroupName": self.log_group_name,
             }
         )
+
+
+def app_egress(block: Block, security_group_id: pulumi.Input[str], vpc_cidr: pulumi.Input[str], prefix: str) -> None:
+    """The app's way out, on either runtime (child keys ``egressHttps``, ``egressVpc``): HTTPS
+    anywhere (LLM providers through NAT, AWS APIs through endpoints) and anything in the VPC."""
+    block.child(
+        "egressHttps",
+        aws.vpc.SecurityGroupEgressRule,
+        aws.vpc.SecurityGroupEgressRuleArgs(
+            security_group_id=security_group_id,
+            cidr_ipv4="0.0.0.0/0",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            description="HTTPS out: LLM provider APIs via NAT, AWS APIs via endpoints",
+        ),
+        name=f"{prefix}-https-out",
+    )
+    block.child(
+        "egressVpc",
+        aws.vpc.SecurityGroupEgressRule,
+        aws.vpc.SecurityGroupEgressRuleArgs(
+            security_group_id=security_group_id,
+            cidr_ipv4=vpc_cidr,
+            ip_protocol="-1",
+            description="Anything inside the VPC: Redis, PostgreSQL (their own SGs admit only this SG)",
+        ),
+        name=f"{prefix}-vpc-out",
+    )
 
 
 def fargate_task_args(

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 import pulumi
 import pulumi_aws as aws
@@ -153,66 +153,64 @@ def content_length_over_regex(limit: int) -> str:
     return "^0*(?:" + "|".join(alternatives) + ")$"
 
 
-def _validate(args: GatewayArgs) -> tuple[list[str], list[str]]:
-    """Validate the args; return the allowlist split into IPv4 and IPv6 CIDRs."""
+class EdgeArgs(Protocol):
+    """What both public edges (the ALB's ``Gateway`` and the Lambda path's ``RestApi``) share: the
+    domain and its certificate, the web ACL's settings and the WAF log's."""
+
+    domain: str
+    certificate_arn: pulumi.Input[str] | None
+    hosted_zone_id: pulumi.Input[str] | None
+    waf_mode: Literal["block", "count"]
+    rate_limit_per_ip: int
+    max_body_size_bytes: int
+    ip_allowlist: Sequence[str]
+    access_log_retention_days: int
+    log_kms_key_arn: pulumi.Input[str] | None
+    waf_redacted_headers: Sequence[str]
+    extra_managed_rule_groups: Sequence[str]
+
+
+def check_edge(args: EdgeArgs) -> tuple[list[str], list[str]]:
+    """Validate what an edge shares (messages name the args class); return the allowlist split
+    into IPv4 and IPv6 CIDRs."""
+    where = type(args).__name__
     problem = validation.domain_name(args.domain)
     if problem:
-        raise ValueError(f"GatewayArgs.domain={args.domain!r} {problem}")
+        raise ValueError(f"{where}.domain={args.domain!r} {problem}")
     if args.certificate_arn is None and args.hosted_zone_id is None:
         raise ValueError(
-            "GatewayArgs: give certificate_arn (an ACM certificate for the domain) or hosted_zone_id "
+            f"{where}: give certificate_arn (an ACM certificate for the domain) or hosted_zone_id "
             "(a Route 53 zone to DNS-validate a new certificate in)"
         )
     problem = certificate_arn(args.certificate_arn) if isinstance(args.certificate_arn, str) else None
     if problem:
-        raise ValueError(
-            f"GatewayArgs.certificate_arn={args.certificate_arn!r} is not an ACM certificate ARN: {problem}"
-        )
-    if not 1 <= args.target_port <= 65535:
-        raise ValueError(f"GatewayArgs.target_port={args.target_port}: must be 1-65535")
-    if not args.health_check_path.startswith("/"):
-        raise ValueError(f"GatewayArgs.health_check_path={args.health_check_path!r}: must start with '/'")
+        raise ValueError(f"{where}.certificate_arn={args.certificate_arn!r} is not an ACM certificate ARN: {problem}")
     if args.waf_mode not in ("block", "count"):
-        raise ValueError(f"GatewayArgs.waf_mode={args.waf_mode!r}: allowed values are 'block' and 'count'")
+        raise ValueError(f"{where}.waf_mode={args.waf_mode!r}: allowed values are 'block' and 'count'")
     if not WAF_MIN_RATE_LIMIT <= args.rate_limit_per_ip <= WAF_MAX_RATE_LIMIT:
         raise ValueError(
-            f"GatewayArgs.rate_limit_per_ip={args.rate_limit_per_ip}: WAF rate-based rules accept "
+            f"{where}.rate_limit_per_ip={args.rate_limit_per_ip}: WAF rate-based rules accept "
             f"{WAF_MIN_RATE_LIMIT} to {WAF_MAX_RATE_LIMIT} requests per 5 minutes"
         )
     if not 1 <= args.max_body_size_bytes <= 10 * 1024**3:
-        raise ValueError(f"GatewayArgs.max_body_size_bytes={args.max_body_size_bytes}: must be 1 byte to 10 GiB")
-    if not 1 <= args.idle_timeout_seconds <= 4000:
-        raise ValueError(f"GatewayArgs.idle_timeout_seconds={args.idle_timeout_seconds}: ALB accepts 1-4000")
-    if not 0 <= args.deregistration_delay_seconds <= 3600:
-        raise ValueError(
-            f"GatewayArgs.deregistration_delay_seconds={args.deregistration_delay_seconds}: ALB accepts 0-3600"
-        )
+        raise ValueError(f"{where}.max_body_size_bytes={args.max_body_size_bytes}: must be 1 byte to 10 GiB")
     if args.access_log_retention_days not in ALLOWED_RETENTION_DAYS:
         raise ValueError(
-            f"GatewayArgs.access_log_retention_days={args.access_log_retention_days}: it is also the WAF log's "
+            f"{where}.access_log_retention_days={args.access_log_retention_days}: it is also the WAF log's "
             f"CloudWatch retention, so one of {ALLOWED_RETENTION_DAYS}"
         )
     bad_headers = [h for h in args.waf_redacted_headers if h != h.lower() or not h]
     if bad_headers:
-        raise ValueError(f"GatewayArgs.waf_redacted_headers={bad_headers}: WAF matches lowercase header names")
-    if not _TLS12_PLUS_POLICY.match(args.ssl_policy):
-        raise ValueError(
-            f"GatewayArgs.ssl_policy={args.ssl_policy!r}: use a TLS 1.2+ policy "
-            "(ELBSecurityPolicy-TLS13-1-2-*, -TLS13-1-3-*, -FS-1-2-* or -TLS-1-2-*)"
-        )
-    if isinstance(args.subnet_ids, (list, tuple)) and len(args.subnet_ids) < 2:
-        raise ValueError(f"GatewayArgs.subnet_ids={args.subnet_ids!r}: an ALB needs subnets in at least two AZs")
+        raise ValueError(f"{where}.waf_redacted_headers={bad_headers}: WAF matches lowercase header names")
     for group in args.extra_managed_rule_groups:
         if not re.fullmatch(r"AWSManagedRules[A-Za-z0-9_]+", group) or group in _DEFAULT_MANAGED_RULE_GROUPS:
             raise ValueError(
-                f"GatewayArgs.extra_managed_rule_groups: {group!r} is not an additional AWS managed rule group name "
+                f"{where}.extra_managed_rule_groups: {group!r} is not an additional AWS managed rule group name "
                 f"(AWSManagedRules..., not one of the defaults {_DEFAULT_MANAGED_RULE_GROUPS})"
             )
-    if args.ip_address_type not in ("ipv4", "dualstack"):
-        raise ValueError(f"GatewayArgs.ip_address_type={args.ip_address_type!r}: allowed are 'ipv4' and 'dualstack'")
     if len(args.ip_allowlist) > MAX_ALLOWLIST_ENTRIES:
         raise ValueError(
-            f"GatewayArgs.ip_allowlist has {len(args.ip_allowlist)} entries; at most {MAX_ALLOWLIST_ENTRIES} "
+            f"{where}.ip_allowlist has {len(args.ip_allowlist)} entries; at most {MAX_ALLOWLIST_ENTRIES} "
             "fit the ALB security group's rule quota"
         )
     v4: list[str] = []
@@ -221,11 +219,36 @@ def _validate(args: GatewayArgs) -> tuple[list[str], list[str]]:
         try:
             net = ipaddress.ip_network(cidr, strict=True)
         except ValueError as exc:
-            raise ValueError(f"GatewayArgs.ip_allowlist: {cidr!r} is not a CIDR with zero host bits: {exc}") from exc
+            raise ValueError(f"{where}.ip_allowlist: {cidr!r} is not a CIDR with zero host bits: {exc}") from exc
         if net.prefixlen == 0:
-            raise ValueError(f"GatewayArgs.ip_allowlist: {cidr!r} allows everyone; leave the allowlist empty instead")
+            raise ValueError(f"{where}.ip_allowlist: {cidr!r} allows everyone; leave the allowlist empty instead")
         (v4 if net.version == 4 else v6).append(str(net))
     return v4, v6
+
+
+def _validate(args: GatewayArgs) -> tuple[list[str], list[str]]:
+    """Validate the args; return the allowlist split into IPv4 and IPv6 CIDRs."""
+    allowed = check_edge(args)
+    if not 1 <= args.target_port <= 65535:
+        raise ValueError(f"GatewayArgs.target_port={args.target_port}: must be 1-65535")
+    if not args.health_check_path.startswith("/"):
+        raise ValueError(f"GatewayArgs.health_check_path={args.health_check_path!r}: must start with '/'")
+    if not 1 <= args.idle_timeout_seconds <= 4000:
+        raise ValueError(f"GatewayArgs.idle_timeout_seconds={args.idle_timeout_seconds}: ALB accepts 1-4000")
+    if not 0 <= args.deregistration_delay_seconds <= 3600:
+        raise ValueError(
+            f"GatewayArgs.deregistration_delay_seconds={args.deregistration_delay_seconds}: ALB accepts 0-3600"
+        )
+    if not _TLS12_PLUS_POLICY.match(args.ssl_policy):
+        raise ValueError(
+            f"GatewayArgs.ssl_policy={args.ssl_policy!r}: use a TLS 1.2+ policy "
+            "(ELBSecurityPolicy-TLS13-1-2-*, -TLS13-1-3-*, -FS-1-2-* or -TLS-1-2-*)"
+        )
+    if isinstance(args.subnet_ids, (list, tuple)) and len(args.subnet_ids) < 2:
+        raise ValueError(f"GatewayArgs.subnet_ids={args.subnet_ids!r}: an ALB needs subnets in at least two AZs")
+    if args.ip_address_type not in ("ipv4", "dualstack"):
+        raise ValueError(f"GatewayArgs.ip_address_type={args.ip_address_type!r}: allowed are 'ipv4' and 'dualstack'")
+    return allowed
 
 
 class Gateway(Block):
@@ -309,7 +332,7 @@ class Gateway(Block):
             name="tg",
         )
 
-        certificate_arn = self._certificate(args)
+        certificate_arn = certificate(self, args)
         https = self.child(
             "httpsListener",
             aws.lb.Listener,
@@ -347,7 +370,7 @@ class Gateway(Block):
 
         web_acl_arn: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         if args.waf_enabled:
-            acl = self._web_acl(name, args, allow_v4, allow_v6)
+            acl = web_acl(self, name, args, allow_v4, allow_v6)
             self.child(
                 "webAclAssociation",
                 wafv2.WebAclAssociation,
@@ -355,7 +378,7 @@ class Gateway(Block):
                 name="waf-association",
             )
             web_acl_arn = acl.arn
-            self._waf_logging(name, args, acl)
+            waf_logging(self, name, args, acl)
 
         if args.hosted_zone_id is not None:
             record_types = ["A", "AAAA"] if args.ip_address_type == "dualstack" else ["A"]
@@ -548,201 +571,206 @@ class Gateway(Block):
         )
         return sg
 
-    # -- TLS -------------------------------------------------------------------------------
 
-    def _certificate(self, args: GatewayArgs) -> pulumi.Input[str]:
-        if args.certificate_arn is not None:
-            return args.certificate_arn
-        assert args.hosted_zone_id is not None  # _validate guarantees one of the two
-        cert = self.child(
-            "certificate",
-            aws.acm.Certificate,
-            aws.acm.CertificateArgs(domain_name=args.domain, validation_method="DNS", key_algorithm="EC_prime256v1"),
-            name="cert",
-        )
-        option = cert.domain_validation_options.apply(lambda options: options[0])
-        record = self.child(
-            "certificateValidationRecord",
-            aws.route53.Record,
-            aws.route53.RecordArgs(
-                zone_id=args.hosted_zone_id,
-                name=option.apply(lambda o: o.resource_record_name or ""),
-                type=option.apply(lambda o: o.resource_record_type or "CNAME"),
-                records=[option.apply(lambda o: o.resource_record_value or "")],
-                ttl=60,
-                allow_overwrite=True,
-            ),
-            name="cert-validation",
-        )
-        validation = self.child(
-            "certificateValidation",
-            aws.acm.CertificateValidation,
-            aws.acm.CertificateValidationArgs(certificate_arn=cert.arn, validation_record_fqdns=[record.fqdn]),
-            name="cert-validation",
-        )
-        return validation.certificate_arn
+# -- TLS and WAF, shared by both edges (the ALB and the REST API) ---------------------------
 
-    # -- WAF -------------------------------------------------------------------------------
 
-    def _waf_logging(self, name: str, args: GatewayArgs, acl: wafv2.WebAcl) -> None:
-        """Every request WAF sees goes to a log group (its name must start ``aws-waf-logs-``),
-        with the credentials' headers redacted; WAF adds the log group's resource policy."""
-        group = log_group(
-            self,
-            "wafLog",
-            retention_days=args.access_log_retention_days,
-            kms_key_arn=args.log_kms_key_arn,
-            name="waf-log",
-            log_group_name=f"aws-waf-logs-{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
-        )
-        self.child(
-            "wafLogging",
-            wafv2.WebAclLoggingConfiguration,
-            wafv2.WebAclLoggingConfigurationArgs(
-                resource_arn=acl.arn,
-                log_destination_configs=[group.arn],
-                redacted_fields=[
-                    wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
-                        single_header=wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(name=header)
-                    )
-                    for header in args.waf_redacted_headers
-                ],
-            ),
-            name="waf-logging",
-        )
+def certificate(block: Block, args: EdgeArgs) -> pulumi.Input[str]:
+    """The edge's certificate: the given ARN, or one DNS-validated in ``hosted_zone_id``."""
+    if args.certificate_arn is not None:
+        return args.certificate_arn
+    assert args.hosted_zone_id is not None  # check_edge guarantees one of the two
+    cert = block.child(
+        "certificate",
+        aws.acm.Certificate,
+        aws.acm.CertificateArgs(domain_name=args.domain, validation_method="DNS", key_algorithm="EC_prime256v1"),
+        name="cert",
+    )
+    option = cert.domain_validation_options.apply(lambda options: options[0])
+    record = block.child(
+        "certificateValidationRecord",
+        aws.route53.Record,
+        aws.route53.RecordArgs(
+            zone_id=args.hosted_zone_id,
+            name=option.apply(lambda o: o.resource_record_name or ""),
+            type=option.apply(lambda o: o.resource_record_type or "CNAME"),
+            records=[option.apply(lambda o: o.resource_record_value or "")],
+            ttl=60,
+            allow_overwrite=True,
+        ),
+        name="cert-validation",
+    )
+    validated = block.child(
+        "certificateValidation",
+        aws.acm.CertificateValidation,
+        aws.acm.CertificateValidationArgs(certificate_arn=cert.arn, validation_record_fqdns=[record.fqdn]),
+        name="cert-validation",
+    )
+    return validated.certificate_arn
 
-    def _web_acl(self, name: str, args: GatewayArgs, allow_v4: list[str], allow_v6: list[str]) -> wafv2.WebAcl:
-        metric_prefix = re.sub(r"[^A-Za-z0-9_-]", "-", name)[:80]
-        counting = args.waf_mode == "count"
 
-        def visibility(metric: str) -> wafv2.WebAclRuleVisibilityConfigArgs:
-            return wafv2.WebAclRuleVisibilityConfigArgs(
-                cloudwatch_metrics_enabled=True, sampled_requests_enabled=True, metric_name=f"{metric_prefix}-{metric}"
-            )
-
-        def block(status: int) -> wafv2.WebAclRuleActionArgs:
-            if counting:
-                return wafv2.WebAclRuleActionArgs(count=wafv2.WebAclRuleActionCountArgs())
-            return wafv2.WebAclRuleActionArgs(
-                block=wafv2.WebAclRuleActionBlockArgs(
-                    custom_response=wafv2.WebAclRuleActionBlockCustomResponseArgs(response_code=status)
+def waf_logging(block: Block, name: str, args: EdgeArgs, acl: wafv2.WebAcl) -> None:
+    """Every request WAF sees goes to a log group (its name must start ``aws-waf-logs-``),
+    with the credentials' headers redacted; WAF adds the log group's resource policy."""
+    group = log_group(
+        block,
+        "wafLog",
+        retention_days=args.access_log_retention_days,
+        kms_key_arn=args.log_kms_key_arn,
+        name="waf-log",
+        log_group_name=f"aws-waf-logs-{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
+    )
+    block.child(
+        "wafLogging",
+        wafv2.WebAclLoggingConfiguration,
+        wafv2.WebAclLoggingConfigurationArgs(
+            resource_arn=acl.arn,
+            log_destination_configs=[group.arn],
+            redacted_fields=[
+                wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
+                    single_header=wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(name=header)
                 )
-            )
+                for header in args.waf_redacted_headers
+            ],
+        ),
+        name="waf-logging",
+    )
 
-        rules: list[wafv2.WebAclRuleArgs] = []
-        allowlist_statements: list[wafv2.WebAclRuleStatementArgs] = []
-        for version, cidrs in (("IPV4", allow_v4), ("IPV6", allow_v6)):
-            if not cidrs:
-                continue
-            ip_set = self.child(
-                f"allowlist{version.capitalize()}",
-                wafv2.IpSet,
-                wafv2.IpSetArgs(
-                    scope="REGIONAL",
-                    ip_address_version=version,
-                    addresses=cidrs,
-                    description="Clients allowed to reach the API",
-                ),
-                name=f"allowlist-{version.lower()}",
-            )
-            allowlist_statements.append(
-                wafv2.WebAclRuleStatementArgs(
-                    ip_set_reference_statement=wafv2.WebAclRuleStatementIpSetReferenceStatementArgs(arn=ip_set.arn)
-                )
-            )
-        if allowlist_statements:
-            allowed = (
-                allowlist_statements[0]
-                if len(allowlist_statements) == 1
-                else wafv2.WebAclRuleStatementArgs(
-                    or_statement=wafv2.WebAclRuleStatementOrStatementArgs(statements=allowlist_statements)
-                )
-            )
-            rules.append(
-                wafv2.WebAclRuleArgs(
-                    name="BlockOutsideAllowlist",
-                    priority=0,
-                    action=block(403),
-                    statement=wafv2.WebAclRuleStatementArgs(
-                        not_statement=wafv2.WebAclRuleStatementNotStatementArgs(statement=allowed)
-                    ),
-                    visibility_config=visibility("allowlist"),
-                )
-            )
 
-        rules.append(
-            wafv2.WebAclRuleArgs(
-                name="RateLimitPerIp",
-                priority=1,
-                action=block(429),
-                statement=wafv2.WebAclRuleStatementArgs(
-                    rate_based_statement=wafv2.WebAclRuleStatementRateBasedStatementArgs(
-                        limit=args.rate_limit_per_ip, aggregate_key_type="IP", evaluation_window_sec=300
-                    )
-                ),
-                visibility_config=visibility("rate-limit"),
-            )
+def web_acl(block: Block, name: str, args: EdgeArgs, allow_v4: list[str], allow_v6: list[str]) -> wafv2.WebAcl:
+    """The edge's web ACL: an optional allowlist, a rate limit per IP, a body-size limit and the
+    AWS managed rule groups, all counting instead of blocking in ``count`` mode."""
+    metric_prefix = re.sub(r"[^A-Za-z0-9_-]", "-", name)[:80]
+    counting = args.waf_mode == "count"
+
+    def visibility(metric: str) -> wafv2.WebAclRuleVisibilityConfigArgs:
+        return wafv2.WebAclRuleVisibilityConfigArgs(
+            cloudwatch_metrics_enabled=True, sampled_requests_enabled=True, metric_name=f"{metric_prefix}-{metric}"
         )
-        rules.append(
-            wafv2.WebAclRuleArgs(
-                name="BodySizeLimit",
-                priority=2,
-                action=block(413),
-                statement=_body_size_statement(args.max_body_size_bytes),
-                visibility_config=visibility("body-size"),
+
+    def deny(status: int) -> wafv2.WebAclRuleActionArgs:
+        if counting:
+            return wafv2.WebAclRuleActionArgs(count=wafv2.WebAclRuleActionCountArgs())
+        return wafv2.WebAclRuleActionArgs(
+            block=wafv2.WebAclRuleActionBlockArgs(
+                custom_response=wafv2.WebAclRuleActionBlockCustomResponseArgs(response_code=status)
             )
         )
 
-        # the common rule set caps bodies at 8 KB (SizeRestrictions_BODY): counted when the API allows more
-        counted_common = ("SizeRestrictions_BODY",) if args.max_body_size_bytes > WAF_ALB_BODY_INSPECTION_LIMIT else ()
-        managed = [
-            (group, counted_common if group == "AWSManagedRulesCommonRuleSet" else ())
-            for group in (*_DEFAULT_MANAGED_RULE_GROUPS, *args.extra_managed_rule_groups)
-        ]
-        for i, (group, counted_rules) in enumerate(managed):
-            rules.append(
-                wafv2.WebAclRuleArgs(
-                    name=group,
-                    priority=10 + i,
-                    override_action=wafv2.WebAclRuleOverrideActionArgs(
-                        count=wafv2.WebAclRuleOverrideActionCountArgs() if counting else None,
-                        none=None if counting else wafv2.WebAclRuleOverrideActionNoneArgs(),
-                    ),
-                    statement=wafv2.WebAclRuleStatementArgs(
-                        managed_rule_group_statement=wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
-                            vendor_name="AWS",
-                            name=group,
-                            rule_action_overrides=[
-                                wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgs(
-                                    name=rule,
-                                    action_to_use=wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseArgs(
-                                        count=wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseCountArgs()
-                                    ),
-                                )
-                                for rule in counted_rules
-                            ]
-                            or None,
-                        )
-                    ),
-                    visibility_config=visibility(group),
-                )
-            )
-
-        # WAF: 5 USD/month per web ACL + 1 USD per rule/rule group + 0.60 USD per million requests
-        return self.child(
-            "webAcl",
-            wafv2.WebAcl,
-            wafv2.WebAclArgs(
+    rules: list[wafv2.WebAclRuleArgs] = []
+    allowlist_statements: list[wafv2.WebAclRuleStatementArgs] = []
+    for version, cidrs in (("IPV4", allow_v4), ("IPV6", allow_v6)):
+        if not cidrs:
+            continue
+        ip_set = block.child(
+            f"allowlist{version.capitalize()}",
+            wafv2.IpSet,
+            wafv2.IpSetArgs(
                 scope="REGIONAL",
-                description=f"Edge protection for {args.domain}",
-                default_action=wafv2.WebAclDefaultActionArgs(allow=wafv2.WebAclDefaultActionAllowArgs()),
-                rules=rules,
-                visibility_config=wafv2.WebAclVisibilityConfigArgs(
-                    cloudwatch_metrics_enabled=True, sampled_requests_enabled=True, metric_name=f"{metric_prefix}-acl"
-                ),
+                ip_address_version=version,
+                addresses=cidrs,
+                description="Clients allowed to reach the API",
             ),
-            name="waf",
+            name=f"allowlist-{version.lower()}",
         )
+        allowlist_statements.append(
+            wafv2.WebAclRuleStatementArgs(
+                ip_set_reference_statement=wafv2.WebAclRuleStatementIpSetReferenceStatementArgs(arn=ip_set.arn)
+            )
+        )
+    if allowlist_statements:
+        allowed = (
+            allowlist_statements[0]
+            if len(allowlist_statements) == 1
+            else wafv2.WebAclRuleStatementArgs(
+                or_statement=wafv2.WebAclRuleStatementOrStatementArgs(statements=allowlist_statements)
+            )
+        )
+        rules.append(
+            wafv2.WebAclRuleArgs(
+                name="BlockOutsideAllowlist",
+                priority=0,
+                action=deny(403),
+                statement=wafv2.WebAclRuleStatementArgs(
+                    not_statement=wafv2.WebAclRuleStatementNotStatementArgs(statement=allowed)
+                ),
+                visibility_config=visibility("allowlist"),
+            )
+        )
+
+    rules.append(
+        wafv2.WebAclRuleArgs(
+            name="RateLimitPerIp",
+            priority=1,
+            action=deny(429),
+            statement=wafv2.WebAclRuleStatementArgs(
+                rate_based_statement=wafv2.WebAclRuleStatementRateBasedStatementArgs(
+                    limit=args.rate_limit_per_ip, aggregate_key_type="IP", evaluation_window_sec=300
+                )
+            ),
+            visibility_config=visibility("rate-limit"),
+        )
+    )
+    rules.append(
+        wafv2.WebAclRuleArgs(
+            name="BodySizeLimit",
+            priority=2,
+            action=deny(413),
+            statement=_body_size_statement(args.max_body_size_bytes),
+            visibility_config=visibility("body-size"),
+        )
+    )
+
+    # the common rule set caps bodies at 8 KB (SizeRestrictions_BODY): counted when the API allows more
+    counted_common = ("SizeRestrictions_BODY",) if args.max_body_size_bytes > WAF_ALB_BODY_INSPECTION_LIMIT else ()
+    managed = [
+        (group, counted_common if group == "AWSManagedRulesCommonRuleSet" else ())
+        for group in (*_DEFAULT_MANAGED_RULE_GROUPS, *args.extra_managed_rule_groups)
+    ]
+    for i, (group, counted_rules) in enumerate(managed):
+        rules.append(
+            wafv2.WebAclRuleArgs(
+                name=group,
+                priority=10 + i,
+                override_action=wafv2.WebAclRuleOverrideActionArgs(
+                    count=wafv2.WebAclRuleOverrideActionCountArgs() if counting else None,
+                    none=None if counting else wafv2.WebAclRuleOverrideActionNoneArgs(),
+                ),
+                statement=wafv2.WebAclRuleStatementArgs(
+                    managed_rule_group_statement=wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
+                        vendor_name="AWS",
+                        name=group,
+                        rule_action_overrides=[
+                            wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgs(
+                                name=rule,
+                                action_to_use=wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseArgs(
+                                    count=wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseCountArgs()
+                                ),
+                            )
+                            for rule in counted_rules
+                        ]
+                        or None,
+                    )
+                ),
+                visibility_config=visibility(group),
+            )
+        )
+
+    # WAF: 5 USD/month per web ACL + 1 USD per rule/rule group + 0.60 USD per million requests
+    return block.child(
+        "webAcl",
+        wafv2.WebAcl,
+        wafv2.WebAclArgs(
+            scope="REGIONAL",
+            description=f"Edge protection for {args.domain}",
+            default_action=wafv2.WebAclDefaultActionArgs(allow=wafv2.WebAclDefaultActionAllowArgs()),
+            rules=rules,
+            visibility_config=wafv2.WebAclVisibilityConfigArgs(
+                cloudwatch_metrics_enabled=True, sampled_requests_enabled=True, metric_name=f"{metric_prefix}-acl"
+            ),
+        ),
+        name="waf",
+    )
 
 
 def _body_size_statement(limit: int) -> wafv2.WebAclRuleStatementArgs:

@@ -119,6 +119,12 @@ _RESOURCES: dict[str, tuple[str, str, str]] = {
     "aws:cloudwatch/dashboard:Dashboard": ("{n}", "cloudwatch", "dashboard/{n}"),
     "aws:budgets/budget:Budget": ("{account}:{n}", "budgets", "budget/{n}"),
     "aws:appautoscaling/policy:Policy": ("{n}", "autoscaling", "scalingPolicy:{s}:resource/ecs/{n}"),
+    "aws:lambda/function:Function": ("{n}", "lambda", "function:{n}"),
+    "aws:apigateway/restApi:RestApi": ("{a}", "apigateway", "/restapis/{id}"),
+    "aws:apigateway/resource:Resource": ("{b}", "", ""),
+    "aws:apigateway/deployment:Deployment": ("{b}", "", ""),
+    "aws:apigateway/apiKey:ApiKey": ("{a}", "apigateway", "/apikeys/{id}"),
+    "aws:apigateway/usagePlan:UsagePlan": ("{b}", "apigateway", "/usageplans/{id}"),
 }
 
 # resources whose physical name Pulumi auto-generates from the logical name, and the input
@@ -156,6 +162,8 @@ def resource_outputs(type_token: str, name: str, inputs: dict[str, Any]) -> tupl
         "account": ACCOUNT,
         "region": at.region,
         "dns": at.dns_suffix,
+        "a": s[:10],  # API Gateway ids: 10 lower-case alphanumerics
+        "b": s[10:16],
     }
     id_pattern, service, arn_pattern = _RESOURCES.get(type_token, ("{n}", "", ""))
     computed: dict[str, Any] = {"name": physical, _NAME_INPUT.get(type_token, "name"): physical}
@@ -226,7 +234,57 @@ def _bucket(physical: str, inputs: dict[str, Any], arn: str, at: Place) -> dict[
     return {"bucket": physical, "bucketRegionalDomainName": f"{physical}.{at.host('s3')}"}
 
 
+def _function(physical: str, inputs: dict[str, Any], arn: str, at: Place) -> dict[str, Any]:
+    return {
+        "invokeArn": _invoke_arn(at, arn),
+        "qualifiedArn": f"{arn}:1",
+        "qualifiedInvokeArn": _invoke_arn(at, f"{arn}:1"),
+        "version": "1",
+    }
+
+
+def _invoke_arn(at: Place, function_arn: str) -> str:
+    return f"arn:{at.partition}:apigateway:{at.region}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+
+
+def _alias(physical: str, inputs: dict[str, Any], arn: str, at: Place) -> dict[str, Any]:
+    function = at.arn("lambda", f"function:{inputs.get('functionName', physical)}")
+    qualified = f"{function}:{inputs.get('name', physical)}"
+    return {"arn": qualified, "invokeArn": _invoke_arn(at, qualified)}
+
+
+def _rest_api(physical: str, inputs: dict[str, Any], arn: str, at: Place) -> dict[str, Any]:
+    api_id = arn.rsplit("/", 1)[1]
+    return {
+        "rootResourceId": stable_suffix(physical, "root", length=10),
+        "executionArn": at.arn("execute-api", api_id),
+        "arn": f"arn:{at.partition}:apigateway:{at.region}::/restapis/{api_id}",
+    }
+
+
+def _stage(physical: str, inputs: dict[str, Any], arn: str, at: Place) -> dict[str, Any]:
+    api, stage = inputs.get("restApi", ""), inputs.get("stageName", physical)
+    return {
+        "arn": f"arn:{at.partition}:apigateway:{at.region}::/restapis/{api}/stages/{stage}",
+        "invokeUrl": f"https://{api}.execute-api.{at.region}.{at.dns_suffix}/{stage}",
+        "executionArn": f"{at.arn('execute-api', api)}/{stage}",
+    }
+
+
+def _domain_name(physical: str, inputs: dict[str, Any], arn: str, at: Place) -> dict[str, Any]:
+    return {
+        "arn": f"arn:{at.partition}:apigateway:{at.region}::/domainnames/{inputs.get('domainName', physical)}",
+        "regionalDomainName": f"d-{stable_suffix(physical, length=10)}.execute-api.{at.region}.{at.dns_suffix}",
+        "regionalZoneId": "Z1UJRXOUMOOFQ8",
+    }
+
+
 _EXTRA: dict[str, Outputs] = {
+    "aws:lambda/function:Function": _function,
+    "aws:lambda/alias:Alias": _alias,
+    "aws:apigateway/restApi:RestApi": _rest_api,
+    "aws:apigateway/stage:Stage": _stage,
+    "aws:apigateway/domainName:DomainName": _domain_name,
     "aws:route53/record:Record": lambda n, i, arn, at: {"fqdn": str(i.get("name", n)).rstrip(".")},
     "aws:acm/certificateValidation:CertificateValidation": lambda n, i, arn, at: {
         "certificateArn": i.get("certificateArn", "")
@@ -331,6 +389,14 @@ def planned_app_settings(graph: Any) -> tuple[dict[str, str], list[str], int]:
     """What the planned graph hands the app (for the app-contract test that runs on every target):
     the plain environment, the names of the variables injected from the secret store, and the
     container port."""
+    functions = graph.of_type("aws:lambda/function:Function")
+    if functions:
+        # the Lambda runtime: secrets reach the function as <NAME>_SECRET_ARN (read at cold start)
+        (function,) = functions
+        variables = dict(function.inputs["environment"]["variables"])
+        secret_names = [k.removesuffix("_SECRET_ARN") for k in variables if k.endswith("_SECRET_ARN")]
+        plain = {k: v for k, v in variables.items() if not k.endswith("_SECRET_ARN")}
+        return plain, secret_names, int(plain["APP_PORT"])
     tasks = graph.of_type("aws:ecs/taskDefinition:TaskDefinition")
     (task,) = [r for r in tasks if "ai-platform:aws:ContainerService$" in r.urn]
     (definition,) = json.loads(task.inputs["containerDefinitions"])

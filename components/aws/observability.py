@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -37,6 +38,17 @@ ERROR_RATE_EXPRESSION = "100 * (FILL(elb5xx, 0) + FILL(target5xx, 0)) / requests
 MAX_BUDGET_NOTIFICATIONS = 5
 
 
+@dataclass(frozen=True)
+class LambdaMetrics:
+    """Where the Lambda runtime's metrics are: the function (and its alias) and the REST API stage."""
+
+    function_name: pulumi.Input[str]
+    alias_name: pulumi.Input[str]
+    api_name: pulumi.Input[str]
+    """The REST API's name (dimension ``ApiName``)."""
+    stage_name: pulumi.Input[str]
+
+
 @dataclass(kw_only=True)
 class ObservabilityArgs(BlockArgs):
     """Inputs of :class:`Observability`."""
@@ -46,14 +58,17 @@ class ObservabilityArgs(BlockArgs):
     alarms and Budgets use it: see ``SecretStore``'s key policy)."""
     alert_emails: Sequence[str] = field(default_factory=list)
     """Addresses subscribed to the alert topic (each must confirm the subscription e-mail)."""
-    load_balancer_arn_suffix: pulumi.Input[str]
+    load_balancer_arn_suffix: pulumi.Input[str] | None = None
     """``app/<name>/<id>``: the ALB's ``arn_suffix`` (CloudWatch dimension ``LoadBalancer``)."""
-    target_group_arn_suffix: pulumi.Input[str]
+    target_group_arn_suffix: pulumi.Input[str] | None = None
     """``targetgroup/<name>/<id>``: the app target group's ``arn_suffix``."""
-    cluster_name: pulumi.Input[str]
+    cluster_name: pulumi.Input[str] | None = None
     """ECS cluster name (dimension ``ClusterName``)."""
-    service_name: pulumi.Input[str]
-    """ECS service name (dimension ``ServiceName``)."""
+    service_name: pulumi.Input[str] | None = None
+    """ECS service name (dimension ``ServiceName``). These four for the container runtime; for the
+    Lambda runtime ``function`` instead."""
+    function: LambdaMetrics | None = None
+    """The Lambda runtime's function and REST API: its alarms and dashboard replace the ALB/ECS ones."""
     cache_member_cluster_ids: Sequence[pulumi.Input[str]] = field(default_factory=list)
     """ElastiCache node ids (``Cache.member_cluster_ids``): one memory alarm each. Default none."""
     latency_p95_threshold_seconds: float = 4.0
@@ -182,7 +197,9 @@ class Observability(Block):
             aws.cloudwatch.Dashboard,
             aws.cloudwatch.DashboardArgs(
                 dashboard_name=prefix,
-                dashboard_body=pulumi.Output.all(
+                dashboard_body=_lambda_dashboard_body(args, args.function, ctx)
+                if args.function is not None
+                else pulumi.Output.all(
                     ctx,
                     args.load_balancer_arn_suffix,
                     args.target_group_arn_suffix,
@@ -270,21 +287,41 @@ class _AlarmSpec:
     queries: list[aws.cloudwatch.MetricAlarmMetricQueryArgs] | None = None
 
 
+def sum_query(
+    query_id: str, namespace: str, metric: str, dimensions: Mapping[str, pulumi.Input[str]], period: int
+) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+    """One summed metric series of an alarm's metric math (not returned itself)."""
+    return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+        id=query_id,
+        return_data=False,
+        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+            namespace=namespace, metric_name=metric, dimensions=dimensions, stat="Sum", period=period
+        ),
+    )
+
+
 def _alarm_specs(args: ObservabilityArgs) -> dict[str, _AlarmSpec]:
+    specs = _lambda_alarm_specs(args, args.function) if args.function is not None else _container_alarm_specs(args)
+    for index, node in enumerate(args.cache_member_cluster_ids):
+        specs[f"redisMemory{index}"] = _AlarmSpec(
+            description=f"Redis node {index} memory above {args.redis_memory_threshold_percent} %",
+            threshold=args.redis_memory_threshold_percent,
+            missing="missing",
+            namespace="AWS/ElastiCache",
+            metric="DatabaseMemoryUsagePercentage",
+            dimensions={"CacheClusterId": node},
+            statistic="Maximum",
+        )
+    return specs
+
+
+def _container_alarm_specs(args: ObservabilityArgs) -> dict[str, _AlarmSpec]:
+    assert args.load_balancer_arn_suffix is not None and args.target_group_arn_suffix is not None
+    assert args.cluster_name is not None and args.service_name is not None  # _validate
     lb = {"LoadBalancer": args.load_balancer_arn_suffix}
 
     def alb_query(query_id: str, metric: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
-        return aws.cloudwatch.MetricAlarmMetricQueryArgs(
-            id=query_id,
-            return_data=False,
-            metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                namespace="AWS/ApplicationELB",
-                metric_name=metric,
-                dimensions=lb,
-                stat="Sum",
-                period=args.period_seconds,
-            ),
-        )
+        return sum_query(query_id, "AWS/ApplicationELB", metric, lb, args.period_seconds)
 
     specs = {
         "latencyP95": _AlarmSpec(
@@ -325,17 +362,124 @@ def _alarm_specs(args: ObservabilityArgs) -> dict[str, _AlarmSpec]:
             statistic="Average",
         ),
     }
-    for index, node in enumerate(args.cache_member_cluster_ids):
-        specs[f"redisMemory{index}"] = _AlarmSpec(
-            description=f"Redis node {index} memory above {args.redis_memory_threshold_percent} %",
-            threshold=args.redis_memory_threshold_percent,
-            missing="missing",
-            namespace="AWS/ElastiCache",
-            metric="DatabaseMemoryUsagePercentage",
-            dimensions={"CacheClusterId": node},
-            statistic="Maximum",
-        )
     return specs
+
+
+#: Lambda errors as a percentage of invocations (``errors``/``invocations`` series)
+FUNCTION_ERROR_EXPRESSION = "100 * FILL(errors, 0) / invocations"
+
+
+def _lambda_alarm_specs(args: ObservabilityArgs, fn: LambdaMetrics) -> dict[str, _AlarmSpec]:
+    """The Lambda runtime's alarms: the stage's 5xx share, the function's error share, any
+    throttle (reserved concurrency reached), and the function's p95 duration."""
+    function = {
+        "FunctionName": fn.function_name,
+        "Resource": pulumi.Output.concat(fn.function_name, ":", fn.alias_name),
+    }
+
+    def query(query_id: str, metric: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+        return sum_query(query_id, "AWS/Lambda", metric, function, args.period_seconds)
+
+    return {
+        "latencyP95": _AlarmSpec(
+            description=f"p95 function duration above {args.latency_p95_threshold_seconds} s (target 2.5 s)",
+            threshold=args.latency_p95_threshold_seconds * 1000,  # Lambda reports milliseconds
+            missing="notBreaching",
+            namespace="AWS/Lambda",
+            metric="Duration",
+            dimensions=function,
+            extended_statistic="p95",
+        ),
+        "errorRate": _AlarmSpec(
+            description=(
+                f"REST API 5xx above {args.error_rate_threshold_percent} % of requests "
+                f"(availability below {100 - args.error_rate_threshold_percent} %)"
+            ),
+            threshold=args.error_rate_threshold_percent / 100,  # 5XXError's average is the share
+            missing="notBreaching",
+            namespace="AWS/ApiGateway",
+            metric="5XXError",
+            dimensions={"ApiName": fn.api_name, "Stage": fn.stage_name},
+            statistic="Average",
+        ),
+        "functionErrors": _AlarmSpec(
+            description=f"function errors above {args.error_rate_threshold_percent} % of invocations",
+            threshold=args.error_rate_threshold_percent,
+            missing="notBreaching",
+            queries=[
+                query("invocations", "Invocations"),
+                query("errors", "Errors"),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="errorRate",
+                    label="function errors (%)",
+                    expression=FUNCTION_ERROR_EXPRESSION,
+                    return_data=True,
+                ),
+            ],
+        ),
+        "throttles": _AlarmSpec(
+            description="function throttled: reserved concurrency reached (raise it, or the spike is abuse)",
+            threshold=0,
+            missing="notBreaching",
+            namespace="AWS/Lambda",
+            metric="Throttles",
+            dimensions=function,
+            statistic="Sum",
+        ),
+    }
+
+
+def _lambda_dashboard_body(
+    args: ObservabilityArgs, fn: LambdaMetrics, ctx: pulumi.Output[AwsContext]
+) -> pulumi.Output[str]:
+    def body(v: list[Any]) -> str:
+        context, function, alias, api, stage = v
+        resource = ["FunctionName", function, "Resource", f"{function}:{alias}"]
+
+        def widget(x: int, y: int, title: str, metrics: list[list[object]]) -> dict[str, object]:
+            properties = {
+                "title": title,
+                "region": context.region,
+                "view": "timeSeries",
+                "stacked": False,
+                "period": args.period_seconds,
+                "metrics": metrics,
+            }
+            return {"type": "metric", "x": x, "y": y, "width": 12, "height": 6, "properties": properties}
+
+        lam = "AWS/Lambda"
+        widgets = [
+            widget(
+                0,
+                0,
+                "Function duration (ms)",
+                [[lam, "Duration", *resource, {"stat": s, "label": s}] for s in ("p50", "p95", "p99")],
+            ),
+            widget(
+                12,
+                0,
+                "Invocations, errors, throttles",
+                [[lam, m, *resource, {"stat": "Sum"}] for m in ("Invocations", "Errors", "Throttles")],
+            ),
+            widget(
+                0,
+                6,
+                "Concurrent executions",
+                [[lam, "ConcurrentExecutions", "FunctionName", function, {"stat": "Maximum"}]],
+            ),
+            widget(
+                12,
+                6,
+                "REST API requests and errors",
+                [
+                    ["AWS/ApiGateway", m, "ApiName", api, "Stage", stage, {"stat": "Sum"}]
+                    for m in ("Count", "4XXError", "5XXError")
+                ],
+            ),
+        ]
+        return json.dumps({"widgets": widgets})
+
+    return pulumi.Output.all(ctx, fn.function_name, fn.alias_name, fn.api_name, fn.stage_name).apply(body)
 
 
 def topic_policy(ctx: AwsContext, topic_arn: str) -> list[Statement]:
@@ -473,6 +617,13 @@ def _validate(args: ObservabilityArgs) -> str | None:
             f"ObservabilityArgs.budget_thresholds_percent={list(args.budget_thresholds_percent)} with "
             f"budget_forecast_threshold_percent={args.budget_forecast_threshold_percent} is invalid: 1 to "
             f"{MAX_BUDGET_NOTIFICATIONS} notifications in all, each threshold > 0"
+        )
+    container = (args.load_balancer_arn_suffix, args.target_group_arn_suffix, args.cluster_name, args.service_name)
+    given = sum(c is not None for c in container)
+    if given != (0 if args.function is not None else len(container)):
+        raise ValueError(
+            "ObservabilityArgs: give either function (the Lambda runtime) or all of load_balancer_arn_suffix, "
+            "target_group_arn_suffix, cluster_name and service_name (the container runtime)"
         )
     if len(set(args.log_group_keys)) != len(args.log_group_keys):
         raise ValueError(f"ObservabilityArgs.log_group_keys has duplicates: {list(args.log_group_keys)}")

@@ -30,6 +30,11 @@ LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 ROLE = "aws:iam/role:Role"
 ECS_SERVICE = "aws:ecs/service:Service"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+LAMBDA_FUNCTION = "aws:lambda/function:Function"
+LAMBDA_ALIAS = "aws:lambda/alias:Alias"
+LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
+API_INTEGRATION = "aws:apigateway/integration:Integration"
+REST_API = "aws:apigateway/restApi:RestApi"
 PARLIAMENT_CONFIG = Path(__file__).with_name("parliament.yaml")
 
 
@@ -212,7 +217,7 @@ def service_waits_for_listener(order: Order) -> Iterable[Finding]:
 ROLE_USERS: dict[str, tuple[str, ...]] = {
     TASK_DEFINITION: ("executionRoleArn", "taskRoleArn"),
     "aws:rds/clusterInstance:ClusterInstance": ("monitoringRoleArn",),
-    "aws:lambda/function:Function": ("role",),
+    LAMBDA_FUNCTION: ("role",),
 }
 #: resource types that run another resource's roles: type -> (input, the referenced type)
 ROLE_USERS_THROUGH: dict[str, tuple[str, str]] = {ECS_SERVICE: ("taskDefinition", TASK_DEFINITION)}
@@ -251,6 +256,55 @@ def compute_waits_for_role_policies(order: Order) -> Iterable[Finding]:
                             message=f"{resource.name} ({resource.type}) runs with {role.name} but does not wait "
                             f"for its policy {policy.name}: make it depend on the policy",
                         )
+
+
+# --- API Gateway may invoke the functions it integrates -----------------------------------------
+
+API_GATEWAY = "apigateway.amazonaws.com"
+
+
+def _integrated_functions(order: Order, integration: GraphResource) -> list[tuple[GraphResource, str | None]]:
+    """(function, alias name or None) of a Lambda proxy integration's ``uri``."""
+    found: list[tuple[GraphResource, str | None]] = [
+        (f, None) for f in order.referenced(integration, "uri", LAMBDA_FUNCTION)
+    ]
+    for alias in order.referenced(integration, "uri", LAMBDA_ALIAS):
+        name = alias.inputs.get("name") or alias.outputs.get("name")
+        found += [(f, str(name)) for f in order.referenced(alias, "functionName", LAMBDA_FUNCTION)]
+    return found
+
+
+@invariant("api-gateway-may-invoke-its-functions")
+def api_gateway_may_invoke(order: Order) -> Iterable[Finding]:
+    """A Lambda proxy integration needs the function's resource policy to admit API Gateway, for
+    the qualifier it invokes and only from that API (``SourceArn``): without it every request is a
+    500, and without the source any API in any account could invoke the function."""
+    for integration in order.graph.of_type(API_INTEGRATION):
+        if integration.inputs.get("type") != "AWS_PROXY":
+            continue
+        apis = order.referenced(integration, "restApi", REST_API)
+        for function, qualifier in _integrated_functions(order, integration):
+            permissions = [
+                p
+                for p in order.referencing(LAMBDA_PERMISSION, "function", function)
+                if p.inputs.get("principal") == API_GATEWAY and p.inputs.get("qualifier") == qualifier
+            ]
+            target = function.name if qualifier is None else f"{function.name}:{qualifier}"
+            if not permissions:
+                yield finding(
+                    integration,
+                    function,
+                    message=f"{integration.name} invokes {target}, but no aws:lambda/permission:Permission lets "
+                    f"{API_GATEWAY} invoke it (qualifier {qualifier!r}): add one with sourceArn <api execution arn>/*",
+                )
+                continue
+            for permission in permissions:
+                if not any(order.referenced(permission, "sourceArn", REST_API) == [api] for api in apis):
+                    yield finding(
+                        permission,
+                        message=f"{permission.name} lets {API_GATEWAY} invoke {target} without a sourceArn of "
+                        f"the integrating API: scope it to that API's execution ARN",
+                    )
 
 
 # --- log groups exist before whatever writes to them --------------------------------------------
@@ -298,8 +352,18 @@ def _rds_log_groups(r: GraphResource) -> list[str]:
     return [f"/aws/rds/cluster/{identifier}/{e}" for e in r.inputs.get("enabledCloudwatchLogsExports", [])]
 
 
+def _lambda_log_groups(r: GraphResource) -> list[str]:
+    """A function's ``loggingConfig.logGroup``, else Lambda's default ``/aws/lambda/<name>``."""
+    configured = (r.inputs.get("loggingConfig") or {}).get("logGroup")
+    if isinstance(configured, str) and configured:
+        return [configured]
+    name = r.inputs.get("name") or r.outputs.get("name")
+    return [f"/aws/lambda/{name}"] if isinstance(name, str) else []
+
+
 #: resource type -> the log groups (names or ARNs) it writes to
 LOG_WRITERS = {
+    LAMBDA_FUNCTION: _lambda_log_groups,
     TASK_DEFINITION: _ecs_log_groups,
     "aws:ec2/flowLog:FlowLog": _flow_log_groups,
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": _waf_log_groups,
@@ -430,6 +494,7 @@ INVARIANTS: tuple[Invariant, ...] = (
     key_policy_allows_users,
     service_waits_for_listener,
     compute_waits_for_role_policies,
+    api_gateway_may_invoke,
     log_groups_before_writers,
     documents_pass_parliament,
 )

@@ -74,6 +74,10 @@ SERVICE_SPECIFIC_CREDENTIAL = "aws:iam/serviceSpecificCredential:ServiceSpecific
 VPC = "aws:ec2/vpc:Vpc"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 BUDGET = "aws:budgets/budget:Budget"
+REST_API = "aws:apigateway/restApi:RestApi"
+API_STAGE = "aws:apigateway/stage:Stage"
+API_METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
+API_DOMAIN = "aws:apigateway/domainName:DomainName"
 
 
 def shown(value: Any) -> str:
@@ -1001,6 +1005,18 @@ def _counts_only(acl: Resource) -> bool:
     return True
 
 
+def _counting_acls(entry: Resource, attached: list[Resource], acls: list[Resource]) -> Iterator[Violation]:
+    """The web ACLs associated with ``entry`` (by ``attached``) that only count: reported in prod."""
+    for association in attached:
+        for acl in acls:
+            if association.refers_to("webAclArn", acl) and _counts_only(acl):
+                yield Violation(
+                    f"{acl.label} protecting {entry.label} only counts requests in prod: no rule blocks and "
+                    "defaultAction is allow; set the rules' action to block (overrideAction none for rule groups)",
+                    acl.urn,
+                )
+
+
 @checks.stack("waf-on-entry-points")
 def internet_facing_lbs_have_waf(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
     """The WAF carries the managed rules and the rate and size limits; in prod it must block."""
@@ -1016,16 +1032,131 @@ def internet_facing_lbs_have_waf(stack: Stack, config: Mapping[str, Any]) -> Ite
                 lb.urn,
             )
             continue
-        if not _safe_is_prod(lb, config, stack):
+        if _safe_is_prod(lb, config, stack):
+            yield from _counting_acls(lb, attached, acls)
+
+
+# ---------------------------------------------------------------------------------------------
+# The Lambda runtime: functions, REST API stages and custom domains
+
+
+@checks.resource("serverless-hardening", LAMBDA_FUNCTION)
+def lambda_function_hardened(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """Reserved concurrency caps a spike (and a runaway bill) without starving the account's other
+    functions; a VPC puts the data stores' security groups in charge; tracing shows where time went."""
+    reserved = r.get("reservedConcurrentExecutions")
+    if not is_unknown(reserved) and (reserved is None or (isinstance(reserved, int) and reserved < 0)):
+        yield (
+            f"{r.label} has no reserved concurrency: reservedConcurrentExecutions is {shown(reserved)}; "
+            "set it, so a spike cannot take the account's whole concurrency pool"
+        )
+    subnets = r.get("vpcConfig.subnetIds")
+    if not is_unknown(subnets) and not subnets:
+        yield (
+            f"{r.label} runs outside a VPC: vpcConfig.subnetIds is {shown(subnets)}; "
+            "give it the private subnets and a security group"
+        )
+    mode = r.get("tracingConfig.mode")
+    if not is_unknown(mode) and mode != "Active":
+        yield f"{r.label} is not traced: tracingConfig.mode is {shown(mode)}; set Active (X-Ray)"
+
+
+@checks.resource("serverless-hardening", API_STAGE)
+def api_stage_traced(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """The stage's traces join the function's, so one request reads end to end."""
+    traced = r.get("xrayTracingEnabled")
+    if not is_unknown(traced) and traced is not True:
+        yield f"{r.label} is not traced: xrayTracingEnabled is {shown(traced)}; set true"
+
+
+@checks.resource("serverless-hardening", REST_API)
+def rest_api_default_endpoint_disabled(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """The ``execute-api`` endpoint bypasses the custom domain (and whatever is attached to it)."""
+    disabled = r.get("disableExecuteApiEndpoint")
+    if r.is_prod(config) and not is_unknown(disabled) and disabled is not True:
+        yield (
+            f"{r.label} keeps its default execute-api endpoint in prod: disableExecuteApiEndpoint is "
+            f"{shown(disabled)}; set true so every request passes the custom domain"
+        )
+
+
+#: REST API domain security policies that allow TLS 1.0 or 1.1
+_OLD_TLS_DOMAIN_POLICY = re.compile(r"TLS_1_0|TLS_1_1|TLS1[01]", re.IGNORECASE)
+
+
+@checks.resource("tls-in-transit", API_DOMAIN)
+def api_domain_tls(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """A custom domain negotiates only TLS 1.2 or newer."""
+    policy = r.get("securityPolicy")
+    if is_unknown(policy):
+        return
+    if not isinstance(policy, str) or _OLD_TLS_DOMAIN_POLICY.search(policy):
+        yield (
+            f"{r.label} accepts TLS older than 1.2: securityPolicy is {shown(policy)}; "
+            "set TLS_1_2 (or a SecurityPolicy_TLS13_* policy)"
+        )
+
+
+def _public_stages(stack: Stack) -> list[tuple[Resource, Resource | None]]:
+    """Each REST API stage with its API, unless the API is private (reachable only in a VPC)."""
+    apis = stack.of_type(REST_API)
+    found = []
+    for stage in stack.of_type(API_STAGE):
+        api = next((a for a in apis if stage.refers_to("restApi", a)), None)
+        types = None if api is None else api.get("endpointConfiguration.types")
+        if types == "PRIVATE" or (isinstance(types, list) and types == ["PRIVATE"]):
             continue
-        for association in attached:
-            for acl in acls:
-                if association.refers_to("webAclArn", acl) and _counts_only(acl):
-                    yield Violation(
-                        f"{acl.label} protecting {lb.label} only counts requests in prod: no rule blocks and "
-                        "defaultAction is allow; set the rules' action to block (overrideAction none for rule groups)",
-                        acl.urn,
-                    )
+        found.append((stage, api))
+    return found
+
+
+@checks.stack("waf-on-entry-points")
+def rest_api_stages_have_waf(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
+    """A REST API stage is an entry point like a load balancer: a web ACL must sit on it."""
+    acls = stack.of_type(WEB_ACL)
+    for stage, _ in _public_stages(stack):
+        attached = stack.referring(stage, WEB_ACL_ASSOCIATION, "resourceArn")
+        if not attached:
+            yield Violation(
+                f"{stage.label} is a public REST API stage without a WAF: no {WEB_ACL_ASSOCIATION} has "
+                "resourceArn pointing at it; associate a WAFv2 web ACL",
+                stage.urn,
+            )
+            continue
+        if _safe_is_prod(stage, config, stack):
+            yield from _counting_acls(stage, attached, acls)
+
+
+def _settings_of(entry: Resource, stage: Resource, api: Resource | None) -> bool:
+    """Whether method settings belong to ``stage``: by reference, or (state files) by the same
+    stage name and API id."""
+    if entry.refers_to("stageName", stage):
+        return api is None or entry.refers_to("restApi", api) or entry.get("restApi") == stage.get("restApi")
+    name, rest_api = entry.get("stageName"), entry.get("restApi")
+    return isinstance(name, str) and name == stage.get("stageName") and rest_api == stage.get("restApi")
+
+
+@checks.stack("api-stage-throttling")
+def rest_api_stages_throttle(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
+    """Stage throttling bounds the steady rate and the burst for everyone together, below the WAF's
+    per-IP limit: the function's concurrency is spent only on admitted requests."""
+    settings = stack.of_type(API_METHOD_SETTINGS)
+    for stage, api in _public_stages(stack):
+        throttled = False
+        for entry in settings:
+            if not _settings_of(entry, stage, api):
+                continue
+            rate, burst = entry.get("settings.throttlingRateLimit"), entry.get("settings.throttlingBurstLimit")
+            if is_unknown(rate) or is_unknown(burst):
+                throttled = True  # not decidable during preview
+            elif (_number(rate) or 0) > 0 and (_number(burst) or 0) > 0:
+                throttled = True
+        if not throttled:
+            yield Violation(
+                f"{stage.label} is not throttled: no {API_METHOD_SETTINGS} for it sets settings.throttlingRateLimit "
+                "and settings.throttlingBurstLimit above 0; add method settings (methodPath */*) with both",
+                stage.urn,
+            )
 
 
 @checks.stack("data-protection")
