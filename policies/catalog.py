@@ -649,6 +649,8 @@ RULES: tuple[Rule, ...] = (
             "`disableExecuteApiEndpoint: true` on prod REST APIs (serve them on a custom domain)."
         ),
         config={"prodEnvironments": PROD_ENVIRONMENTS},
+        topic="workload-hardening",
+        frameworks=(*security_pillars("SEC06"),),
     ),
     Rule(
         name="api-stage-throttling",
@@ -661,6 +663,8 @@ RULES: tuple[Rule, ...] = (
             "`settings.throttlingRateLimit` and `settings.throttlingBurstLimit` above 0 (the WAF's per-IP rate rule "
             "limits each client; the stage's throttle bounds everyone together)."
         ),
+        topic="network",
+        frameworks=(*security_pillars("SEC05"),),
     ),
     Rule(
         name="insecure-opt-outs",

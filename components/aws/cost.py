@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from components.cost import GB, HOURS_PER_MONTH, Charge, Context, compute_hours, rule_set_charges
+from components.cost import GB, HOURS_PER_MONTH, Charge, Context, compute_hours, request_charge, rule_set_charges
 from components.testing import GraphResource
 
 PRICES = Path(__file__).with_name("prices.json")
@@ -171,6 +171,35 @@ def s3_bucket(r: GraphResource, ctx: Context) -> list[Charge]:
     return [Charge("storage", gb, "s3-standard-gb-month", why)]
 
 
+def _architecture(r: GraphResource) -> str:
+    return "arm" if "arm64" in (r.inputs.get("architectures") or ()) else "x86"
+
+
+def lambda_function(r: GraphResource, ctx: Context) -> list[Charge]:
+    gb = float(r.inputs.get("memorySize") or 128) / 1024
+    # the function waits for the model while it runs: its billed duration is the upstream's latency
+    ms, why = ctx.usage(r, "averageDurationMs", 1500, "stated default: 1.5 s a request (the model call)")
+    seconds = ctx.requests * ms / 1000 * gb
+    arch = _architecture(r)
+    return [
+        request_charge(r, ctx, "lambda-requests-million"),
+        Charge(f"duration ({gb:g} GB x {ms:g} ms a request)", seconds, f"lambda-{arch}-gb-second", why),
+    ]
+
+
+def provisioned_concurrency(r: GraphResource, ctx: Context) -> list[Charge]:
+    count = int(r.inputs.get("provisionedConcurrentExecutions") or 0)
+    function = ctx.referenced(r, "functionName")
+    memory = float(function[0].inputs.get("memorySize") or 128) / 1024 if function else 0.125
+    arch = _architecture(function[0]) if function else "x86"
+    seconds = count * memory * H * 3600
+    return [Charge(f"warm environments ({count} x {memory:g} GB)", seconds, f"lambda-{arch}-provisioned-gb-second")]
+
+
+def rest_api_stage(r: GraphResource, ctx: Context) -> list[Charge]:
+    return [request_charge(r, ctx, "apigateway-rest-requests-million")]
+
+
 PRICED = {
     "aws:ec2/natGateway:NatGateway": nat_gateway,
     "aws:ec2/eip:Eip": eip,
@@ -189,10 +218,25 @@ PRICED = {
     "aws:secretsmanager/secret:Secret": secret,
     "aws:ecr/repository:Repository": ecr_repository,
     "aws:s3/bucket:Bucket": s3_bucket,
+    "aws:lambda/function:Function": lambda_function,
+    "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig": provisioned_concurrency,
+    "aws:apigateway/stage:Stage": rest_api_stage,
 }
 
 _NO_CHARGE = "no charge of its own"
 FREE = {
+    "aws:apigateway/account:Account": "the account's CloudWatch role setting",
+    "aws:apigateway/basePathMapping:BasePathMapping": _NO_CHARGE,
+    "aws:apigateway/deployment:Deployment": _NO_CHARGE,
+    "aws:apigateway/domainName:DomainName": "regional custom domains are free (the certificate is ACM's)",
+    "aws:apigateway/integration:Integration": _NO_CHARGE,
+    "aws:apigateway/method:Method": _NO_CHARGE,
+    "aws:apigateway/methodSettings:MethodSettings": _NO_CHARGE,
+    "aws:apigateway/resource:Resource": _NO_CHARGE,
+    "aws:apigateway/restApi:RestApi": "billed per request on its stage",
+    "aws:lambda/alias:Alias": _NO_CHARGE,
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": _NO_CHARGE,
+    "aws:lambda/permission:Permission": _NO_CHARGE,
     "aws:acm/certificate:Certificate": "public ACM certificates are free",
     "aws:acm/certificateValidation:CertificateValidation": _NO_CHARGE,
     "aws:appautoscaling/policy:Policy": _NO_CHARGE,

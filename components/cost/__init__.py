@@ -52,6 +52,8 @@ BLOCKS = {
     "Network": "network",
     "Gateway": "gateway",
     "ContainerService": "container runtime",
+    "Function": "container runtime",
+    "RestApi": "gateway",
     "Worker": "container runtime",
     "Cache": "cache",
     "VectorStore": "vector DB",

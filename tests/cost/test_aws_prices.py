@@ -145,6 +145,37 @@ def test_fixed_charges_do_not_depend_on_usage(prod: Estimate) -> None:
     assert prod.fixed == pytest.approx(default.fixed)
 
 
+@pytest.fixture(scope="module")
+def serverless() -> Estimate:
+    graph, spec = planned("aws-serverless-prod")
+    usage = {
+        "traffic": {"requestsPerMonth": 2_000_000, "llmModels": {"gpt-4o-mini": 1.0}},
+        "resources": {
+            "ai-platform-function-function": {"averageDurationMs": 800},
+            "ai-platform-api-stage": {"requestsMillions": 2},
+        },
+    }
+    return estimate(graph, spec, parse(usage, "usage.yaml"))
+
+
+def test_lambda_requests_duration_and_provisioned_concurrency(serverless: Estimate) -> None:
+    # $0.20 per 1M requests; x86 $0.0000166667 per GB-second; 512 MB = 0.5 GB
+    function = items(serverless, "ai-platform-function-function")
+    assert function["requests"].monthly == pytest.approx(2 * 0.20)
+    duration = function["duration (0.5 GB x 800 ms a request)"]
+    assert duration.monthly == pytest.approx(2_000_000 * 0.8 * 0.5 * 0.0000166667)  # 13.33
+    assert duration.usage and function["requests"].usage
+    # provisioned concurrency 2 x 0.5 GB kept warm all month: $0.0000041667 per GB-second, fixed
+    warm = monthly(serverless, "ai-platform-function-provisioned")
+    assert warm == pytest.approx(2 * 0.5 * 730 * 3600 * 0.0000041667)  # 10.95
+    assert all(i.usage is None for i in items(serverless, "ai-platform-function-provisioned").values())
+
+
+def test_rest_api_requests(serverless: Estimate) -> None:
+    # REST API: $3.50 per million requests (first 333 million), us-east-1
+    assert monthly(serverless, "ai-platform-api-stage") == pytest.approx(2 * 3.50)
+
+
 #: every priced AWS type -> the test above that checks its formula by hand
 TESTED = {
     "aws:ec2/natGateway:NatGateway": test_nat_gateway_hours_and_data,
@@ -164,6 +195,11 @@ TESTED = {
     "aws:secretsmanager/secret:Secret": test_kms_key_and_secrets,
     "aws:ecr/repository:Repository": test_registry_and_access_log_storage,
     "aws:s3/bucket:Bucket": test_registry_and_access_log_storage,
+    "aws:lambda/function:Function": test_lambda_requests_duration_and_provisioned_concurrency,
+    "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig": (
+        test_lambda_requests_duration_and_provisioned_concurrency
+    ),
+    "aws:apigateway/stage:Stage": test_rest_api_requests,
 }
 
 

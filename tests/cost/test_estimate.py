@@ -37,11 +37,11 @@ def test_an_unclassified_type_is_listed_as_not_priced() -> None:
     # a copy of the graph with one resource of a type the table does not know yet
     from dataclasses import replace
 
-    odd = replace(cluster, type="aws:lambda/function:Function", name="new-function", urn=cluster.urn + "-fn")
+    odd = replace(cluster, type="aws:sfn/stateMachine:StateMachine", name="new-machine", urn=cluster.urn + "-sfn")
     changed = replace(graph, resources=[*graph.resources, odd])
-    assert unclassified(changed, module) == ["aws:lambda/function:Function"]
+    assert unclassified(changed, module) == ["aws:sfn/stateMachine:StateMachine"]
     result = estimate(changed, spec)
-    assert [(u.resource, u.type) for u in result.not_priced] == [("new-function", "aws:lambda/function:Function")]
+    assert [(u.resource, u.type) for u in result.not_priced] == [("new-machine", "aws:sfn/stateMachine:StateMachine")]
 
 
 def test_every_available_target_has_a_cost_module_and_table() -> None:
