@@ -448,7 +448,8 @@ class CheckSet:
 
         A resource policy cannot see the stack's platform component (where the opt-outs are
         recorded), so a resource rule with waivers runs its checks from a stack policy, over every
-        resource; the ``insecure-opt-outs`` rule reports each opt-out in force."""
+        resource; the ``insecure-opt-outs`` rule reports each opt-out in force. A stack rule's
+        check waives a condition the same way: its :class:`Violation` message is a ``Waivable``."""
         self.waivers.setdefault(rule, set()).update(opt_outs)
 
     def resource(self, rule: str, *types: str) -> Callable[[ResourceCheck], ResourceCheck]:
@@ -570,9 +571,7 @@ def build_policies(rules: Sequence[Rule], check_sets: Sequence[CheckSet]) -> lis
             if name not in by_name:
                 raise ValueError(f"{cs.target} registers checks for unknown rule {name!r}; rules: {sorted(by_name)}")
             scope = by_name[name].scope
-            if ((name in cs.resource_checks or name in cs.waivers) and scope != "resource") or (
-                name in cs.stack_checks and scope != "stack"
-            ):
+            if (name in cs.resource_checks and scope != "resource") or (name in cs.stack_checks and scope != "stack"):
                 raise ValueError(f"{cs.target} registers {name!r} checks of the wrong scope (it is {scope}-level)")
     policies: list[Policy] = []
     for rule in rules:
@@ -598,7 +597,8 @@ def build_policies(rules: Sequence[Rule], check_sets: Sequence[CheckSet]) -> lis
                 policies.append(ResourceValidationPolicy(validate=_resource_validator(rule, dispatch), **common))
         else:
             stack_fns = [fn for cs in check_sets for fn in cs.stack_checks.get(rule.name, [])]
-            policies.append(StackValidationPolicy(validate=_stack_validator(rule, stack_fns), **common))
+            validate = _stack_validator(rule, stack_fns, waivers.get(rule.name, frozenset()))
+            policies.append(StackValidationPolicy(validate=validate, **common))
     return policies
 
 
@@ -643,7 +643,7 @@ def _waivable_validator(rule: Rule, dispatch: Mapping[str, list[ResourceCheck]],
     return validate
 
 
-def _stack_validator(rule: Rule, checks: Sequence[StackCheck]):
+def _stack_validator(rule: Rule, checks: Sequence[StackCheck], waivers: frozenset[str] = frozenset()):
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
         if not checks:
             return
@@ -651,7 +651,10 @@ def _stack_validator(rule: Rule, checks: Sequence[StackCheck]):
         stack = stack_view(args)
         if rule.opt_out and stack.opted_out(rule.opt_out):
             return
+        waived = waivers & set(stack.opt_outs())
         for violation in run_stack_checks(checks, stack, config):
+            if isinstance(violation.message, Waivable) and violation.message.opt_out in waived:
+                continue
             report(violation.message, violation.urn)
 
     return validate

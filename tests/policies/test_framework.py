@@ -19,6 +19,7 @@ from policies.framework import (
     Rule,
     Severity,
     Stack,
+    Violation,
     Waivable,
     build_policies,
     opt_out_key,
@@ -150,6 +151,24 @@ def test_a_named_opt_out_waives_only_its_own_condition() -> None:
     ]
     # another rule's opt-out waives nothing here
     assert len(pack.check([_platform(["disableWaf"]), public])) == 2
+
+
+def test_a_named_opt_out_waives_a_stack_rule_condition_too() -> None:
+    checks = CheckSet("stand-in")
+
+    @checks.stack("waf-on-entry-points")
+    def shielded(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
+        for r in stack.of_type("t:m:Api"):
+            yield Violation(Waivable("stand.publicApi", f"{r.label} is public"), r.urn)
+            yield Violation(f"{r.label} has no WAF", r.urn)  # not waivable
+
+    checks.waive("waf-on-entry-points", "stand.publicApi")
+    rule = Rule("waf-on-entry-points", "d", Severity.HIGH, EnforcementLevel.MANDATORY, "r", scope="stack")
+    pack = InProcessPack()
+    pack.policies = build_policies([rule], [checks])
+    api = PlannedResource("t:m:Api", {}, "urn:a", "a")
+    assert len(pack.check([_platform([]), api])) == 2
+    assert [f.message for f in pack.check([_platform(["stand.publicApi"]), api])] == ["a (t:m:Api) has no WAF"]
 
 
 def test_a_lone_resource_is_checked_by_the_waivable_rules_too() -> None:
