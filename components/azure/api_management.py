@@ -54,6 +54,8 @@ class ApiManagementArgs(BlockArgs):
     max_body_bytes: int = 1_048_576
     timeout_seconds: int = 300
     jwt: JwtValidation | None = None
+    virtual_network_type: str = "Internal"
+    """External only with the stack's dev-only opt-out azure.insecure.externalApiManagement."""
 
 
 class ApiManagement(Block):
@@ -82,7 +84,7 @@ class ApiManagement(Block):
                 sku=apimanagement.ApiManagementServiceSkuPropertiesArgs(name=args.sku, capacity=args.capacity),
                 zones=args.zones or None,
                 identity=apimanagement.ApiManagementServiceIdentityArgs(type="SystemAssigned"),
-                virtual_network_type="Internal",
+                virtual_network_type=args.virtual_network_type,
                 virtual_network_configuration=apimanagement.VirtualNetworkConfigurationArgs(
                     subnet_resource_id=args.subnet_id
                 ),
@@ -233,6 +235,11 @@ def api_policy_xml(args: ApiManagementArgs) -> str:
 
 
 def _validate(args: ApiManagementArgs) -> None:
+    if args.virtual_network_type not in ("Internal", "External"):
+        raise ValueError(
+            f"ApiManagementArgs.virtual_network_type={args.virtual_network_type!r}: allowed Internal (or External, "
+            "with the opt-out azure.insecure.externalApiManagement)"
+        )
     if args.sku not in ("Developer", "Premium"):
         raise ValueError(
             f"ApiManagementArgs.sku={args.sku!r}: allowed Developer or Premium (v2 tiers have no Internal mode)"

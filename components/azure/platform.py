@@ -67,6 +67,8 @@ class AiPlatform(PlatformBlock):
         protect = spec.protect_stateful
         child = pulumi.ResourceOptions(parent=self)
         client = authorization.get_client_config_output()
+        public = set(azure.public_services)
+        keys = set(azure.local_auth)
 
         group = self.child(
             "resourceGroup",
@@ -116,6 +118,8 @@ class AiPlatform(PlatformBlock):
                 **where,
                 vault_name=azure.key_vault_name,
                 tenant_id=client.tenant_id,
+                public_access="keyVault" in public,
+                purge_protection=not spec.insecure.disable_deletion_protection,
                 # the cache's AUTH token is not used here: the app signs in to Redis with Entra ID
                 secrets={k: v for k, v in secrets.items() if k != spec.cache.auth_token_key},
             ),
@@ -134,6 +138,7 @@ class AiPlatform(PlatformBlock):
                 registry_name=azure.registry_name,
                 image_digest=str(spec.app.image.digest),
                 zone_redundant=prod,
+                public_access="registry" in public,
             ),
             child,
         )
@@ -151,6 +156,8 @@ class AiPlatform(PlatformBlock):
                     **where,
                     sku_name=azure.redis_sku,
                     high_availability=spec.cache_high_availability,
+                    public_access="cache" in public,
+                    access_keys="cache" in keys,
                 ),
                 child,
             )
@@ -187,7 +194,13 @@ class AiPlatform(PlatformBlock):
         if spec.queue.enabled:
             self.queue = Queue(
                 f"{name}-queue",
-                QueueArgs(tags=tags, **where, max_delivery_count=spec.queue.max_receive_count),
+                QueueArgs(
+                    tags=tags,
+                    **where,
+                    max_delivery_count=spec.queue.max_receive_count,
+                    public_access="queue" in public,
+                    local_auth="queue" in keys,
+                ),
                 child,
             )
             network.private_endpoint("namespace", self.queue.namespace, self.queue.namespace_id)
@@ -205,6 +218,8 @@ class AiPlatform(PlatformBlock):
                     deployments=[
                         ModelDeployment(d.name, d.model, d.version, d.sku, d.capacity) for d in azure.openai_deployments
                     ],
+                    public_access="openai" in public,
+                    local_auth="openai" in keys,
                 ),
                 child,
             )
@@ -279,6 +294,7 @@ class AiPlatform(PlatformBlock):
                 rate_limit_calls=spec.gateway.rate_limit_per_ip,
                 max_body_bytes=spec.gateway.max_body_bytes,
                 timeout_seconds=spec.app.timeout_seconds,
+                virtual_network_type=azure.api_management_network,
             ),
             child,
         )
@@ -296,7 +312,8 @@ class AiPlatform(PlatformBlock):
                 certificate_secret_id=azure.certificate_secret_id,
                 certificate_key_vault_id=azure.certificate_key_vault_id,
                 backend_host=apim.gateway_host,
-                backend_ip=apim.private_ip,
+                # an External API Management has no private address: the gateway reaches it by name
+                backend_ip=apim.private_ip if azure.api_management_network == "Internal" else None,
                 health_path=spec.app.health_path,
                 zones=ZONES if prod else [],
                 min_capacity=2 if prod else 1,
