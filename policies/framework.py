@@ -628,6 +628,7 @@ def _waivable_validator(rule: Rule, dispatch: Mapping[str, list[ResourceCheck]],
         config = _config(rule, args.get_config())
         stack = stack_view(args)
         waived = waivers & set(stack.opt_outs())
+        skipped: list[str] = []
         for resource in stack.resources:
             checks = _dispatched(dispatch, resource.type)
             if not checks:
@@ -637,8 +638,10 @@ def _waivable_validator(rule: Rule, dispatch: Mapping[str, list[ResourceCheck]],
                     if isinstance(message, Waivable) and message.opt_out in waived:
                         continue
                     report(message, resource.urn)
-            except UnknownValueError:
-                continue  # as a stack check does: a value unknown in preview is checked at update
+            except UnknownValueError as error:
+                skipped.append(f"{resource.name}: {'.'.join(error.props)}")
+        if skipped:  # after every resource is checked: reported as not run during preview, as a resource rule is
+            raise UnknownValueError(UNKNOWN_STRING_VALUE, ["; ".join(skipped)])
 
     return validate
 
