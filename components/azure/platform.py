@@ -30,7 +30,7 @@ from components.azure.queue import Queue, QueueArgs
 from components.azure.registry import Registry, RegistryArgs
 from components.azure.secrets import SecretStore, SecretStoreArgs
 from components.azure.spec import AzureSpec, api_management_sku
-from components.azure.vector_store import VectorStore, VectorStoreArgs
+from components.azure.vector_store import EntraAdmin, VectorStore, VectorStoreArgs, bootstrap_sql
 from components.base import PlatformBlock
 from components.decisions import (
     CacheEndpoint,
@@ -166,7 +166,15 @@ class AiPlatform(PlatformBlock):
             grants.append(self.cache.grant_data_access("app", principal))
 
         self.vector_store: VectorStore | None = None
+        self.database_admin: Identity | None = None
+        self.database_bootstrap: pulumi.Output[str] | None = None
         if spec.vector_store.enabled:
+            group = azure.postgres_admin_group
+            if group is not None:
+                admin = EntraAdmin(group.object_id, group.name, "Group")
+            else:  # a dedicated identity: the app's own never administers the server
+                self.database_admin = Identity(f"{name}-dbadmin", IdentityArgs(tags=tags, **where), child)
+                admin = EntraAdmin(self.database_admin.principal_id, self.database_admin.name, "ServicePrincipal")
             self.vector_store = VectorStore(
                 f"{name}-vectors",
                 VectorStoreArgs(
@@ -176,6 +184,7 @@ class AiPlatform(PlatformBlock):
                     subnet_id=network.subnet_ids["postgres"],
                     vnet_id=network.vnet_id,
                     tenant_id=client.tenant_id,
+                    admin=admin,
                     sku_name=azure.postgres_sku,
                     tier=azure.postgres_tier,
                     storage_gb=azure.postgres_storage_gb,
@@ -188,7 +197,11 @@ class AiPlatform(PlatformBlock):
                 child,
             )
             observe("vectors", self.vector_store.server, self.vector_store.server_id)
-            grants.append(self.vector_store.grant_connect(self.identity.name, principal))
+            # the app's database role: made by the administrator after the first `pulumi up`
+            # (README, "The database step"); the stack exports the script
+            self.database_bootstrap = pulumi.Output.all(self.identity.name, principal).apply(
+                lambda values: bootstrap_sql(values[0], values[1])
+            )
 
         self.queue: Queue | None = None
         if spec.queue.enabled:
@@ -383,6 +396,9 @@ class AiPlatform(PlatformBlock):
             outputs["cacheHost"] = self.cache.host
         if self.vector_store is not None:
             outputs["vectorStoreHost"] = self.vector_store.host
+            outputs["databaseBootstrapSql"] = self.database_bootstrap
+            if self.database_admin is not None:
+                outputs["databaseAdminClientId"] = self.database_admin.client_id
         if self.queue is not None:
             outputs["queueNamespace"] = self.queue.fully_qualified_namespace
         if self.ai is not None:

@@ -109,6 +109,24 @@ def diagnostic_settings_supported(order: Order) -> Iterable[Finding]:
                 )
 
 
+DATABASE_ADMIN = "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra"
+
+
+@invariant("database-admin-is-not-the-app")
+def database_admin_is_not_the_app(order: Order) -> Iterable[Finding]:
+    """PostgreSQL's Entra administrator may create roles and extensions and read every database:
+    the app gets a database role of its own (vector_store.bootstrap_sql), never the admin."""
+    for identity in order.graph.of_type(IDENTITY):
+        apps = _users_of(order, identity, [(CONTAINER_APP, "identity")])
+        for admin in order.referencing(DATABASE_ADMIN, "objectId", identity) if apps else ():
+            yield finding(
+                admin,
+                identity,
+                message=f"{identity.name} is PostgreSQL's Entra administrator and the identity of {apps[0].name}: "
+                "make a dedicated identity or an Entra group the administrator, and give the app a role of its own",
+            )
+
+
 #: every invariant an Azure stack must pass (the generic ones first)
 INVARIANTS: tuple[Invariant, ...] = (
     *GENERIC,
@@ -116,6 +134,7 @@ INVARIANTS: tuple[Invariant, ...] = (
     identity_used_after_its_roles,
     private_dns_linked_first,
     diagnostic_settings_supported,
+    database_admin_is_not_the_app,
 )
 
 

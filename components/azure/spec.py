@@ -84,6 +84,13 @@ class AzureInsecureSpec(TargetInsecureSpec):
     """Prod: ``app.maxReplicas`` above the seed's 20 (a load the seed did not size for)."""
 
 
+class PostgresAdminGroupSpec(Section):
+    """An Entra group (by object id and display name) as PostgreSQL's Entra administrator."""
+
+    object_id: str = Field(pattern=r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+    name: str = Field(min_length=1, max_length=128)
+
+
 class AzureSpec(Section):
     resource_group_name: str | None = Field(default=None, pattern=r"^[-\w._()]{1,89}[-\w_()]$")
     """Default: ``ai-platform-<stack>``."""
@@ -112,10 +119,9 @@ class AzureSpec(Section):
     """Services that also accept public traffic; needs the opt-out insecure.publicDataServices."""
     local_auth: list[LocalAuthService] = Field(default_factory=list)
     """Services that also accept keys; needs the opt-out insecure.localAuth."""
-    postgres_admin_object_id: str | None = Field(
-        default=None, pattern=r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
-    )
-    """The Entra group (object id) that administers PostgreSQL; default: a dedicated identity."""
+    postgres_admin_group: PostgresAdminGroupSpec | None = None
+    """The Entra group that administers PostgreSQL (its members run the database bootstrap);
+    default: a dedicated managed identity. Never the app's identity."""
     insecure: AzureInsecureSpec = AzureInsecureSpec()
 
     @field_validator("registry_name")

@@ -28,6 +28,7 @@ from policies.catalog import RULES_BY_NAME
 from policies.framework import SECRET_MARKER, Resource, Stack, run_stack_checks
 from policies.inprocess import InProcessPack, PlannedResource
 from policies.rules import ALL_CHECKS, azure
+from tests.azure.conftest import plan_stack_with
 from tests.policies.fixtures import ResourceFixture, StackFixture, apply_set, load_all, paths
 
 RESOURCE_FIXTURES, STACK_FIXTURES = load_all()
@@ -471,18 +472,6 @@ def test_a_public_postgres_server_has_no_opt_out() -> None:
     assert "named opt-out" not in public.message
 
 
-def _platform_graph(stack: str, opt_outs: dict[str, bool], **section: Any) -> Any:
-    """The shipped stack planned with azure settings changed and the opt-outs set."""
-    import dataclasses
-
-    from ai_platform_cli.main import load_stack, plan_stack
-
-    stack_file = load_stack(ROOT, stack)
-    config = dict(stack_file.config)
-    config["ai-platform:azure"] = {**config["ai-platform:azure"], **section, "insecure": opt_outs}
-    return plan_stack(dataclasses.replace(stack_file, config=config))
-
-
 def test_a_planned_stack_with_opt_outs_passes_through_the_analyzer_protocol() -> None:
     """azure-dev with External API Management, a public registry and Service Bus SAS keys: the real
     pack process reports no mandatory violation, only the opt-outs (advisory); the same graph with
@@ -492,8 +481,12 @@ def test_a_planned_stack_with_opt_outs_passes_through_the_analyzer_protocol() ->
     from policies.inputs import parse_graph
 
     opt_outs = {"externalApiManagement": True, "publicDataServices": True, "localAuth": True}
-    graph = _platform_graph(
-        "azure-dev", opt_outs, apiManagementNetwork="External", publicServices=["registry"], localAuth=["queue"]
+    graph = plan_stack_with(
+        "azure-dev",
+        insecure=opt_outs,
+        apiManagementNetwork="External",
+        publicServices=["registry"],
+        localAuth=["queue"],
     )
     platform = graph.one("ai-platform:azure:AiPlatform")
     assert sorted(platform.inputs["optOuts"]) == [f"azure.{n}" for n in sorted(opt_outs)]

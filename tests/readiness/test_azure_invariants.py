@@ -50,3 +50,16 @@ def test_a_diagnostic_setting_must_name_a_resource_that_has_logs() -> None:
     broken = replace(graph, resources=[moved if r.urn == setting.urn else r for r in graph.resources])
     (found,) = names(check(broken, [readiness.diagnostic_settings_supported]))
     assert "has no diagnostic log categories" in found
+
+
+def test_the_database_admin_must_not_be_the_apps_identity() -> None:
+    graph = planned("azure-prod")
+    admin = graph.one("azure-native:dbforpostgresql:AdministratorsMicrosoftEntra")
+    app_identity = graph.one("azure-native:managedidentity:UserAssignedIdentity", "ai-platform-identity-identity")
+    dedicated = graph.one("azure-native:managedidentity:UserAssignedIdentity", "ai-platform-dbadmin-identity")
+    assert admin.property_dependencies["objectId"] == [dedicated.urn]
+    assert check(graph, [readiness.database_admin_is_not_the_app]) == []
+    moved = replace(admin, property_dependencies={**admin.property_dependencies, "objectId": [app_identity.urn]})
+    broken = replace(graph, resources=[moved if r.urn == admin.urn else r for r in graph.resources])
+    (found,) = names(check(broken, [readiness.database_admin_is_not_the_app]))
+    assert "ai-platform-identity-identity is PostgreSQL's Entra administrator and the identity of" in found
