@@ -42,6 +42,8 @@ from components.decisions import (
 from components.spec import PlatformSpec
 
 ZONES = ["1", "2", "3"]
+#: the Key Vault secret (a stack-made one, not a config key) with Application Insights' connection string
+APIM_CONNECTION_STRING = "appInsightsConnectionString"
 
 
 class AiPlatform(PlatformBlock):
@@ -120,8 +122,12 @@ class AiPlatform(PlatformBlock):
                 tenant_id=client.tenant_id,
                 public_access="keyVault" in public,
                 purge_protection=not spec.insecure.disable_deletion_protection,
-                # the cache's AUTH token is not used here: the app signs in to Redis with Entra ID
-                secrets={k: v for k, v in secrets.items() if k != spec.cache.auth_token_key},
+                # the cache's AUTH token is not used here: the app signs in to Redis with Entra ID;
+                # API Management's logger reads the telemetry connection string from here
+                secrets={
+                    **{k: v for k, v in secrets.items() if k != spec.cache.auth_token_key},
+                    APIM_CONNECTION_STRING: self.observability.connection_string,
+                },
             ),
             child,
         )
@@ -303,7 +309,8 @@ class AiPlatform(PlatformBlock):
                 zones=ZONES[:2] if prod else [],
                 backend_url=pulumi.Output.concat("https://", self.service.fqdn),
                 app_insights_id=self.observability.app_insights_id,
-                app_insights_connection_string=self.observability.connection_string,
+                key_vault_id=vault.vault_id,
+                app_insights_connection_string_secret=vault.secret_urls[APIM_CONNECTION_STRING],
                 rate_limit_calls=spec.gateway.rate_limit_per_ip,
                 max_body_bytes=spec.gateway.max_body_bytes,
                 timeout_seconds=spec.app.timeout_seconds,

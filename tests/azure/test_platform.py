@@ -63,7 +63,8 @@ def test_the_app_gets_entra_endpoints_and_no_password() -> None:
 
 def test_the_redis_auth_token_is_not_stored() -> None:
     graph = planned("azure-dev")
-    assert [s.inputs["secretName"] for s in graph.of_type("azure-native:keyvault:Secret")] == ["appApiKeysSha256"]
+    names = [s.inputs["secretName"] for s in graph.of_type("azure-native:keyvault:Secret")]
+    assert names == ["appApiKeysSha256", "appInsightsConnectionString"]  # the second for API Management's logger
 
 
 def test_the_gateway_sends_traffic_to_apim_which_sends_it_to_the_app() -> None:

@@ -63,3 +63,12 @@ def test_the_database_admin_must_not_be_the_apps_identity() -> None:
     broken = replace(graph, resources=[moved if r.urn == admin.urn else r for r in graph.resources])
     (found,) = names(check(broken, [readiness.database_admin_is_not_the_app]))
     assert "ai-platform-identity-identity is PostgreSQL's Entra administrator and the identity of" in found
+
+
+def test_a_key_vault_named_value_must_wait_for_the_services_vault_role() -> None:
+    graph = planned("azure-prod")
+    named = graph.one("azure-native:apimanagement:NamedValue")
+    assert check(graph, [readiness.key_vault_named_values_after_the_role]) == []
+    broken = without_dependency(graph, named.name, "ai-platform-apim-vaultReader")
+    (found,) = names(check(broken, [readiness.key_vault_named_values_after_the_role]))
+    assert "does not wait for ai-platform-apim-vaultReader" in found
