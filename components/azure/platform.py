@@ -19,7 +19,7 @@ from typing import Any
 import pulumi
 
 from components.azure.ai import Ai, AiArgs, ModelDeployment
-from components.azure.api_management import ApiManagement, ApiManagementArgs
+from components.azure.api_management import ApiManagement, ApiManagementArgs, JwtValidation
 from components.azure.cache import Cache, CacheArgs
 from components.azure.container_service import ContainerService, ContainerServiceArgs
 from components.azure.gateway import Gateway, GatewayArgs
@@ -315,6 +315,9 @@ class AiPlatform(PlatformBlock):
                 max_body_bytes=spec.gateway.max_body_bytes,
                 timeout_seconds=spec.app.timeout_seconds,
                 virtual_network_type=azure.api_management_network,
+                jwt=None
+                if azure.api_jwt is None
+                else JwtValidation(azure.api_jwt.openid_config_url, azure.api_jwt.audience),
             ),
             child,
         )

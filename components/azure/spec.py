@@ -84,6 +84,14 @@ class AzureInsecureSpec(TargetInsecureSpec):
     """Prod: ``app.maxReplicas`` above the seed's 20 (a load the seed did not size for)."""
 
 
+class JwtSpec(Section):
+    """``validate-jwt`` in API Management: callers must bring a token from this OpenID issuer."""
+
+    openid_config_url: str = Field(pattern=r"^https://[^\s]+/\.well-known/openid-configuration$")
+    """E.g. https://login.microsoftonline.com/<tenant>/v2.0/.well-known/openid-configuration"""
+    audience: str = Field(min_length=1, max_length=256, pattern=r"^[^<>&\s]+$")
+
+
 class PostgresAdminGroupSpec(Section):
     """An Entra group (by object id and display name) as PostgreSQL's Entra administrator."""
 
@@ -119,6 +127,8 @@ class AzureSpec(Section):
     """Services that also accept public traffic; needs the opt-out insecure.publicDataServices."""
     local_auth: list[LocalAuthService] = Field(default_factory=list)
     """Services that also accept keys; needs the opt-out insecure.localAuth."""
+    api_jwt: JwtSpec | None = None
+    """Default: no token check in API Management (callers use the app's API keys)."""
     postgres_admin_group: PostgresAdminGroupSpec | None = None
     """The Entra group that administers PostgreSQL (its members run the database bootstrap);
     default: a dedicated managed identity. Never the app's identity."""

@@ -104,3 +104,18 @@ def environment_user(graph: Graph) -> str:
     """The database user the app signs in as (from its planned APP_DATABASE_URL)."""
     environment, _, _ = mocks.planned_app_settings(graph)
     return str(urlsplit(environment["APP_DATABASE_URL"]).username)
+
+
+def test_a_stack_can_have_api_management_validate_jwts() -> None:
+    jwt = {
+        "openidConfigUrl": "https://login.microsoftonline.com/t/v2.0/.well-known/openid-configuration",
+        "audience": "api://ai-platform",
+    }
+    graph = plan_stack_with("azure-dev", apiJwt=jwt)
+    assert "<validate-jwt" in graph.one("azure-native:apimanagement:ApiPolicy").inputs["value"]
+    values = {
+        n.inputs["namedValueId"]: n.inputs.get("value") for n in graph.of_type("azure-native:apimanagement:NamedValue")
+    }
+    assert values["jwt-audience"] == "api://ai-platform"
+    assert values["jwt-openid-config-url"] == jwt["openidConfigUrl"]
+    assert "<validate-jwt" not in planned("azure-dev").one("azure-native:apimanagement:ApiPolicy").inputs["value"]
