@@ -64,6 +64,8 @@ checks.waive("waf-on-entry-points", EXTERNAL_API_MANAGEMENT)
 checks.waive("high-availability", SINGLE_ZONE_DATABASE)
 
 APIM_API_POLICY = "azure-native:apimanagement:ApiPolicy"
+APIM_LOGGER = "azure-native:apimanagement:Logger"
+APIM_NAMED_VALUE = "azure-native:apimanagement:NamedValue"
 APIM_POLICY = "azure-native:apimanagement:Policy"
 APIM_SERVICE = "azure-native:apimanagement:ApiManagementService"
 APP_GATEWAY = "azure-native:network:ApplicationGateway"
@@ -461,6 +463,33 @@ def container_app_secrets_from_key_vault(r: Resource, config: Mapping[str, Any])
                 f"{r.label}: configuration.secrets.{index} ({secret.get('name')}) has an inline value; "
                 "use keyVaultUrl with a managed identity (a Key Vault reference)"
             )
+
+
+@checks.resource("secrets-not-in-plain-env", APIM_NAMED_VALUE)
+def apim_secret_named_values_from_key_vault(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """A secret named value with an inline value lives in the program and its state; a Key Vault
+    reference is read by the service's identity and rotates in the vault."""
+    if r.known("secret") is True and r.known("value") is not None and r.known("keyVault") is None:
+        yield (
+            f"{r.label}: secret is true with an inline value; use keyVault.secretIdentifier (a Key Vault "
+            "reference the service reads with its identity)"
+        )
+
+
+_NAMED_VALUE_REFERENCE = re.compile(r"\{\{[^{}]+\}\}")
+
+
+@checks.resource("secrets-not-in-plain-env", APIM_LOGGER)
+def apim_logger_credentials_by_named_value(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """An inline connection string or instrumentation key is stored in the logger itself; a named
+    value reference (``{{name}}``) keeps it in one place, backed by Key Vault."""
+    credentials = r.known("credentials")
+    if not isinstance(credentials, dict):
+        return
+    for key in ("connectionString", "instrumentationKey"):
+        value = require_known(credentials.get(key), f"credentials.{key}")
+        if isinstance(value, str) and not _NAMED_VALUE_REFERENCE.fullmatch(value.strip()):
+            yield f"{r.label}: credentials.{key} is an inline value; reference a named value ({{{{name}}}})"
 
 
 # --- container-hardening, pinned-images -----------------------------------------------------------
