@@ -55,9 +55,11 @@ def _accepts(args_type: type, sdk_module: str, attribute: str) -> bool:
     if args_type.__module__.split(".", 1)[0] != sdk_module:
         return False
     try:
-        return attribute in inspect.signature(args_type.__init__).parameters
+        parameter = inspect.signature(args_type.__init__).parameters.get(attribute)
     except (TypeError, ValueError):
         return False
+    # a list of that name is no tag map (API Management's named values take ``tags: Sequence[str]``)
+    return parameter is not None and "Sequence[" not in str(parameter.annotation)
 
 
 class Block(pulumi.ComponentResource):

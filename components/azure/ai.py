@@ -31,6 +31,10 @@ class AiArgs(BlockArgs):
     location: str
     custom_subdomain: str
     deployments: list[ModelDeployment] = field(default_factory=list)
+    public_access: bool = False
+    """Also accept public traffic (the stack's opt-out azure.insecure.publicDataServices)."""
+    local_auth: bool = False
+    """Also accept API keys (the stack's opt-out azure.insecure.localAuth); the app uses Entra ID."""
 
 
 class Ai(Block):
@@ -54,9 +58,11 @@ class Ai(Block):
                 sku=cognitiveservices.SkuArgs(name="S0"),
                 properties=cognitiveservices.AccountPropertiesArgs(
                     custom_sub_domain_name=args.custom_subdomain,
-                    disable_local_auth=True,
-                    public_network_access="Disabled",
-                    network_acls=cognitiveservices.NetworkRuleSetArgs(default_action="Deny"),
+                    disable_local_auth=not args.local_auth,
+                    public_network_access="Enabled" if args.public_access else "Disabled",
+                    network_acls=cognitiveservices.NetworkRuleSetArgs(
+                        default_action="Allow" if args.public_access else "Deny"
+                    ),
                 ),
             ),
         )

@@ -1,6 +1,10 @@
 """ApiManagement: API Management in Internal VNet mode (reached only through the gateway) with the
 app's API, its policy (rate limit per client, LLM token limit, body size, optional JWT), a
-backend with a circuit breaker and an Application Insights logger."""
+backend with a circuit breaker and an Application Insights logger.
+
+Named values hold what the policy and the logger read: secrets as Key Vault references (read with
+the service's identity, which gets Key Vault Secrets User first), settings such as the JWT issuer
+as plain named values. The limits stay literal in the policy, where the policy pack reads them."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from xml.sax.saxutils import quoteattr
 import pulumi
 
 from components import validation
+from components.azure.identity import assign_role
 from components.azure.network import public_ip
 from components.base import Block, BlockArgs
 
@@ -21,6 +26,10 @@ HARDENED_PROTOCOLS = {
 } | {"Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TripleDes168": "False"}
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+#: the named values the policy and the logger reference as {{name}}
+CONNECTION_STRING = "appinsights-connection-string"
+JWT_OPENID_CONFIG = "jwt-openid-config-url"
+JWT_AUDIENCE = "jwt-audience"
 
 
 @dataclass(frozen=True)
@@ -34,7 +43,8 @@ class JwtValidation:
 @dataclass(kw_only=True)
 class ApiManagementArgs(BlockArgs):
     """Inputs of :class:`ApiManagement`. Child keys for ``transform``: ``publicIp``, ``service``,
-    ``logger``, ``backend``, ``api``, ``operation-<method>``, ``policy``, ``diagnostic``."""
+    ``vaultReader``, ``namedValue-<name>``, ``logger``, ``backend``, ``api``, ``operation-<method>``,
+    ``policy``, ``diagnostic``."""
 
     resource_group_name: pulumi.Input[str]
     location: str
@@ -47,13 +57,18 @@ class ApiManagementArgs(BlockArgs):
     backend_url: pulumi.Input[str]
     """The app's internal HTTPS address."""
     app_insights_id: pulumi.Input[str]
-    app_insights_connection_string: pulumi.Input[str]
+    key_vault_id: pulumi.Input[str]
+    """The vault holding the secrets below; the service's identity may read its secrets."""
+    app_insights_connection_string_secret: pulumi.Input[str]
+    """The Key Vault secret URL (unversioned) of Application Insights' connection string."""
     rate_limit_calls: int = 1000
     rate_limit_period_seconds: int = 300
     tokens_per_minute: int = 100_000
     max_body_bytes: int = 1_048_576
     timeout_seconds: int = 300
     jwt: JwtValidation | None = None
+    virtual_network_type: str = "Internal"
+    """External only with the stack's dev-only opt-out azure.insecure.externalApiManagement."""
 
 
 class ApiManagement(Block):
@@ -82,7 +97,7 @@ class ApiManagement(Block):
                 sku=apimanagement.ApiManagementServiceSkuPropertiesArgs(name=args.sku, capacity=args.capacity),
                 zones=args.zones or None,
                 identity=apimanagement.ApiManagementServiceIdentityArgs(type="SystemAssigned"),
-                virtual_network_type="Internal",
+                virtual_network_type=args.virtual_network_type,
                 virtual_network_configuration=apimanagement.VirtualNetworkConfigurationArgs(
                     subnet_resource_id=args.subnet_id
                 ),
@@ -91,6 +106,24 @@ class ApiManagement(Block):
             ),
         )
         service_name = service.name
+        reader = assign_role(
+            self,
+            "vaultReader",
+            "Key Vault Secrets User",
+            args.key_vault_id,
+            service.identity.apply(lambda identity: identity.principal_id if identity else ""),
+        )
+        secret = args.app_insights_connection_string_secret
+        named = {
+            CONNECTION_STRING: self._named_value(
+                rg, service_name, CONNECTION_STRING, key_vault_secret=secret, reader=reader
+            ),
+        }
+        if args.jwt is not None:
+            named[JWT_OPENID_CONFIG] = self._named_value(
+                rg, service_name, JWT_OPENID_CONFIG, value=args.jwt.openid_config_url
+            )
+            named[JWT_AUDIENCE] = self._named_value(rg, service_name, JWT_AUDIENCE, value=args.jwt.audience)
         logger = self.child(
             "logger",
             apimanagement.Logger,
@@ -101,11 +134,9 @@ class ApiManagement(Block):
                 logger_type="applicationInsights",
                 resource_id=args.app_insights_id,
                 # local auth is off on Application Insights: the service's identity sends telemetry
-                credentials={
-                    "connectionString": args.app_insights_connection_string,
-                    "identityClientId": "SystemAssigned",
-                },
+                credentials={"connectionString": f"{{{{{CONNECTION_STRING}}}}}", "identityClientId": "SystemAssigned"},
             ),
+            pulumi.ResourceOptions(depends_on=[named[CONNECTION_STRING]]),
         )
         backend = self.child(
             "backend",
@@ -179,7 +210,7 @@ class ApiManagement(Block):
                 format="rawxml",
                 value=api_policy_xml(args),
             ),
-            pulumi.ResourceOptions(depends_on=[backend]),
+            pulumi.ResourceOptions(depends_on=[backend, *named.values()]),
         )
         self.child(
             "diagnostic",
@@ -200,6 +231,41 @@ class ApiManagement(Block):
         self.gateway_host = service.gateway_url.apply(lambda url: (url or "").removeprefix("https://"))
         self.register_outputs({"serviceId": service.id, "privateIp": self.private_ip})
 
+    def _named_value(
+        self,
+        rg: pulumi.Input[str],
+        service_name: pulumi.Input[str],
+        name: str,
+        *,
+        value: str | None = None,
+        key_vault_secret: pulumi.Input[str] | None = None,
+        reader: pulumi.Resource | None = None,
+    ) -> pulumi.Resource:
+        """A named value: a secret read from Key Vault (after ``reader``, the service's role on the
+        vault, exists: the service reads it when the value is created), or a plain ``value``."""
+        import pulumi_azure_native.apimanagement as apimanagement
+
+        key_vault = (
+            None
+            if key_vault_secret is None
+            else apimanagement.KeyVaultContractCreatePropertiesArgs(secret_identifier=key_vault_secret)
+        )
+        return self.child(
+            f"namedValue-{name}",
+            apimanagement.NamedValue,
+            apimanagement.NamedValueArgs(
+                resource_group_name=rg,
+                service_name=service_name,
+                named_value_id=name,
+                display_name=name,
+                secret=key_vault is not None,
+                value=value,
+                key_vault=key_vault,
+            ),
+            pulumi.ResourceOptions(depends_on=[reader] if reader is not None else None),
+            name=f"nv-{name}",
+        )
+
 
 def api_policy_xml(args: ApiManagementArgs) -> str:
     """The API's policy: limits first (cheapest rejection first), then the backend with its breaker."""
@@ -208,8 +274,8 @@ def api_policy_xml(args: ApiManagementArgs) -> str:
     if args.jwt is not None:
         jwt = (
             '    <validate-jwt header-name="Authorization" failed-validation-httpcode="401" require-scheme="Bearer">\n'
-            f"      <openid-config url={quoteattr(args.jwt.openid_config_url)} />\n"
-            f"      <audiences><audience>{args.jwt.audience}</audience></audiences>\n"
+            f'      <openid-config url="{{{{{JWT_OPENID_CONFIG}}}}}" />\n'
+            f"      <audiences><audience>{{{{{JWT_AUDIENCE}}}}}</audience></audiences>\n"
             "    </validate-jwt>\n"
         )
     return (
@@ -233,6 +299,11 @@ def api_policy_xml(args: ApiManagementArgs) -> str:
 
 
 def _validate(args: ApiManagementArgs) -> None:
+    if args.virtual_network_type not in ("Internal", "External"):
+        raise ValueError(
+            f"ApiManagementArgs.virtual_network_type={args.virtual_network_type!r}: allowed Internal (or External, "
+            "with the opt-out azure.insecure.externalApiManagement)"
+        )
     if args.sku not in ("Developer", "Premium"):
         raise ValueError(
             f"ApiManagementArgs.sku={args.sku!r}: allowed Developer or Premium (v2 tiers have no Internal mode)"

@@ -24,6 +24,10 @@ class CacheArgs(BlockArgs):
     sku_name: str = "Balanced_B1"
     high_availability: bool = True
     """A replica in another zone; off only in dev."""
+    public_access: bool = False
+    """Also accept public traffic (the stack's opt-out azure.insecure.publicDataServices)."""
+    access_keys: bool = False
+    """Also accept access keys (the stack's opt-out azure.insecure.localAuth); the app uses Entra ID."""
 
 
 class Cache(Block):
@@ -50,7 +54,7 @@ class Cache(Block):
                 resource_group_name=args.resource_group_name,
                 location=args.location,
                 sku=redisenterprise.SkuArgs(name=args.sku_name),
-                public_network_access="Disabled",
+                public_network_access="Enabled" if args.public_access else "Disabled",
                 minimum_tls_version="1.2",
                 high_availability="Enabled" if args.high_availability else "Disabled",
             ),
@@ -64,7 +68,7 @@ class Cache(Block):
                 cluster_name=cluster.name,
                 database_name="default",
                 client_protocol="Encrypted",
-                access_keys_authentication="Disabled",
+                access_keys_authentication="Enabled" if args.access_keys else "Disabled",
                 clustering_policy="EnterpriseCluster",
                 eviction_policy="VolatileLRU",
                 port=PORT,

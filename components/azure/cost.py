@@ -156,6 +156,7 @@ FREE = {
     "azure-native:apimanagement:ApiDiagnostic": _APIM,
     "azure-native:apimanagement:ApiOperation": _APIM,
     "azure-native:apimanagement:ApiPolicy": _APIM,
+    "azure-native:apimanagement:NamedValue": _APIM,
     "azure-native:apimanagement:Backend": _APIM,
     "azure-native:apimanagement:Logger": _APIM,
     "azure-native:app:ManagedEnvironment": "consumption workload profile: billed on the apps",

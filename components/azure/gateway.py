@@ -32,8 +32,9 @@ class GatewayArgs(BlockArgs):
     certificate_key_vault_id: pulumi.Input[str]
     backend_host: pulumi.Input[str]
     """The host name the backend (API Management) answers to."""
-    backend_ip: pulumi.Input[str]
-    """The backend's private address (API Management's internal gateway)."""
+    backend_ip: pulumi.Input[str] | None
+    """The backend's private address (API Management's internal gateway); None: reach
+    ``backend_host`` by name (an External API Management has no private address)."""
     health_path: str = "/health"
     zones: list[str] = field(default_factory=list)
     min_capacity: int = 1
@@ -148,7 +149,11 @@ class Gateway(Block):
                 backend_address_pools=[
                     network.ApplicationGatewayBackendAddressPoolArgs(
                         name="apim",
-                        backend_addresses=[network.ApplicationGatewayBackendAddressArgs(ip_address=args.backend_ip)],
+                        backend_addresses=[
+                            network.ApplicationGatewayBackendAddressArgs(ip_address=args.backend_ip)
+                            if args.backend_ip is not None
+                            else network.ApplicationGatewayBackendAddressArgs(fqdn=args.backend_host)
+                        ],
                     )
                 ],
                 probes=[

@@ -106,6 +106,7 @@ _TYPES: dict[str, tuple[str, str]] = {
     ),
     "azure-native:apimanagement:Backend": ("Microsoft.ApiManagement/service/{service}/backends", "backendId"),
     "azure-native:apimanagement:Logger": ("Microsoft.ApiManagement/service/{service}/loggers", "loggerId"),
+    "azure-native:apimanagement:NamedValue": ("Microsoft.ApiManagement/service/{service}/namedValues", "namedValueId"),
 }
 
 #: child resources' parent names, from the input that names the parent
@@ -176,6 +177,8 @@ def resource_outputs(type_token: str, name: str, inputs: dict[str, Any]) -> tupl
                 for i in identity["userAssignedIdentities"]
             },
         }
+    elif isinstance(identity, dict) and "SystemAssigned" in str(identity.get("type")):
+        computed["identity"] = {**identity, "principalId": _uuid("principal", resource_id), "tenantId": TENANT}
     extra = _EXTRA.get(type_token)
     if extra is not None:
         computed.update(extra(physical, inputs))

@@ -19,7 +19,7 @@ from typing import Any
 import pulumi
 
 from components.azure.ai import Ai, AiArgs, ModelDeployment
-from components.azure.api_management import ApiManagement, ApiManagementArgs
+from components.azure.api_management import ApiManagement, ApiManagementArgs, JwtValidation
 from components.azure.cache import Cache, CacheArgs
 from components.azure.container_service import ContainerService, ContainerServiceArgs
 from components.azure.gateway import Gateway, GatewayArgs
@@ -30,7 +30,7 @@ from components.azure.queue import Queue, QueueArgs
 from components.azure.registry import Registry, RegistryArgs
 from components.azure.secrets import SecretStore, SecretStoreArgs
 from components.azure.spec import AzureSpec, api_management_sku
-from components.azure.vector_store import VectorStore, VectorStoreArgs
+from components.azure.vector_store import EntraAdmin, VectorStore, VectorStoreArgs, bootstrap_sql
 from components.base import PlatformBlock
 from components.decisions import (
     CacheEndpoint,
@@ -42,6 +42,8 @@ from components.decisions import (
 from components.spec import PlatformSpec
 
 ZONES = ["1", "2", "3"]
+#: the Key Vault secret (a stack-made one, not a config key) with Application Insights' connection string
+APIM_CONNECTION_STRING = "appInsightsConnectionString"
 
 
 class AiPlatform(PlatformBlock):
@@ -67,6 +69,8 @@ class AiPlatform(PlatformBlock):
         protect = spec.protect_stateful
         child = pulumi.ResourceOptions(parent=self)
         client = authorization.get_client_config_output()
+        public = set(azure.public_services)
+        keys = set(azure.local_auth)
 
         group = self.child(
             "resourceGroup",
@@ -116,8 +120,14 @@ class AiPlatform(PlatformBlock):
                 **where,
                 vault_name=azure.key_vault_name,
                 tenant_id=client.tenant_id,
-                # the cache's AUTH token is not used here: the app signs in to Redis with Entra ID
-                secrets={k: v for k, v in secrets.items() if k != spec.cache.auth_token_key},
+                public_access="keyVault" in public,
+                purge_protection=not spec.insecure.disable_deletion_protection,
+                # the cache's AUTH token is not used here: the app signs in to Redis with Entra ID;
+                # API Management's logger reads the telemetry connection string from here
+                secrets={
+                    **{k: v for k, v in secrets.items() if k != spec.cache.auth_token_key},
+                    APIM_CONNECTION_STRING: self.observability.connection_string,
+                },
             ),
             child,
         )
@@ -134,6 +144,7 @@ class AiPlatform(PlatformBlock):
                 registry_name=azure.registry_name,
                 image_digest=str(spec.app.image.digest),
                 zone_redundant=prod,
+                public_access="registry" in public,
             ),
             child,
         )
@@ -151,6 +162,8 @@ class AiPlatform(PlatformBlock):
                     **where,
                     sku_name=azure.redis_sku,
                     high_availability=spec.cache_high_availability,
+                    public_access="cache" in public,
+                    access_keys="cache" in keys,
                 ),
                 child,
             )
@@ -159,7 +172,15 @@ class AiPlatform(PlatformBlock):
             grants.append(self.cache.grant_data_access("app", principal))
 
         self.vector_store: VectorStore | None = None
+        self.database_admin: Identity | None = None
+        self.database_bootstrap: pulumi.Output[str] | None = None
         if spec.vector_store.enabled:
+            group = azure.postgres_admin_group
+            if group is not None:
+                admin = EntraAdmin(group.object_id, group.name, "Group")
+            else:  # a dedicated identity: the app's own never administers the server
+                self.database_admin = Identity(f"{name}-dbadmin", IdentityArgs(tags=tags, **where), child)
+                admin = EntraAdmin(self.database_admin.principal_id, self.database_admin.name, "ServicePrincipal")
             self.vector_store = VectorStore(
                 f"{name}-vectors",
                 VectorStoreArgs(
@@ -169,6 +190,7 @@ class AiPlatform(PlatformBlock):
                     subnet_id=network.subnet_ids["postgres"],
                     vnet_id=network.vnet_id,
                     tenant_id=client.tenant_id,
+                    admin=admin,
                     sku_name=azure.postgres_sku,
                     tier=azure.postgres_tier,
                     storage_gb=azure.postgres_storage_gb,
@@ -181,13 +203,23 @@ class AiPlatform(PlatformBlock):
                 child,
             )
             observe("vectors", self.vector_store.server, self.vector_store.server_id)
-            grants.append(self.vector_store.grant_connect(self.identity.name, principal))
+            # the app's database role: made by the administrator after the first `pulumi up`
+            # (README, "The database step"); the stack exports the script
+            self.database_bootstrap = pulumi.Output.all(self.identity.name, principal).apply(
+                lambda values: bootstrap_sql(values[0], values[1])
+            )
 
         self.queue: Queue | None = None
         if spec.queue.enabled:
             self.queue = Queue(
                 f"{name}-queue",
-                QueueArgs(tags=tags, **where, max_delivery_count=spec.queue.max_receive_count),
+                QueueArgs(
+                    tags=tags,
+                    **where,
+                    max_delivery_count=spec.queue.max_receive_count,
+                    public_access="queue" in public,
+                    local_auth="queue" in keys,
+                ),
                 child,
             )
             network.private_endpoint("namespace", self.queue.namespace, self.queue.namespace_id)
@@ -205,6 +237,8 @@ class AiPlatform(PlatformBlock):
                     deployments=[
                         ModelDeployment(d.name, d.model, d.version, d.sku, d.capacity) for d in azure.openai_deployments
                     ],
+                    public_access="openai" in public,
+                    local_auth="openai" in keys,
                 ),
                 child,
             )
@@ -275,10 +309,15 @@ class AiPlatform(PlatformBlock):
                 zones=ZONES[:2] if prod else [],
                 backend_url=pulumi.Output.concat("https://", self.service.fqdn),
                 app_insights_id=self.observability.app_insights_id,
-                app_insights_connection_string=self.observability.connection_string,
+                key_vault_id=vault.vault_id,
+                app_insights_connection_string_secret=vault.secret_urls[APIM_CONNECTION_STRING],
                 rate_limit_calls=spec.gateway.rate_limit_per_ip,
                 max_body_bytes=spec.gateway.max_body_bytes,
                 timeout_seconds=spec.app.timeout_seconds,
+                virtual_network_type=azure.api_management_network,
+                jwt=None
+                if azure.api_jwt is None
+                else JwtValidation(azure.api_jwt.openid_config_url, azure.api_jwt.audience),
             ),
             child,
         )
@@ -296,7 +335,8 @@ class AiPlatform(PlatformBlock):
                 certificate_secret_id=azure.certificate_secret_id,
                 certificate_key_vault_id=azure.certificate_key_vault_id,
                 backend_host=apim.gateway_host,
-                backend_ip=apim.private_ip,
+                # an External API Management has no private address: the gateway reaches it by name
+                backend_ip=apim.private_ip if azure.api_management_network == "Internal" else None,
                 health_path=spec.app.health_path,
                 zones=ZONES if prod else [],
                 min_capacity=2 if prod else 1,
@@ -366,6 +406,9 @@ class AiPlatform(PlatformBlock):
             outputs["cacheHost"] = self.cache.host
         if self.vector_store is not None:
             outputs["vectorStoreHost"] = self.vector_store.host
+            outputs["databaseBootstrapSql"] = self.database_bootstrap
+            if self.database_admin is not None:
+                outputs["databaseAdminClientId"] = self.database_admin.client_id
         if self.queue is not None:
             outputs["queueNamespace"] = self.queue.fully_qualified_namespace
         if self.ai is not None:

@@ -23,6 +23,10 @@ class QueueArgs(BlockArgs):
     max_delivery_count: int = 5
     lock_duration_seconds: int = 300
     """Matches the app's longest request (300 s; Service Bus allows at most 5 minutes)."""
+    public_access: bool = False
+    """Also accept public traffic (the stack's opt-out azure.insecure.publicDataServices)."""
+    local_auth: bool = False
+    """Also accept SAS keys (the stack's opt-out azure.insecure.localAuth); the app uses Entra ID."""
 
 
 class Queue(Block):
@@ -47,9 +51,9 @@ class Queue(Block):
                 sku=servicebus.SBSkuArgs(
                     name=servicebus.SkuName.PREMIUM, tier=servicebus.SkuTier.PREMIUM, capacity=args.capacity
                 ),
-                disable_local_auth=True,
+                disable_local_auth=not args.local_auth,
                 minimum_tls_version="1.2",
-                public_network_access="Disabled",
+                public_network_access="Enabled" if args.public_access else "Disabled",
                 premium_messaging_partitions=1,
             ),
         )

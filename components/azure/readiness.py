@@ -6,7 +6,7 @@ Azure stacks. Each knows its types through small tables, so a new block extends 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from components.azure.observability import DIAGNOSABLE_TYPES
 from components.readiness import GENERIC, Finding, Invariant, Order, check, finding, invariant
@@ -74,6 +74,17 @@ def identity_used_after_its_roles(order: Order) -> Iterable[Finding]:
                     )
 
 
+def _waits_for_one(
+    order: Order, waiter: GraphResource, prerequisites: list[GraphResource], about: GraphResource, missing: str
+) -> Iterator[Finding]:
+    """``waiter`` must wait for one of ``prerequisites``; with none, ``missing`` is said about ``about``."""
+    if not prerequisites:
+        yield finding(waiter, about, message=missing)
+    elif not any(order.waits_for(waiter, p) for p in prerequisites):
+        first = prerequisites[0]
+        yield finding(waiter, first, message=f"{waiter.name} does not wait for {first.name}: add it to depends_on")
+
+
 @invariant("private-dns-linked-before-zone-group")
 def private_dns_linked_first(order: Order) -> Iterable[Finding]:
     """A private endpoint's DNS record lands in its zone, but the VNet resolves it only once the zone
@@ -81,14 +92,8 @@ def private_dns_linked_first(order: Order) -> Iterable[Finding]:
     for group in order.graph.of_type(ZONE_GROUP):
         for zone in order.referenced(group, "privateDnsZoneConfigs", ZONE):
             links = order.referencing(LINK, "privateZoneName", zone)
-            if not links:
-                yield finding(group, zone, message=f"{zone.name} is not linked to any VNet: add a VirtualNetworkLink")
-            elif not any(order.waits_for(group, link) for link in links):
-                yield finding(
-                    group,
-                    links[0],
-                    message=f"{group.name} does not wait for {links[0].name}: add the link to its depends_on",
-                )
+            missing = f"{zone.name} is not linked to any VNet: add a VirtualNetworkLink"
+            yield from _waits_for_one(order, group, links, zone, missing)
 
 
 @invariant("diagnostic-settings-name-supporting-resources")
@@ -109,6 +114,42 @@ def diagnostic_settings_supported(order: Order) -> Iterable[Finding]:
                 )
 
 
+DATABASE_ADMIN = "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra"
+
+
+@invariant("database-admin-is-not-the-app")
+def database_admin_is_not_the_app(order: Order) -> Iterable[Finding]:
+    """PostgreSQL's Entra administrator may create roles and extensions and read every database:
+    the app gets a database role of its own (vector_store.bootstrap_sql), never the admin."""
+    for identity in order.graph.of_type(IDENTITY):
+        apps = _users_of(order, identity, [(CONTAINER_APP, "identity")])
+        for admin in order.referencing(DATABASE_ADMIN, "objectId", identity) if apps else ():
+            yield finding(
+                admin,
+                identity,
+                message=f"{identity.name} is PostgreSQL's Entra administrator and the identity of {apps[0].name}: "
+                "make a dedicated identity or an Entra group the administrator, and give the app a role of its own",
+            )
+
+
+NAMED_VALUE = "azure-native:apimanagement:NamedValue"
+API_MANAGEMENT = "azure-native:apimanagement:ApiManagementService"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+
+
+@invariant("key-vault-named-values-after-the-vault-role")
+def key_vault_named_values_after_the_role(order: Order) -> Iterable[Finding]:
+    """API Management reads a Key Vault named value's secret with its own identity when the value is
+    created: without its Key Vault role by then, the named value fails."""
+    for named in order.graph.of_type(NAMED_VALUE):
+        if not named.inputs.get("keyVault"):
+            continue
+        for service in order.referenced(named, "serviceName", API_MANAGEMENT):
+            roles = order.referencing(ROLE_ASSIGNMENT, "principalId", service)
+            missing = f"{service.name}'s identity has no role to read {named.name}"
+            yield from _waits_for_one(order, named, roles, service, missing)
+
+
 #: every invariant an Azure stack must pass (the generic ones first)
 INVARIANTS: tuple[Invariant, ...] = (
     *GENERIC,
@@ -116,6 +157,8 @@ INVARIANTS: tuple[Invariant, ...] = (
     identity_used_after_its_roles,
     private_dns_linked_first,
     diagnostic_settings_supported,
+    database_admin_is_not_the_app,
+    key_vault_named_values_after_the_role,
 )
 
 

@@ -23,6 +23,8 @@ class RegistryArgs(BlockArgs):
     image_digest: str
     """``<registry>.azurecr.io/<repo>@sha256:<digest>``, pushed by CI."""
     zone_redundant: bool = False
+    public_access: bool = False
+    """Also accept public traffic (the stack's opt-out azure.insecure.publicDataServices)."""
 
 
 class Registry(Block):
@@ -48,7 +50,7 @@ class Registry(Block):
                 sku=containerregistry.SkuArgs(name="Premium"),
                 admin_user_enabled=False,
                 anonymous_pull_enabled=False,
-                public_network_access="Disabled",
+                public_network_access="Enabled" if args.public_access else "Disabled",
                 network_rule_bypass_options="AzureServices",
                 zone_redundancy="Enabled" if args.zone_redundant else "Disabled",
             ),

@@ -24,6 +24,10 @@ class SecretStoreArgs(BlockArgs):
     secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Config key -> secret value (a Pulumi secret); stored as Key Vault secrets."""
     soft_delete_days: int = 90
+    public_access: bool = False
+    """Also accept public traffic (the stack's opt-out azure.insecure.publicDataServices)."""
+    purge_protection: bool = True
+    """Off only with the shared opt-out insecure.disableDeletionProtection (Azure cannot turn it off later)."""
 
 
 class SecretStore(Block):
@@ -49,11 +53,14 @@ class SecretStore(Block):
                     tenant_id=args.tenant_id,
                     sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName.STANDARD),
                     enable_rbac_authorization=True,
-                    enable_purge_protection=True,
+                    # the API refuses false: omitted is off
+                    enable_purge_protection=True if args.purge_protection else None,
                     enable_soft_delete=True,
                     soft_delete_retention_in_days=args.soft_delete_days,
-                    public_network_access="Disabled",
-                    network_acls=keyvault.NetworkRuleSetArgs(default_action="Deny", bypass="AzureServices"),
+                    public_network_access="Enabled" if args.public_access else "Disabled",
+                    network_acls=keyvault.NetworkRuleSetArgs(
+                        default_action="Allow" if args.public_access else "Deny", bypass="AzureServices"
+                    ),
                 ),
             ),
             stateful=True,

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
 
-from components.spec import MISSING, NAMESPACE, PlatformSpec, Problem, Section
+from components.spec import MISSING, NAMESPACE, PlatformSpec, Problem, Section, TargetInsecureSpec
 
 _REGISTRY_NAME = re.compile(r"^[a-zA-Z0-9]{5,50}$")
 _VAULT_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
@@ -57,6 +58,47 @@ class OpenAiDeploymentSpec(Section):
     """Thousands of tokens per minute."""
 
 
+PublicService = Literal["keyVault", "registry", "cache", "queue", "openai"]
+LocalAuthService = Literal["cache", "queue", "openai"]
+
+
+class AzureInsecureSpec(TargetInsecureSpec):
+    """Azure's named opt-outs (``azure.insecure``); each lets the setting named in its docstring
+    take the insecure value, and is recorded on the platform component as ``azure.<camelName>``."""
+
+    SPEC_ONLY = frozenset({"aboveSeedMaxReplicas"})  # the pack sets no replica ceiling
+
+    external_api_management: bool = False
+    """Dev only: ``azure.apiManagementNetwork: External`` (API Management reachable from the
+    internet past the WAF, e.g. a demo without the gateway's domain)."""
+    public_data_services: bool = False
+    """``azure.publicServices`` non-empty: those services keep their private endpoint but also
+    accept public traffic (e.g. CI on hosted runners pushing to the registry)."""
+    local_auth: bool = False
+    """``azure.localAuth`` non-empty: those services also accept keys (Redis access keys, Service
+    Bus SAS, Azure OpenAI API keys) for tools without Entra ID; the app still uses its identity."""
+    single_zone_database: bool = False
+    """Prod: PostgreSQL without zone-redundant HA (``vectorStore.highAvailability: false`` or the
+    Burstable tier)."""
+    above_seed_max_replicas: bool = False
+    """Prod: ``app.maxReplicas`` above the seed's 20 (a load the seed did not size for)."""
+
+
+class JwtSpec(Section):
+    """``validate-jwt`` in API Management: callers must bring a token from this OpenID issuer."""
+
+    openid_config_url: str = Field(pattern=r"^https://[^\s]+/\.well-known/openid-configuration$")
+    """E.g. https://login.microsoftonline.com/<tenant>/v2.0/.well-known/openid-configuration"""
+    audience: str = Field(min_length=1, max_length=256, pattern=r"^[^<>&\s]+$")
+
+
+class PostgresAdminGroupSpec(Section):
+    """An Entra group (by object id and display name) as PostgreSQL's Entra administrator."""
+
+    object_id: str = Field(pattern=r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+    name: str = Field(min_length=1, max_length=128)
+
+
 class AzureSpec(Section):
     resource_group_name: str | None = Field(default=None, pattern=r"^[-\w._()]{1,89}[-\w_()]$")
     """Default: ``ai-platform-<stack>``."""
@@ -79,6 +121,18 @@ class AzureSpec(Section):
     openai_subdomain: str | None = None
     """Custom subdomain of the Azure OpenAI account (global); required with openaiDeployments."""
     openai_deployments: list[OpenAiDeploymentSpec] = Field(default_factory=list)
+    api_management_network: Literal["Internal", "External"] = "Internal"
+    """External needs the dev-only opt-out insecure.externalApiManagement."""
+    public_services: list[PublicService] = Field(default_factory=list)
+    """Services that also accept public traffic; needs the opt-out insecure.publicDataServices."""
+    local_auth: list[LocalAuthService] = Field(default_factory=list)
+    """Services that also accept keys; needs the opt-out insecure.localAuth."""
+    api_jwt: JwtSpec | None = None
+    """Default: no token check in API Management (callers use the app's API keys)."""
+    postgres_admin_group: PostgresAdminGroupSpec | None = None
+    """The Entra group that administers PostgreSQL (its members run the database bootstrap);
+    default: a dedicated managed identity. Never the app's identity."""
+    insecure: AzureInsecureSpec = AzureInsecureSpec()
 
     @field_validator("registry_name")
     @classmethod
@@ -166,26 +220,72 @@ def check(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Problem]:
         )
     elif not digest.startswith(f"{azure.registry_name.lower()}.azurecr.io/"):
         add("app.image.digest", digest, f"must be an image in the platform's registry {azure.registry_name}.azurecr.io")
+    problems.extend(_opt_out_problems(spec, azure))
     if spec.environment == "prod":
         low, high = PROD_REPLICAS
         if not low <= spec.min_replicas <= high:
             add("app.minReplicas", spec.min_replicas, f"prod runs {low}-{high} replicas")
-        if not low <= spec.app.max_replicas <= high:
-            add("app.maxReplicas", spec.app.max_replicas, f"prod runs {low}-{high} replicas")
+        if spec.app.max_replicas < low or (spec.app.max_replicas > high and not azure.insecure.above_seed_max_replicas):
+            add(
+                "app.maxReplicas",
+                spec.app.max_replicas,
+                f"prod runs {low}-{high} replicas (above {high} needs the opt-out "
+                f"azure.insecure.{to_camel('above_seed_max_replicas')}: true)",
+            )
         if spec.waf_mode != "block" and spec.waf_enabled:
             add(
                 "gateway.waf.mode",
                 spec.waf_mode,
                 "prod blocks (Prevention); detection only needs the opt-out insecure.disableWaf: true",
             )
-        if spec.vector_store.enabled and azure.postgres_tier == "Burstable":
+        single_zone = azure.insecure.single_zone_database
+        if spec.vector_store.enabled and azure.postgres_tier == "Burstable" and not single_zone:
             add(
                 "azure.postgresTier",
                 azure.postgres_tier,
-                "prod needs GeneralPurpose or MemoryOptimized (zone-redundant HA)",
+                "prod needs GeneralPurpose or MemoryOptimized (zone-redundant HA); Burstable needs the opt-out "
+                "azure.insecure.singleZoneDatabase: true",
+            )
+        if spec.vector_store.enabled and not spec.vector_high_availability and not single_zone:
+            add(
+                "vectorStore.highAvailability",
+                False,
+                "prod runs PostgreSQL zone-redundant (true); false needs the opt-out "
+                "azure.insecure.singleZoneDatabase: true",
             )
         if api_management_sku(spec) != "Premium":
             add("azure.apiManagementSku", azure.api_management_sku, "prod needs Premium (Developer has no SLA)")
+    if spec.vector_store.enabled and azure.postgres_tier == "Burstable" and spec.vector_high_availability:
+        add(
+            "vectorStore.highAvailability",
+            True,
+            "the Burstable tier has no zone-redundant HA: set false, or azure.postgresTier GeneralPurpose",
+        )
     if azure.openai_deployments and azure.openai_subdomain is None:
         add("azure.openaiSubdomain", None, "required with openaiDeployments (Entra ID tokens need a custom subdomain)")
+    return problems
+
+
+def _opt_out_problems(spec: PlatformSpec, azure: AzureSpec) -> list[Problem]:
+    """Each insecure value needs its named opt-out (and a dev stack, for the dev-only ones)."""
+    opt = azure.insecure
+    # (key, value given, whether it is insecure, the secure value, opt-out, dev only)
+    asked = [
+        ("apiManagementNetwork", azure.api_management_network, azure.api_management_network == "External",
+         "Internal", "external_api_management", True),
+        ("publicServices", azure.public_services, bool(azure.public_services), "[]", "public_data_services", False),
+        ("localAuth", azure.local_auth, bool(azure.local_auth), "[]", "local_auth", False),
+    ]  # fmt: skip
+    problems = []
+    for key, value, insecure, secure, name, dev_only in asked:
+        if not insecure:
+            continue
+        opt_out = f"azure.insecure.{to_camel(name)}"
+        if dev_only and spec.environment == "prod":
+            message = f"must be {secure} in prod; the opt-out {opt_out} is for dev stacks only"
+        elif not getattr(opt, name):
+            message = f"must be {secure} (the secure default); this value needs the opt-out {opt_out}: true"
+        else:
+            continue
+        problems.append(Problem(f"{NAMESPACE}:azure.{key}", message, value))
     return problems

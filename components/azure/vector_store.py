@@ -1,5 +1,8 @@
 """VectorStore: PostgreSQL Flexible Server (API 2025-08-01) with pgvector, Entra ID only, on a
-delegated subnet with its private DNS zone."""
+delegated subnet with its private DNS zone; administered by an Entra principal that is not the app.
+
+The app's own database role is made by that administrator after the server exists (Azure has no
+ARM resource for a database role): :func:`bootstrap_sql` is the step, run once per stack."""
 
 from __future__ import annotations
 
@@ -14,6 +17,17 @@ PORT = 5432
 DATABASE = "ai"
 
 
+@dataclass(frozen=True)
+class EntraAdmin:
+    """The server's Entra administrator: a group of operators, or a dedicated identity."""
+
+    object_id: pulumi.Input[str]
+    name: pulumi.Input[str]
+    """The group's display name, or the identity's name (the role name in PostgreSQL)."""
+    principal_type: str = "Group"
+    """``Group`` or ``ServicePrincipal`` (a managed identity)."""
+
+
 @dataclass(kw_only=True)
 class VectorStoreArgs(BlockArgs):
     """Inputs of :class:`VectorStore`. Child keys for ``transform``: ``zone``, ``link``, ``server``,
@@ -25,6 +39,8 @@ class VectorStoreArgs(BlockArgs):
     """A subnet delegated to Microsoft.DBforPostgreSQL/flexibleServers."""
     vnet_id: pulumi.Input[str]
     tenant_id: pulumi.Input[str]
+    admin: EntraAdmin
+    """Never the app's identity: the app gets a database role of its own (:func:`bootstrap_sql`)."""
     sku_name: str = "Standard_B1ms"
     tier: str = "Burstable"
     storage_gb: int = 32
@@ -100,6 +116,18 @@ class VectorStore(Block):
                 source="user-override",
             ),
         )
+        self.child(
+            "admin",
+            postgresql.AdministratorsMicrosoftEntra,
+            postgresql.AdministratorsMicrosoftEntraArgs(
+                resource_group_name=rg,
+                server_name=server.name,
+                object_id=args.admin.object_id,
+                principal_name=args.admin.name,
+                principal_type=args.admin.principal_type,
+                tenant_id=args.tenant_id,
+            ),
+        )
         if args.delete_lock:
             self.child(
                 "lock",
@@ -114,26 +142,29 @@ class VectorStore(Block):
         self.host = server.fully_qualified_domain_name.apply(lambda h: h or "")
         self.register_outputs({"host": self.host, "serverId": server.id})
 
-    def grant_connect(self, principal_name: pulumi.Input[str], object_id: pulumi.Input[str]) -> pulumi.Resource:
-        """Entra ID sign-in for a managed identity, as the server's Entra administrator (it creates
-        the vector extension and the app's tables on first start)."""
-        import pulumi_azure_native.dbforpostgresql as postgresql
 
-        return self.child(
-            "admin",
-            postgresql.AdministratorsMicrosoftEntra,
-            postgresql.AdministratorsMicrosoftEntraArgs(
-                resource_group_name=self._args.resource_group_name,
-                server_name=self._server_name,
-                object_id=object_id,
-                principal_name=principal_name,
-                principal_type="ServicePrincipal",
-                tenant_id=self._args.tenant_id,
-            ),
-        )
+def bootstrap_sql(role: str, object_id: str) -> str:
+    """What the Entra administrator runs once, after the first ``pulumi up``: the app's role (a
+    managed identity, by object id), the vector extension (only an admin may create it) and the
+    app's rights in its database (it creates its own tables at start). Idempotent."""
+    quoted = '"' + role.replace('"', '""') + '"'
+    literal = role.replace("'", "''")
+    return (
+        "-- psql as the Entra administrator, connected to the database postgres\n"
+        f"SELECT pgaadauth_create_principal_with_oid('{literal}', '{object_id}', 'service', false, false)\n"
+        f"  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{literal}');\n"
+        f"\\connect {DATABASE}\n"
+        "CREATE EXTENSION IF NOT EXISTS vector;\n"
+        f"GRANT CONNECT, TEMPORARY ON DATABASE {DATABASE} TO {quoted};\n"
+        f"GRANT USAGE, CREATE ON SCHEMA public TO {quoted};\n"
+    )
 
 
 def _validate(args: VectorStoreArgs) -> None:
+    if args.admin.principal_type not in ("Group", "ServicePrincipal"):
+        raise ValueError(
+            f"VectorStoreArgs.admin.principal_type={args.admin.principal_type!r}: allowed Group or ServicePrincipal"
+        )
     if not 7 <= args.backup_retention_days <= 35:
         raise ValueError(f"VectorStoreArgs.backup_retention_days={args.backup_retention_days}: allowed 7 to 35")
     if args.zone_redundant and args.tier == "Burstable":

@@ -23,6 +23,10 @@ Decisions:
   Management must be in Internal VNet mode and the Container Apps environment internal.
 - data-protection (prod): purge protection on Key Vault; on PostgreSQL, backup retention (unset means
   the service default, 7 days) and a ``CanNotDelete`` ``ManagementLockByScope`` on the server.
+- named opt-outs (``azure.insecure``): publicDataServices waives the publicNetworkAccess conditions
+  (not PostgreSQL's: a VNet-integrated server has no public mode), localAuth the key and SAS
+  conditions, externalApiManagement the Internal-mode condition (dev only in the spec),
+  singleZoneDatabase PostgreSQL's zone-redundant HA in prod. Every other condition has no opt-out.
 - Unknown values skip the check that needs them (an unknown list entry too); a stack check treats
   an unknown reference, alert criterion or tag as "can't tell" and reports nothing.
 """
@@ -40,6 +44,7 @@ from policies.framework import (
     Resource,
     Stack,
     Violation,
+    Waivable,
     is_unknown,
     require_known,
 )
@@ -48,7 +53,19 @@ from policies.rules.common import missing_tags
 
 checks = CheckSet("azure")
 
+#: the named opt-outs (``azure.insecure.<name>``, components/azure/spec.py) and the conditions they waive
+PUBLIC_DATA_SERVICES = "azure.publicDataServices"
+LOCAL_AUTH = "azure.localAuth"
+EXTERNAL_API_MANAGEMENT = "azure.externalApiManagement"
+SINGLE_ZONE_DATABASE = "azure.singleZoneDatabase"
+checks.waive("no-public-data-services", PUBLIC_DATA_SERVICES)
+checks.waive("no-static-credentials", LOCAL_AUTH)
+checks.waive("waf-on-entry-points", EXTERNAL_API_MANAGEMENT)
+checks.waive("high-availability", SINGLE_ZONE_DATABASE)
+
 APIM_API_POLICY = "azure-native:apimanagement:ApiPolicy"
+APIM_LOGGER = "azure-native:apimanagement:Logger"
+APIM_NAMED_VALUE = "azure-native:apimanagement:NamedValue"
 APIM_POLICY = "azure-native:apimanagement:Policy"
 APIM_SERVICE = "azure-native:apimanagement:ApiManagementService"
 APP_GATEWAY = "azure-native:network:ApplicationGateway"
@@ -146,7 +163,9 @@ def _disabled_public_access(r: Resource, path: str, way_in: str = "a private end
     """``publicNetworkAccess`` must be Disabled: the service is reached through private endpoints."""
     value = r.known(path)
     if not _is(value, "Disabled"):
-        yield f"{r.label}: {path} is {_show(value)}; it must be 'Disabled' (reach it through {way_in})"
+        message = f"{r.label}: {path} is {_show(value)}; it must be 'Disabled' (reach it through {way_in})"
+        # a VNet-integrated PostgreSQL server has no public mode to opt into
+        yield message if r.type == POSTGRES else Waivable(PUBLIC_DATA_SERVICES, message)
 
 
 def _iso_days(duration: Any) -> int | None:
@@ -337,28 +356,29 @@ def registry_no_anonymous_pull(r: Resource, config: Mapping[str, Any]) -> Iterat
 # --- no-static-credentials ----------------------------------------------------------------------
 
 
-def _must_be_true(r: Resource, path: str, why: str) -> Iterator[str]:
+def _local_auth_off(r: Resource, path: str, why: str) -> Iterator[str]:
+    """Keys stay off unless the stack opts into them (``azure.insecure.localAuth``)."""
     value = r.known(path)
     if value is not True:
-        yield f"{r.label}: {path} is {_show(value)}; it must be true ({why})"
+        yield Waivable(LOCAL_AUTH, f"{r.label}: {path} is {_show(value)}; it must be true ({why})")
 
 
 @checks.resource("no-static-credentials", OPENAI_ACCOUNT)
 def openai_local_auth_disabled(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     """API keys to the model endpoint leak and never expire; the app uses its managed identity."""
-    yield from _must_be_true(r, "properties.disableLocalAuth", "Entra ID / managed identity only, no API keys")
+    yield from _local_auth_off(r, "properties.disableLocalAuth", "Entra ID / managed identity only, no API keys")
 
 
 @checks.resource("no-static-credentials", SERVICE_BUS)
 def service_bus_local_auth_disabled(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     """SAS keys are shared secrets; the app sends and receives with its managed identity."""
-    yield from _must_be_true(r, "disableLocalAuth", "Entra ID / managed identity only, no SAS keys")
+    yield from _local_auth_off(r, "disableLocalAuth", "Entra ID / managed identity only, no SAS keys")
 
 
 @checks.resource("no-static-credentials", REDIS)
 def redis_access_keys_disabled(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     """Redis access keys are shared secrets; Entra ID authentication replaces them."""
-    yield from _must_be_true(r, "disableAccessKeyAuthentication", "Entra ID authentication only, no access keys")
+    yield from _local_auth_off(r, "disableAccessKeyAuthentication", "Entra ID authentication only, no access keys")
 
 
 @checks.resource("no-static-credentials", MANAGED_REDIS_DATABASE)
@@ -366,7 +386,8 @@ def managed_redis_access_keys_disabled(r: Resource, config: Mapping[str, Any]) -
     """Access keys are shared secrets and Managed Redis enables them unless told not to; Entra ID replaces them."""
     value = r.known("accessKeysAuthentication")
     if not _is(value, "Disabled"):
-        yield f"{r.label}: accessKeysAuthentication is {_show(value)}; it must be 'Disabled' (Entra ID only)"
+        message = f"{r.label}: accessKeysAuthentication is {_show(value)}; it must be 'Disabled' (Entra ID only)"
+        yield Waivable(LOCAL_AUTH, message)
 
 
 @checks.resource("no-static-credentials", REGISTRY)
@@ -442,6 +463,33 @@ def container_app_secrets_from_key_vault(r: Resource, config: Mapping[str, Any])
                 f"{r.label}: configuration.secrets.{index} ({secret.get('name')}) has an inline value; "
                 "use keyVaultUrl with a managed identity (a Key Vault reference)"
             )
+
+
+@checks.resource("secrets-not-in-plain-env", APIM_NAMED_VALUE)
+def apim_secret_named_values_from_key_vault(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """A secret named value with an inline value lives in the program and its state; a Key Vault
+    reference is read by the service's identity and rotates in the vault."""
+    if r.known("secret") is True and r.known("value") is not None and r.known("keyVault") is None:
+        yield (
+            f"{r.label}: secret is true with an inline value; use keyVault.secretIdentifier (a Key Vault "
+            "reference the service reads with its identity)"
+        )
+
+
+_NAMED_VALUE_REFERENCE = re.compile(r"\{\{[^{}]+\}\}")
+
+
+@checks.resource("secrets-not-in-plain-env", APIM_LOGGER)
+def apim_logger_credentials_by_named_value(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """An inline connection string or instrumentation key is stored in the logger itself; a named
+    value reference (``{{name}}``) keeps it in one place, backed by Key Vault."""
+    credentials = r.known("credentials")
+    if not isinstance(credentials, dict):
+        return
+    for key in ("connectionString", "instrumentationKey"):
+        value = require_known(credentials.get(key), f"credentials.{key}")
+        if isinstance(value, str) and not _NAMED_VALUE_REFERENCE.fullmatch(value.strip()):
+            yield f"{r.label}: credentials.{key} is an inline value; reference a named value ({{{{name}}}})"
 
 
 # --- container-hardening, pinned-images -----------------------------------------------------------
@@ -617,8 +665,10 @@ def retention_days(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
 # --- stack rules -----------------------------------------------------------------------------------
 
 
-def _violation(r: Resource, message: str) -> Violation:
-    return Violation(f"{r.label}: {message}", r.urn)
+def _violation(r: Resource, message: str, opt_out: str | None = None) -> Violation:
+    """A violation at ``r``; one the named ``opt_out`` may waive when given."""
+    text = f"{r.label}: {message}"
+    return Violation(Waivable(opt_out, text) if opt_out else text, r.urn)
 
 
 def _is_prod(r: Resource, config: Mapping[str, Any], stack: Stack) -> bool:
@@ -667,7 +717,8 @@ def zone_redundant_services(stack: Stack, config: Mapping[str, Any]) -> Iterator
     for r in _prod(stack, config, POSTGRES):
         mode = r.get("highAvailability.mode")
         if not is_unknown(mode) and not _is(mode, "ZoneRedundant"):
-            yield _violation(r, f"highAvailability.mode is {_show(mode)}; it must be 'ZoneRedundant' in prod")
+            message = f"highAvailability.mode is {_show(mode)}; it must be 'ZoneRedundant' in prod"
+            yield _violation(r, message, SINGLE_ZONE_DATABASE)
 
 
 DIAGNOSABLE = (APP_GATEWAY, APIM_SERVICE, KEY_VAULT, REDIS, POSTGRES, SERVICE_BUS, REGISTRY, OPENAI_ACCOUNT)
@@ -774,9 +825,8 @@ def no_entry_point_bypasses_the_waf(stack: Stack, config: Mapping[str, Any]) -> 
     for r in stack.of_type(APIM_SERVICE):
         mode = r.get("virtualNetworkType")
         if not is_unknown(mode) and not _is(mode, "Internal"):
-            yield _violation(
-                r, f"virtualNetworkType is {_show(mode)}; it must be 'Internal' (reached only through the WAF)"
-            )
+            message = f"virtualNetworkType is {_show(mode)}; it must be 'Internal' (reached only through the WAF)"
+            yield _violation(r, message, EXTERNAL_API_MANAGEMENT)
     for r in stack.of_type(MANAGED_ENVIRONMENT):
         internal = r.get("vnetConfiguration.internal")
         if not is_unknown(internal) and internal is not True:

@@ -9,6 +9,8 @@ import pytest
 from components.azure.api_management import ApiManagement, ApiManagementArgs, JwtValidation, api_policy_xml
 from tests.azure.conftest import WHERE, plan_azure
 
+VAULT = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-test-01"
+
 
 def args(**changes: Any) -> ApiManagementArgs:
     values: dict[str, Any] = {
@@ -17,7 +19,8 @@ def args(**changes: Any) -> ApiManagementArgs:
         "publisher_email": "team@example.com",
         "backend_url": "https://app.internal.example",
         "app_insights_id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Insights/components/ai",
-        "app_insights_connection_string": "InstrumentationKey=x",
+        "key_vault_id": VAULT,
+        "app_insights_connection_string_secret": "https://kv-test-01.vault.azure.net/secrets/appInsightsConnectionString",
         **changes,
     }
     return ApiManagementArgs(**values)
@@ -60,7 +63,8 @@ def test_policy_limits_rate_tokens_and_body_and_can_validate_jwts() -> None:
         '<validate-content unspecified-content-type-action="ignore" max-size="1048576" size-exceeded-action="prevent"'
         in xml
     )
-    assert "<validate-jwt" in xml and "<audience>api</audience>" in xml
+    assert '<openid-config url="{{jwt-openid-config-url}}" />' in xml
+    assert "<validate-jwt" in xml and "<audience>{{jwt-audience}}</audience>" in xml
     assert "<validate-jwt" not in api_policy_xml(args())
 
 
@@ -75,3 +79,33 @@ def test_policy_limits_rate_tokens_and_body_and_can_validate_jwts() -> None:
 def test_bad_arguments_are_refused(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ApiManagement("apim", args(**changes))
+
+
+def test_the_logger_reads_its_connection_string_from_key_vault_through_a_named_value() -> None:
+    graph = plan_azure(lambda: ApiManagement("apim", args()))
+    (named,) = graph.of_type("azure-native:apimanagement:NamedValue")
+    assert named.inputs["namedValueId"] == "appinsights-connection-string" and named.inputs["secret"] is True
+    assert named.inputs["keyVault"] == {
+        "secretIdentifier": "https://kv-test-01.vault.azure.net/secrets/appInsightsConnectionString"
+    }
+    assert "value" not in named.inputs
+    reader = graph.one("azure-native:authorization:RoleAssignment")
+    assert reader.inputs["scope"] == VAULT and reader.inputs["roleDefinitionId"].endswith(
+        "4633458b-17de-408a-b874-0445c86b69e6"  # Key Vault Secrets User
+    )
+    service = graph.one("azure-native:apimanagement:ApiManagementService")
+    assert service.urn in reader.property_dependencies["principalId"]  # the service's own identity
+    assert reader.urn in named.dependencies  # the service reads the secret when the value is made
+    logger = graph.one("azure-native:apimanagement:Logger")
+    assert logger.inputs["credentials"]["connectionString"] == "{{appinsights-connection-string}}"
+    assert named.urn in logger.dependencies
+
+
+def test_jwt_settings_are_plain_named_values_the_policy_references() -> None:
+    jwt = JwtValidation("https://login.microsoftonline.com/t/v2.0/.well-known/openid-configuration", "api://ai")
+    graph = plan_azure(lambda: ApiManagement("apim", args(jwt=jwt)))
+    values = {n.inputs["namedValueId"]: n for n in graph.of_type("azure-native:apimanagement:NamedValue")}
+    assert values["jwt-openid-config-url"].inputs["value"] == jwt.openid_config_url
+    assert values["jwt-audience"].inputs["value"] == "api://ai" and values["jwt-audience"].inputs["secret"] is False
+    policy = graph.one("azure-native:apimanagement:ApiPolicy")
+    assert {values[k].urn for k in values} <= set(policy.dependencies)

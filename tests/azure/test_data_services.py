@@ -10,7 +10,7 @@ from components.azure.ai import Ai, AiArgs, ModelDeployment
 from components.azure.cache import Cache, CacheArgs
 from components.azure.queue import Queue, QueueArgs
 from components.azure.registry import Registry, RegistryArgs
-from components.azure.vector_store import VectorStore, VectorStoreArgs
+from components.azure.vector_store import EntraAdmin, VectorStore, VectorStoreArgs
 from tests.azure.conftest import DIGEST, WHERE, plan_azure
 
 VNET = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v"
@@ -35,6 +35,7 @@ def vector_args(**changes: Any) -> VectorStoreArgs:
         "subnet_id": f"{VNET}/subnets/postgres",
         "vnet_id": VNET,
         "tenant_id": "tenant-1",
+        "admin": EntraAdmin("group-1", "db-admins"),
         "sku_name": "Standard_D2ds_v5",
         "tier": "GeneralPurpose",
         **changes,
@@ -43,11 +44,9 @@ def vector_args(**changes: Any) -> VectorStoreArgs:
 
 
 def test_vector_store_is_private_entra_only_with_pgvector_and_a_lock() -> None:
-    def program() -> None:
-        store = VectorStore("v", vector_args(backup_retention_days=35, geo_redundant_backup=True, delete_lock=True))
-        store.grant_connect("app-identity", "object-1")
-
-    graph = plan_azure(program)
+    graph = plan_azure(
+        lambda: VectorStore("v", vector_args(backup_retention_days=35, geo_redundant_backup=True, delete_lock=True))
+    )
     server = graph.one("azure-native:dbforpostgresql:Server")
     assert server.inputs["authConfig"] == {
         "activeDirectoryAuth": "Enabled",
@@ -62,7 +61,14 @@ def test_vector_store_is_private_entra_only_with_pgvector_and_a_lock() -> None:
     assert (config["configurationName"], config["value"]) == ("azure.extensions", "VECTOR")
     assert graph.one("azure-native:authorization:ManagementLockByScope").inputs["level"] == "CanNotDelete"
     admin = graph.one("azure-native:dbforpostgresql:AdministratorsMicrosoftEntra").inputs
-    assert admin["principalType"] == "ServicePrincipal" and admin["principalName"] == "app-identity"
+    assert admin == {
+        "resourceGroupName": "rg",
+        "serverName": admin["serverName"],
+        "objectId": "group-1",
+        "principalName": "db-admins",
+        "principalType": "Group",
+        "tenantId": "tenant-1",
+    }
 
 
 def test_vector_store_refuses_burstable_ha_and_short_backups() -> None:
@@ -70,6 +76,8 @@ def test_vector_store_refuses_burstable_ha_and_short_backups() -> None:
         VectorStore("v", vector_args(tier="Burstable", sku_name="Standard_B1ms"))
     with pytest.raises(ValueError, match=r"VectorStoreArgs.backup_retention_days=1"):
         VectorStore("v", vector_args(backup_retention_days=1))
+    with pytest.raises(ValueError, match=r"VectorStoreArgs.admin.principal_type='User'"):
+        VectorStore("v", vector_args(admin=EntraAdmin("o", "n", "User")))
 
 
 def test_queue_is_premium_private_entra_only_with_dead_lettering() -> None:

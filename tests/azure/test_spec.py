@@ -97,3 +97,9 @@ def test_deployments_need_a_subdomain() -> None:
 def test_network_must_fit_the_subnets() -> None:
     found = problems(config("azure-dev", network={"cidr": "10.20.0.0/22"}))
     assert any(p.startswith("ai-platform:network.cidr") and "/21" in p for p in found), found
+
+
+def test_a_jwt_setting_must_be_an_openid_configuration_url() -> None:
+    azure = {**config("azure-dev")["ai-platform:azure"], "apiJwt": {"openidConfigUrl": "http://x/", "audience": "a"}}
+    found = problems(config("azure-dev", azure=azure))
+    assert any(p.startswith("ai-platform:azure.apiJwt.openidConfigUrl") for p in found), found

@@ -28,6 +28,7 @@ from policies.catalog import RULES_BY_NAME
 from policies.framework import SECRET_MARKER, Resource, Stack, run_stack_checks
 from policies.inprocess import InProcessPack, PlannedResource
 from policies.rules import ALL_CHECKS, azure
+from tests.azure.conftest import plan_stack_with
 from tests.policies.fixtures import ResourceFixture, StackFixture, apply_set, load_all, paths
 
 RESOURCE_FIXTURES, STACK_FIXTURES = load_all()
@@ -411,3 +412,107 @@ def test_apim_policy_parsing(xml: str, rate_limited: bool, size_limited: bool) -
 def test_api_policy_base_is_recognised_without_a_space() -> None:
     props = {"value": "<policies><inbound><base/></inbound></policies>"}
     assert InProcessPack().analyze(PlannedResource(azure.APIM_API_POLICY, props, "urn:p", "p")) == []
+
+
+# --- named opt-outs (azure.insecure) -------------------------------------------------------------------
+
+#: opt-out -> (resource, the insecure inputs it allows, the rule whose condition it waives)
+OPT_OUT_CASES: dict[str, tuple[str, dict[str, Any], str]] = {
+    "azure.publicDataServices": ("registry", {"publicNetworkAccess": "Enabled"}, "no-public-data-services"),
+    "azure.localAuth": ("queue-ns", {"disableLocalAuth": False}, "no-static-credentials"),
+    "azure.externalApiManagement": ("apim", {"virtualNetworkType": "External"}, "waf-on-entry-points"),
+    "azure.singleZoneDatabase": ("vector-db", {"highAvailability.mode": "Disabled"}, "high-availability"),
+}
+
+
+def _prod_stack_with(name: str, changes: dict[str, Any], opt_outs: list[str]) -> list[PlannedResource]:
+    """The prod stack fixture with ``changes`` on resource ``name`` and the platform's ``optOuts``."""
+    planned = []
+    for r in PROD_STACK.planned():
+        props = dict(r.props)
+        if r.name == name:
+            props = apply_set(props, changes)
+        elif r.type == "ai-platform:azure:AiPlatform":
+            props["optOuts"] = opt_outs
+        planned.append(PlannedResource(r.type, props, r.urn, r.name, r.parent, r.dependencies, r.property_dependencies))
+    return planned
+
+
+def _type_of(name: str) -> str:
+    return next(r["type"] for r in PROD_STACK.resources if r["name"] == name)
+
+
+@pytest.mark.parametrize("opt_out", sorted(OPT_OUT_CASES))
+def test_an_opt_out_waives_its_condition_and_is_reported_instead(opt_out: str) -> None:
+    name, changes, rule = OPT_OUT_CASES[opt_out]
+    pack = InProcessPack()
+    key = f"azure.insecure.{opt_out.split('.')[1]}"
+    [without] = pack.check(_prod_stack_with(name, changes, []))
+    assert without.policy == rule and without.urn == f"urn:pulumi:test::fixtures::{_type_of(name)}::{name}"
+    assert without.message.endswith(f"(allowed only by the named opt-out {key})")
+    [reported] = pack.check(_prod_stack_with(name, changes, [opt_out]))
+    assert reported.policy == "insecure-opt-outs" and reported.level == "advisory"
+    assert f"the stack opts out of a secure default: {key} is set" in reported.message
+
+
+def test_an_opt_out_waives_nothing_but_its_own_condition() -> None:
+    # public access on the registry is waived; its admin user (no opt-out) is still reported
+    changes = {"publicNetworkAccess": "Enabled", "adminUserEnabled": True}
+    found = InProcessPack().check(_prod_stack_with("registry", changes, ["azure.publicDataServices"]))
+    assert sorted(f.policy for f in found) == ["insecure-opt-outs", "no-static-credentials"]
+    # another opt-out does not waive it
+    found = InProcessPack().check(_prod_stack_with("registry", {"publicNetworkAccess": "Enabled"}, ["azure.localAuth"]))
+    assert sorted(f.policy for f in found) == ["insecure-opt-outs", "no-public-data-services"]
+
+
+def test_a_public_postgres_server_has_no_opt_out() -> None:
+    changes = {"network.publicNetworkAccess": "Enabled"}
+    found = InProcessPack().check(_prod_stack_with("vector-db", changes, ["azure.publicDataServices"]))
+    [public] = [f for f in found if f.policy == "no-public-data-services"]
+    assert "named opt-out" not in public.message
+
+
+def test_a_planned_stack_with_opt_outs_passes_through_the_analyzer_protocol() -> None:
+    """azure-dev with External API Management, a public registry and Service Bus SAS keys: the real
+    pack process reports no mandatory violation, only the opt-outs (advisory); the same graph with
+    the platform's optOuts emptied gives the conditions they waived."""
+
+    from policies.check import check_graph
+    from policies.inputs import parse_graph
+
+    opt_outs = {"externalApiManagement": True, "publicDataServices": True, "localAuth": True}
+    graph = plan_stack_with(
+        "azure-dev",
+        insecure=opt_outs,
+        apiManagementNetwork="External",
+        publicServices=["registry"],
+        localAuth=["queue"],
+    )
+    platform = graph.one("ai-platform:azure:AiPlatform")
+    assert sorted(platform.inputs["optOuts"]) == [f"azure.{n}" for n in sorted(opt_outs)]
+    assert graph.one(azure.APIM_SERVICE).inputs["virtualNetworkType"] == "External"
+    pool = graph.one(azure.APP_GATEWAY).inputs["backendAddressPools"][0]["backendAddresses"][0]
+    assert set(pool) == {"fqdn"}
+    assert graph.one(azure.REGISTRY).inputs["publicNetworkAccess"] == "Enabled"
+    assert graph.one(azure.SERVICE_BUS).inputs["disableLocalAuth"] is False
+
+    report, _ = check_graph(parse_graph(graph.to_json(), "azure-dev"))
+    assert report.mandatory == []
+    advisory = sorted(
+        v.message.split(": ")[1].split(" ")[0] for v in report.violations if v.policy == "insecure-opt-outs"
+    )
+    assert advisory == [f"azure.insecure.{n}" for n in sorted(opt_outs)]
+
+    raw = graph.to_json()
+    for r in raw["resources"]:
+        if r["type"] == "ai-platform:azure:AiPlatform":
+            for props in (r.get("inputs"), r.get("outputs")):
+                if isinstance(props, dict) and "optOuts" in props:
+                    props["optOuts"] = []
+    report, _ = check_graph(parse_graph(raw, "azure-dev"))
+    waived = sorted((v.policy, str(v.urn).rsplit("::", 1)[1]) for v in report.mandatory)
+    assert waived == [
+        ("no-public-data-services", "ai-platform-registry-registry"),
+        ("no-static-credentials", "ai-platform-queue-namespace"),
+        ("waf-on-entry-points", "ai-platform-apim-service"),
+    ], waived

@@ -50,3 +50,25 @@ def test_a_diagnostic_setting_must_name_a_resource_that_has_logs() -> None:
     broken = replace(graph, resources=[moved if r.urn == setting.urn else r for r in graph.resources])
     (found,) = names(check(broken, [readiness.diagnostic_settings_supported]))
     assert "has no diagnostic log categories" in found
+
+
+def test_the_database_admin_must_not_be_the_apps_identity() -> None:
+    graph = planned("azure-prod")
+    admin = graph.one("azure-native:dbforpostgresql:AdministratorsMicrosoftEntra")
+    app_identity = graph.one("azure-native:managedidentity:UserAssignedIdentity", "ai-platform-identity-identity")
+    dedicated = graph.one("azure-native:managedidentity:UserAssignedIdentity", "ai-platform-dbadmin-identity")
+    assert admin.property_dependencies["objectId"] == [dedicated.urn]
+    assert check(graph, [readiness.database_admin_is_not_the_app]) == []
+    moved = replace(admin, property_dependencies={**admin.property_dependencies, "objectId": [app_identity.urn]})
+    broken = replace(graph, resources=[moved if r.urn == admin.urn else r for r in graph.resources])
+    (found,) = names(check(broken, [readiness.database_admin_is_not_the_app]))
+    assert "ai-platform-identity-identity is PostgreSQL's Entra administrator and the identity of" in found
+
+
+def test_a_key_vault_named_value_must_wait_for_the_services_vault_role() -> None:
+    graph = planned("azure-prod")
+    named = graph.one("azure-native:apimanagement:NamedValue")
+    assert check(graph, [readiness.key_vault_named_values_after_the_role]) == []
+    broken = without_dependency(graph, named.name, "ai-platform-apim-vaultReader")
+    (found,) = names(check(broken, [readiness.key_vault_named_values_after_the_role]))
+    assert "does not wait for ai-platform-apim-vaultReader" in found
