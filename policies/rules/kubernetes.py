@@ -66,6 +66,7 @@ from policies.framework import (
     ResourceCheck,
     Stack,
     Violation,
+    Waivable,
     is_unknown,
     require_known,
 )
@@ -327,13 +328,21 @@ def runs_as_non_root(w: Workload, c: Container, config: Mapping[str, Any]) -> It
         )
 
 
+WRITABLE_ROOT = "kubernetes.writableRootFilesystem"
+"""The opt-out that lets containers write to their root filesystem."""
+checks.waive("container-hardening", WRITABLE_ROOT)
+
+
 @checks.resource("container-hardening", *WORKLOADS)
 @per_container
 def read_only_root_filesystem(w: Workload, c: Container, config: Mapping[str, Any]) -> Iterator[str]:
     """A writable root filesystem lets an intruder drop tools and persist; writable paths go on volumes."""
     value = c.known("securityContext.readOnlyRootFilesystem")
     if value is not True:
-        yield (f"{w.resource.label}: {c.path}.securityContext.readOnlyRootFilesystem is {show(value)}; it must be true")
+        yield Waivable(
+            WRITABLE_ROOT,
+            f"{w.resource.label}: {c.path}.securityContext.readOnlyRootFilesystem is {show(value)}; it must be true",
+        )
 
 
 @checks.resource("container-hardening", *WORKLOADS)
@@ -435,6 +444,9 @@ def health_probes(w: Workload, c: Container, config: Mapping[str, Any]) -> Itera
 # --- pinned-images -----------------------------------------------------------------------------------
 
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+IMAGE_TAG = "kubernetes.imageTag"
+"""The dev-only opt-out that lets a workload's image be a tag other than latest."""
+checks.waive("pinned-images", IMAGE_TAG)
 
 
 @checks.resource("pinned-images", *WORKLOADS)
@@ -443,7 +455,16 @@ def images_pinned_by_digest(w: Workload, c: Container, config: Mapping[str, Any]
     """A tag can be moved to other bytes; a digest names exactly what was scanned and tested."""
     image = c.known("image")
     if not (isinstance(image, str) and DIGEST.search(image)):
-        yield f"{w.resource.label}: {c.path}.image is {show(image)}; pin it by digest (repository@sha256:<digest>)"
+        message = f"{w.resource.label}: {c.path}.image is {show(image)}; pin it by digest (repository@sha256:<digest>)"
+        yield Waivable(IMAGE_TAG, message) if isinstance(image, str) and named_tag(image) else message
+
+
+def named_tag(image: str) -> bool:
+    """Whether the image names a tag other than latest (a dev stack's opt-out may allow one; a
+    missing tag or latest never)."""
+    last = image.rpartition("/")[2]
+    tag = last.partition(":")[2]
+    return "@" not in image and bool(tag) and tag != "latest"
 
 
 # --- secrets-not-in-plain-env --------------------------------------------------------------------------
