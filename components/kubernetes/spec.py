@@ -73,7 +73,8 @@ class EdgeSpec(Section):
     """Who may reach the app: the ingress controller's or the gateway's pods (for the NetworkPolicy)."""
 
     kind: Literal["ingress", "gateway"] = "ingress"
-    """``gateway``: Gateway API (Gateway + HTTPRoute v1; the cluster needs its CRDs); ``ingress``: networking/v1."""
+    """``gateway``: Gateway API (Gateway + HTTPRoute v1; the cluster needs its CRDs, and Envoy Gateway for the
+    rate and body-size limits); ``ingress``: networking/v1 (limits as ingress-nginx annotations)."""
     class_name: str = "nginx"
     """The IngressClass or GatewayClass name."""
     namespace: str = "ingress-nginx"

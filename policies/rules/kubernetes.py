@@ -17,6 +17,14 @@ Rules and what they inspect:
   when it is turned off. The TLS protocol floor is controller-wide (its ConfigMap; TLS 1.2+ by default)
   and not visible on an Ingress. A rate limit is ``limit-rps`` or ``limit-rpm`` (per client IP);
   ``limit-connections`` bounds concurrency only, so it is checked when set but does not count.
+- ``rate-limiting``, ``request-size-limits`` on the Gateway API edge: Gateway API has no portable limit,
+  so the platform attaches Envoy Gateway's BackendTrafficPolicy to the app's HTTPRoute. Envoy Gateway
+  applies one such policy per target (the oldest, unless merged), so every BackendTrafficPolicy must
+  carry both: a rate limit with a per-client rule (``sourceCIDR`` or a header of type ``Distinct``;
+  ``Exact`` is one bucket for all clients) and ``requestBuffer.limit`` (413 beyond it) within
+  ``maximumBodyBytes``. Not checked: an HTTPRoute with no policy attached at all. That is a look across
+  resources, and these are resource rules (a resource policy sees one object); the Gateway block always
+  attaches one (tests/kubernetes/test_gateway.py).
 - ``no-public-data-services``: only the ingress controller may be reachable from outside the cluster, so
   a Service of type LoadBalancer (unless the cloud's internal-load-balancer annotation is set), NodePort,
   or with ``externalIPs`` fails unless it selects the ingress-nginx controller; every data service
@@ -679,6 +687,89 @@ def ingress_limits_body_size(r: Resource, config: Mapping[str, Any]) -> Iterator
         yield f"{r.label}: {path} is {show(value)}, which disables the limit; at most {maximum} bytes is allowed"
     elif size > maximum:
         yield f"{r.label}: {path} is {show(value)} ({size} bytes); at most {maximum} bytes is allowed"
+
+
+# --- Gateway API edge (Envoy Gateway's policies): rate-limiting, request-size-limits ----------------------
+
+BACKEND_TRAFFIC_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy"
+QUANTITY = re.compile(r"^\s*(\d+)\s*([KMGTPE]i|[kMGTPE])?\s*$")
+QUANTITY_UNITS = {
+    None: 1,
+    **{suffix + "i": 1024 ** (i + 1) for i, suffix in enumerate("KMGTPE")},
+    **{suffix: 1000 ** (i + 1) for i, suffix in enumerate("kMGTPE")},
+}
+
+
+def quantity_bytes(value: Any) -> int | None:
+    """A Kubernetes quantity (``1048576``, ``512Ki``, ``10M``) in bytes; None if it is not one."""
+    if _is_number(value) and value == int(value):
+        return int(value)
+    match = QUANTITY.match(value) if isinstance(value, str) else None
+    return int(match.group(1)) * QUANTITY_UNITS[match.group(2)] if match else None
+
+
+def _per_client(rule: Any) -> bool:
+    """Whether a rate-limit rule gives each client address (or each value of a header) its own bucket."""
+    selectors = rule.get("clientSelectors") if isinstance(rule, dict) else None
+    for selector in selectors if isinstance(selectors, list) else []:
+        if not isinstance(selector, dict):
+            continue
+        source = selector.get("sourceCIDR")
+        if isinstance(source, dict) and source.get("type") == "Distinct":
+            return True
+        headers = selector.get("headers")
+        if any(isinstance(h, dict) and h.get("type") == "Distinct" for h in headers or ()):
+            return True
+    return False
+
+
+def _rate_limit_rules(r: Resource) -> list[dict[str, Any]]:
+    """The local and global rules of a BackendTrafficPolicy's rate limit."""
+    found: list[dict[str, Any]] = []
+    for scope in ("local", "global"):
+        items = r.known(f"spec.rateLimit.{scope}.rules", [])
+        found.extend(i for i in known_items(items, f"spec.rateLimit.{scope}.rules") if isinstance(i, dict))
+    return found
+
+
+@checks.resource("rate-limiting", BACKEND_TRAFFIC_POLICY)
+def gateway_limits_rate(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """Envoy Gateway applies one BackendTrafficPolicy per route (the oldest, unless merged), so the one
+    attached must carry the per-client limit; a rule without a Distinct selector is one bucket for all."""
+    rules = _rate_limit_rules(r)
+    if not rules:
+        yield (
+            f"{r.label}: spec.rateLimit has no rules; the policy attached to a route must limit each client's "
+            "request rate (a local or global rule with a sourceCIDR of type Distinct)"
+        )
+        return
+    if not any(_per_client(rule) for rule in rules):
+        yield (
+            f"{r.label}: no spec.rateLimit rule selects clients with type Distinct, so every client shares one "
+            "bucket; limit each client (clientSelectors: sourceCIDR {type: Distinct, value: 0.0.0.0/0})"
+        )
+    for index, rule in enumerate(rules):
+        limit = rule.get("limit")
+        requests = limit.get("requests") if isinstance(limit, dict) else None
+        if not (isinstance(requests, int | float) and not isinstance(requests, bool) and requests >= 1):
+            yield f"{r.label}: spec.rateLimit rule {index} has limit.requests {show(requests)}; it must be at least 1"
+
+
+@checks.resource("request-size-limits", BACKEND_TRAFFIC_POLICY)
+def gateway_limits_body_size(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """The request buffer's limit is Envoy Gateway's body-size limit (413 beyond it); no buffer, no limit."""
+    maximum = int(config.get("maximumBodyBytes") or 10485760)
+    value = r.known("spec.requestBuffer.limit")
+    size = quantity_bytes(value)
+    if value is None:
+        yield (
+            f"{r.label}: spec.requestBuffer.limit is not set; the policy attached to a route must bound the body "
+            f"(at most {maximum} bytes)"
+        )
+    elif size is None or size < 1:
+        yield f"{r.label}: spec.requestBuffer.limit is {show(value)}, not a positive quantity (at most {maximum} bytes)"
+    elif size > maximum:
+        yield f"{r.label}: spec.requestBuffer.limit is {show(value)} ({size} bytes); at most {maximum} bytes is allowed"
 
 
 # --- no-public-data-services ---------------------------------------------------------------------------

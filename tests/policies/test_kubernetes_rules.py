@@ -420,6 +420,7 @@ KUBERNETES_VERSION = "1.34.0"
 
 
 CUSTOM_KINDS = {
+    "kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy",
     "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
     "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
 }
