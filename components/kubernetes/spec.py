@@ -312,6 +312,39 @@ def check(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
+def placeholder_digest(reference: str) -> bool:
+    """Whether a digest-pinned reference is a recognisable stand-in such as ``@sha256:000…0004`` (the
+    shipped stack files' placeholders, which pass the syntax check but name no image): a real
+    SHA-256 digest has more than three distinct hex digits (all but certainly)."""
+    _, _, digest = reference.partition("@sha256:")
+    return bool(digest) and len(set(digest)) <= 3
+
+
+def placeholder_images(spec: PlatformSpec) -> list[Problem]:
+    """The images the stack deploys whose digests are placeholders, each at its key. Prod refuses them
+    when a real engine runs the program (``pulumi preview`` / ``up``): the API server would accept the
+    objects and the pods would never pull, until Pulumi's await times out."""
+    section = spec.section(KubernetesSpec)
+    deployed = [
+        ("app.image.digest", spec.app.image.digest),
+        ("kubernetes.redisImage", section.redis_image if spec.cache.enabled and not section.external_cache else None),
+        (
+            "kubernetes.postgresImage",
+            section.postgres_image if spec.vector_store.enabled and not section.external_vector_store else None,
+        ),
+    ]
+    return [
+        Problem(
+            f"{NAMESPACE}:{key}",
+            "is a placeholder digest, not an image: pin the image you deploy "
+            "(docker buildx imagetools inspect <image> prints its digest)",
+            value,
+        )
+        for key, value in deployed
+        if value is not None and placeholder_digest(value)
+    ]
+
+
 def _section(spec: PlatformSpec, values: Mapping[str, Any]) -> KubernetesSpec | None:
     """The stack's section, or None when it is given but invalid (its errors are reported already)."""
     raw = values.get(f"{NAMESPACE}:kubernetes", MISSING)
