@@ -120,6 +120,7 @@ class AiPlatform(PlatformBlock):
                     **store,
                     image=section.redis_image,
                     replicas=2 if spec.cache_high_availability else 1,
+                    primary=section.redis_primary,
                     auth_token=secrets[spec.cache.auth_token_key],
                     auth_token_key=spec.cache.auth_token_key,
                 ),

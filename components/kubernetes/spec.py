@@ -180,6 +180,9 @@ class KubernetesSpec(Section):
     """Redis 7+ pinned by digest (``docker buildx imagetools inspect redis:7.4``); needed with the cache."""
     postgres_image: str | None = None
     """PostgreSQL with pgvector pinned by digest (pgvector/pgvector:pg17); needed with the vector store."""
+    redis_primary: int = Field(default=0, ge=0, le=4)
+    """The ordinal of the in-cluster Redis primary (its client Service selects that pod). Manual failover:
+    set the standby's ordinal (1 in prod) and run ``pulumi up``."""
     image: str | None = None
     """The app by tag (``localhost:5001/ai-api:dev``) instead of app.image.digest, with app.image.build:
     app; dev only, with the opt-out insecure.imageTag."""
@@ -295,6 +298,13 @@ def check(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Problem]:
     ):
         if getattr(section.insecure, to_snake(name)) and spec.environment == "prod":
             add(f"kubernetes.insecure.{name}", True, f"is a dev-only opt-out; {why}")
+    redis_pods = 2 if spec.cache_high_availability else 1
+    if section.redis_primary >= redis_pods:
+        add(
+            "kubernetes.redisPrimary",
+            section.redis_primary,
+            f"must be the ordinal of a Redis pod: 0 to {redis_pods - 1} (this stack runs {redis_pods})",
+        )
     for enabled, key, what in (
         (spec.cache.enabled and section.external_cache is None, "redisImage", "Redis 7+ (redis:7.4)"),
         (
