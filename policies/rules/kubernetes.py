@@ -17,6 +17,10 @@ Rules and what they inspect:
   when it is turned off. The TLS protocol floor is controller-wide (its ConfigMap; TLS 1.2+ by default)
   and not visible on an Ingress. A rate limit is ``limit-rps`` or ``limit-rpm`` (per client IP);
   ``limit-connections`` bounds concurrency only, so it is checked when set but does not count.
+- ``tls-in-transit`` on a Gateway API Gateway: it has an HTTPS listener, and each HTTPS listener names
+  its certificate (``tls.certificateRefs``); ``https-redirect`` (stack): every HTTPRoute attached to a
+  Gateway's plain HTTP listener (by ``sectionName``, or by none: all listeners) only redirects to https
+  (a ``RequestRedirect`` filter with scheme https in every rule, no ``backendRefs``).
 - ``rate-limiting``, ``request-size-limits`` on the Gateway API edge: Gateway API has no portable limit,
   so the platform attaches Envoy Gateway's BackendTrafficPolicy to the app's HTTPRoute. Envoy Gateway
   applies one such policy per target (the oldest, unless merged), so every BackendTrafficPolicy must
@@ -687,6 +691,90 @@ def ingress_limits_body_size(r: Resource, config: Mapping[str, Any]) -> Iterator
         yield f"{r.label}: {path} is {show(value)}, which disables the limit; at most {maximum} bytes is allowed"
     elif size > maximum:
         yield f"{r.label}: {path} is {show(value)} ({size} bytes); at most {maximum} bytes is allowed"
+
+
+# --- Gateway API edge: tls-in-transit, https-redirect (stack) ---------------------------------------------
+
+GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+
+
+def _listeners(gateway: Resource) -> list[dict[str, Any]]:
+    items = gateway.known("spec.listeners", [])
+    return [item for item in known_items(items, "spec.listeners") if isinstance(item, dict)]
+
+
+@checks.resource("tls-in-transit", GATEWAY)
+def gateway_serves_tls(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """The API is served by an HTTPS listener that terminates TLS with a certificate; a plain HTTP listener
+    may only redirect (``https-redirect`` reads its routes)."""
+    listeners = _listeners(r)
+    https = [item for item in listeners if item.get("protocol") == "HTTPS"]
+    if not https:
+        yield f"{r.label}: spec.listeners has no HTTPS listener; the API must be served over TLS"
+    for item in https:
+        tls = item.get("tls")
+        if not (isinstance(tls, dict) and tls.get("certificateRefs")):
+            yield (
+                f"{r.label}: listener {show(item.get('name'))} is HTTPS with no tls.certificateRefs; "
+                "name the certificate Secret it terminates TLS with"
+            )
+
+
+def _redirects_to_https(route: Resource) -> bool:
+    """Whether every rule of an HTTPRoute only redirects to https (no backend behind it)."""
+    rules = route.get("spec.rules")
+    if not isinstance(rules, list) or not rules:
+        return False
+    for rule in rules:
+        if not isinstance(rule, dict) or rule.get("backendRefs"):
+            return False
+        filters = rule.get("filters")
+        redirects = [
+            f.get("requestRedirect")
+            for f in (filters if isinstance(filters, list) else [])
+            if isinstance(f, dict) and f.get("type") == "RequestRedirect"
+        ]
+        if not any(isinstance(x, dict) and x.get("scheme") == "https" for x in redirects):
+            return False
+    return True
+
+
+def _attached(route: Resource, gateway: Resource, listeners: set[str]) -> bool:
+    """Whether the route attaches to one of these listeners of the gateway (no sectionName: to all)."""
+    refs = route.get("spec.parentRefs")
+    for ref in refs if isinstance(refs, list) else []:
+        if not isinstance(ref, dict) or ref.get("kind", "Gateway") != "Gateway":
+            continue
+        namespace = ref.get("namespace") or _namespace(route)
+        if ref.get("name") != gateway.get("metadata.name") or namespace != _namespace(gateway):
+            continue
+        section = ref.get("sectionName")
+        if section is None or section in listeners:
+            return True
+    return False
+
+
+@checks.stack("https-redirect")
+def gateway_http_listeners_only_redirect(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
+    """A Gateway's plain HTTP listener serves whatever routes attach to it: each must only redirect to https."""
+    routes = stack.of_type(HTTP_ROUTE)
+    for gateway in stack.of_type(GATEWAY):
+        listeners = gateway.get("spec.listeners")
+        if _has_unknown(listeners) or _has_unknown(gateway.get("metadata")):
+            continue
+        items = listeners if isinstance(listeners, list) else []
+        plain = {str(item.get("name")) for item in items if isinstance(item, dict) and item.get("protocol") == "HTTP"}
+        for route in routes:
+            if _has_unknown(route.get("spec")) or not (plain and _attached(route, gateway, plain)):
+                continue
+            if not _redirects_to_https(route):
+                yield Violation(
+                    f"{route.label}: attaches to the plain HTTP listener of Gateway {_object_name(gateway)} and "
+                    "does not only redirect to https; give that listener only a RequestRedirect (scheme https) "
+                    "route, and route the API from the HTTPS listener",
+                    route.urn,
+                )
 
 
 # --- Gateway API edge (Envoy Gateway's policies): rate-limiting, request-size-limits ----------------------

@@ -133,3 +133,33 @@ def test_gateway_limits_removed_by_a_transform_are_mandatory_violations() -> Non
 def test_bad_arguments_are_refused(changes: dict[str, Any], words: str) -> None:
     with pytest.raises(ValueError, match=words):
         Gateway("edge", args(**changes))
+
+
+def _plain_listener_serves_the_app(a: Any, opts: Any) -> None:
+    a["spec"]["parentRefs"] = [{"name": "edge"}]  # no sectionName: every listener, plain HTTP included
+
+
+def _redirect_to_http(a: Any, opts: Any) -> None:
+    a["spec"]["rules"][0]["filters"][0]["requestRedirect"]["scheme"] = "http"
+
+
+def _no_certificate(a: Any, opts: Any) -> None:
+    a["spec"]["listeners"][0].pop("tls")
+
+
+def _only_http(a: Any, opts: Any) -> None:
+    a["spec"]["listeners"] = [a["spec"]["listeners"][1]]
+
+
+@pytest.mark.parametrize(
+    ("key", "change", "policy", "words"),
+    [
+        ("route", _plain_listener_serves_the_app, "https-redirect", "plain HTTP listener of Gateway edge"),
+        ("redirect", _redirect_to_http, "https-redirect", "does not only redirect to https"),
+        ("gateway", _no_certificate, "tls-in-transit", 'listener "https" is HTTPS with no tls.certificateRefs'),
+        ("gateway", _only_http, "tls-in-transit", "no HTTPS listener"),
+    ],
+)
+def test_gateway_api_plain_http_is_a_mandatory_violation(key: str, change: Any, policy: str, words: str) -> None:
+    found = mandatory(planned(kind="gateway", class_name="eg", transform={key: change}))
+    assert any(p == policy and words in m for p, m in found), found

@@ -421,6 +421,8 @@ KUBERNETES_VERSION = "1.34.0"
 
 CUSTOM_KINDS = {
     "kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy",
+    "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+    "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
     "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
     "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
 }
