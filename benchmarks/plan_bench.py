@@ -25,6 +25,7 @@ import argparse
 import gc
 import importlib
 import inspect
+import json
 import os
 import re
 import statistics
@@ -70,10 +71,23 @@ def _strings(value: Any) -> set[str]:
     return set()
 
 
-def sdk_class(token: str) -> type[pulumi.CustomResource]:
-    """The provider SDK class for a type token: ``aws:ec2/vpc:Vpc`` -> ``pulumi_aws.ec2.Vpc``."""
+def sdk_class(token: str) -> type[pulumi.CustomResource] | None:
+    """The provider SDK class for a type token: ``aws:ec2/vpc:Vpc`` -> ``pulumi_aws.ec2.Vpc``,
+    ``kubernetes:apps/v1:Deployment`` -> ``pulumi_kubernetes.apps.v1.Deployment``,
+    ``pulumi:providers:kubernetes`` -> ``pulumi_kubernetes.Provider``; None for a Kubernetes kind the
+    SDK has no class for (a CRD's: cert-manager, Gateway API, Prometheus Operator), which a
+    hand-written program creates as ``apiextensions.CustomResource``."""
     package, module, name = token.split(":")
+    if package == "pulumi" and module == "providers":
+        return importlib.import_module("pulumi_" + name.replace("-", "_")).Provider
     sdk = importlib.import_module("pulumi_" + package.replace("-", "_"))
+    if package == "kubernetes":
+        group, _, version = module.rpartition("/")
+        path = f"{sdk.__name__}.{group.split('.')[0] or 'core'}.{version}"
+        try:
+            return getattr(importlib.import_module(path), name)
+        except (ImportError, AttributeError):
+            return None
     head = module.split("/")[0]
     if head != "index":
         sdk = importlib.import_module(f"{sdk.__name__}.{head}")
@@ -86,8 +100,20 @@ _SNAKE_PART = re.compile(r"_([a-z0-9])")
 def _keyword_names(cls: type) -> dict[str, str]:
     """Wire (camelCase) input name -> the class's keyword argument."""
     parameters = inspect.signature(cls._internal_init).parameters  # type: ignore[attr-defined]
-    skip = {"self", "resource_name", "opts", "__props__"}
+    skip = {"self", "__self__", "resource_name", "opts", "__props__"}
     return {_SNAKE_PART.sub(lambda m: m.group(1).upper(), p): p for p in parameters if p not in skip}
+
+
+def _provider_value(value: Any) -> Any:
+    """A provider's input as the program gave it: the engine's wire form JSON-encodes every
+    non-string provider input (``"true"``), which the typed class encodes again itself."""
+    if isinstance(value, str):
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            return value
+        return value if isinstance(decoded, str) else decoded
+    return value
 
 
 Call = tuple[Callable[..., pulumi.CustomResource], tuple[Any, ...], dict[str, Any]]
@@ -107,17 +133,23 @@ def _replay(graph: Graph, prepare: Prepare) -> Any:
         created: dict[str, pulumi.Resource] = {}
         custom: dict[str, pulumi.CustomResource] = {}
         produced: dict[str, set[str]] = {}
+        providers: dict[str, pulumi.ProviderResource] = {}
         for resource in graph.resources:
             if resource.type == STACK_TYPE:
                 continue
-            opts = pulumi.ResourceOptions(parent=created.get(resource.parent or ""))
+            package = resource.type.split(":")[0]
+            opts = pulumi.ResourceOptions(parent=created.get(resource.parent or ""), provider=providers.get(package))
             if not resource.custom:
                 created[resource.urn] = pulumi.ComponentResource(resource.type, resource.name, resource.inputs, opts)
                 continue
             inputs = {key: _wired(value, resource, custom, produced) for key, value in resource.inputs.items()}
             constructor, args, kwargs = prepare(resource, inputs)
-            created[resource.urn] = custom[resource.urn] = constructor(*args, opts=opts, **kwargs)
+            created[resource.urn] = custom[resource.urn] = made = constructor(*args, opts=opts, **kwargs)
             produced[resource.urn] = _strings(resource.outputs) | {resource.id}
+            if isinstance(made, pulumi.ProviderResource):
+                # an explicit provider (the Kubernetes target's cluster): the program passes it to
+                # every resource of its package, so no default provider is registered
+                providers[resource.type.rsplit(":", 1)[-1]] = made
 
     return program
 
@@ -136,17 +168,33 @@ def typed_program(graph: Graph) -> Any:
     def prepare(resource: Any, inputs: dict[str, Any]) -> Call:
         if resource.type not in classes:
             cls = sdk_class(resource.type)
+            if cls is None:
+                from pulumi_kubernetes.apiextensions import CustomResource
+
+                return CustomResource, (resource.name,), custom_resource_arguments(resource, inputs)
             classes[resource.type] = (cls, _keyword_names(cls))
         cls, names = classes[resource.type]
+        if issubclass(cls, pulumi.ProviderResource):
+            inputs = {key: _provider_value(value) for key, value in inputs.items()}
         return cls, (resource.name,), {names[key]: value for key, value in inputs.items()}
 
     return _replay(graph, prepare)
+
+
+def custom_resource_arguments(resource: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+    """``CustomResource``'s arguments for a CRD object: apiVersion and kind as recorded (they make
+    the type token, so they are never waited for), the rest (metadata, spec, ...) as wired."""
+    rest = {key: value for key, value in inputs.items() if key not in ("apiVersion", "kind")}
+    return {"api_version": resource.inputs["apiVersion"], "kind": resource.inputs["kind"], **rest}
 
 
 def raw_program(graph: Graph) -> Any:
     """The resources registered as bare ``pulumi.CustomResource(type, name, props)``: no typed classes."""
 
     def prepare(resource: Any, inputs: dict[str, Any]) -> Call:
+        package, module, name = resource.type.split(":")
+        if package == "pulumi" and module == "providers":
+            return pulumi.ProviderResource, (name, resource.name, inputs), {}
         return pulumi.CustomResource, (resource.type, resource.name, inputs), {}
 
     return _replay(graph, prepare)

@@ -5,9 +5,13 @@ evicts (``noeviction``) and appends every write (AOF). TLS only (``port 0``): th
 certificate comes from the namespace's private CA (SecretStore), and the app verifies it with
 the CA's ``ca.crt``. The AUTH token is in a Secret (the config file), never in the pod spec.
 
-With ``replicas`` 2 or more, pod 0 is the primary and the others replicate it (warm standbys);
-the client Service selects pod 0 only. Failover is manual (promote a replica, move the
-selector): automatic failover needs Sentinel or an operator, outside this block.
+With ``replicas`` 2 or more, pod ``primary`` (0 by default) is the primary and the others
+replicate it (warm standbys); the client Service selects that pod only. Failover is manual and
+declarative: set the new primary's ordinal (``kubernetes.redisPrimary``) and ``pulumi up``. The
+StatefulSet restarts from the highest ordinal, so the standby comes back as primary with its
+replicated data before the old primary restarts as its replica (a full resync drops whatever
+the old primary held that never replicated). Automatic failover needs Sentinel or an operator,
+outside this block.
 Nothing but ``allow_from`` pods reaches it (NetworkPolicy).
 """
 
@@ -73,7 +77,7 @@ class Cache(StatefulStore):
             stateful=True,
         )
         start = (
-            'if [ "${HOSTNAME##*-}" = 0 ]; then exec redis-server /etc/redis/redis.conf; fi; '
+            f'if [ "${{HOSTNAME##*-}}" = {self.primary} ]; then exec redis-server /etc/redis/redis.conf; fi; '
             f"exec redis-server /etc/redis/redis.conf --replicaof {self.primary_host} {PORT}"
         )
         ping = ["redis-cli", "--tls", "--cacert", f"/tls/{CA_FILE}", "-p", str(PORT), "ping"]

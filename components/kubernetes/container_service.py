@@ -25,6 +25,7 @@ from components import validation
 from components.base import BlockArgs
 from components.kubernetes import objects
 from components.kubernetes.objects import NamespacedBlock, Pods, meta
+from components.kubernetes.spec import tagged_image
 
 HTTPS = 443
 
@@ -57,7 +58,11 @@ class ContainerServiceArgs(BlockArgs):
     namespace: str
     part_of: str
     image: str
-    """The app's image pinned by digest."""
+    """The app's image pinned by digest (or by a tag other than latest, with ``image_tag``)."""
+    image_tag: bool = False
+    """The named dev opt-out kubernetes.insecure.imageTag: ``image`` may be a tag."""
+    writable_root_filesystem: bool = False
+    """The named opt-out kubernetes.insecure.writableRootFilesystem: the containers' root is writable."""
     port: int = 8000
     replicas: int = 3
     max_replicas: int = 20
@@ -234,7 +239,7 @@ class ContainerService(NamespacedBlock):
                 timeout_seconds=3,
                 failure_threshold=3,
             ),
-            security_context=objects.container_security_context(),
+            security_context=objects.container_security_context(writable_root=args.writable_root_filesystem),
             volume_mounts=[
                 VolumeMountArgs(name="tmp", mount_path=objects.TMP_MOUNT),
                 *(VolumeMountArgs(name=f.volume, mount_path=f.path, read_only=True) for f in args.files),
@@ -392,6 +397,8 @@ class ContainerService(NamespacedBlock):
 def _validate(args: ContainerServiceArgs) -> None:
     """Each argument checked up front, with one-line errors naming it."""
     problem = validation.digest_ref(args.image)
+    if problem and args.image_tag:
+        problem = tagged_image(args.image)
     if problem:
         raise ValueError(f"ContainerServiceArgs.image {args.image!r}: {problem}")
     for variable in args.environment:

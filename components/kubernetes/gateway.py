@@ -9,9 +9,12 @@ Two kinds of edge, by what the cluster runs:
   controllers ignore them, and the app still enforces its own body size and rate limits);
 * ``gateway``: Gateway API v1 (the cluster needs its CRDs and a GatewayClass): a Gateway with
   an HTTPS listener (TLS terminated with the certificate) and an HTTP listener whose only
-  HTTPRoute redirects to HTTPS, and an HTTPRoute from the HTTPS listener to the app. Rate and
-  body-size limits are implementation policies (Envoy Gateway's BackendTrafficPolicy, ...), not
-  portable Gateway API objects: on this edge the app's own limits apply.
+  HTTPRoute redirects to HTTPS, and an HTTPRoute from the HTTPS listener to the app. Gateway API
+  has no portable rate or body-size limit, so the edge uses Envoy Gateway's policy resources
+  (``gateway.envoyproxy.io/v1alpha1``) attached to that HTTPRoute: a BackendTrafficPolicy with a
+  per-client-IP local rate limit (``sourceCIDR`` ``Distinct``, Envoy Gateway v1.4+; counted per
+  Envoy replica) and a request buffer whose limit answers 413 to a larger body; and, with an
+  allowlist, a SecurityPolicy admitting only those CIDRs. The GatewayClass must be Envoy Gateway's.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from components.kubernetes.objects import NamespacedBlock, custom_resource, meta
 
 NGINX = "nginx.ingress.kubernetes.io/"
 GATEWAY_API = "gateway.networking.k8s.io/v1"
+ENVOY_GATEWAY = "gateway.envoyproxy.io/v1alpha1"
 
 
 @dataclass(kw_only=True)
@@ -49,7 +53,8 @@ class GatewayArgs(BlockArgs):
 
 
 class Gateway(NamespacedBlock):
-    """The edge (child keys: ``ingress``; or ``gateway``, ``redirect``, ``route``)."""
+    """The edge (child keys: ``ingress``; or ``gateway``, ``redirect``, ``route``, ``limits``, and
+    ``allowlist`` with an allowlist)."""
 
     def __init__(self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)
@@ -166,7 +171,7 @@ class Gateway(NamespacedBlock):
             },
             after,
         )
-        self.child(
+        route = self.child(
             "route",
             custom_resource(GATEWAY_API, "HTTPRoute"),
             {
@@ -185,7 +190,54 @@ class Gateway(NamespacedBlock):
             },
             after,
         )
+        self._gateway_policies(name, args, pulumi.ResourceOptions(depends_on=[route]))
         return gateway
+
+    def _gateway_policies(self, name: str, args: GatewayArgs, after: pulumi.ResourceOptions) -> None:
+        """Envoy Gateway's policies on the app's HTTPRoute: the limits the Ingress sets as annotations."""
+        target = [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": name}]
+        limit = {"requests": args.rate_limit_per_minute, "unit": "Minute"}
+        self.child(
+            "limits",
+            custom_resource(ENVOY_GATEWAY, "BackendTrafficPolicy"),
+            {
+                "metadata": meta(name, args.namespace, self._labels),
+                "spec": {
+                    "targetRefs": target,
+                    "rateLimit": {
+                        "type": "Local",
+                        "local": {
+                            # one bucket per client address, IPv4 and IPv6 alike
+                            "rules": [
+                                {
+                                    "clientSelectors": [{"sourceCIDR": {"type": "Distinct", "value": cidr}}],
+                                    "limit": limit,
+                                }
+                                for cidr in ("0.0.0.0/0", "::/0")
+                            ]
+                        },
+                    },
+                    "requestBuffer": {"limit": str(args.max_body_bytes)},
+                },
+            },
+            after,
+        )
+        if args.ip_allowlist:
+            self.child(
+                "allowlist",
+                custom_resource(ENVOY_GATEWAY, "SecurityPolicy"),
+                {
+                    "metadata": meta(name, args.namespace, self._labels),
+                    "spec": {
+                        "targetRefs": target,
+                        "authorization": {
+                            "defaultAction": "Deny",
+                            "rules": [{"action": "Allow", "principal": {"clientCIDRs": list(args.ip_allowlist)}}],
+                        },
+                    },
+                },
+                after,
+            )
 
 
 def _validate(args: GatewayArgs) -> None:

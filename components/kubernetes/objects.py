@@ -88,8 +88,9 @@ def pod_security_context() -> PodSecurityContextArgs:
     )
 
 
-def container_security_context() -> SecurityContextArgs:
-    """Container level: no escalation, no privilege, every capability dropped, read-only root."""
+def container_security_context(*, writable_root: bool = False) -> SecurityContextArgs:
+    """Container level: no escalation, no privilege, every capability dropped, read-only root
+    (``writable_root``: the named opt-out kubernetes.insecure.writableRootFilesystem)."""
     from pulumi_kubernetes.core.v1 import CapabilitiesArgs, SeccompProfileArgs, SecurityContextArgs
 
     return SecurityContextArgs(
@@ -97,7 +98,7 @@ def container_security_context() -> SecurityContextArgs:
         run_as_user=RUN_AS,
         allow_privilege_escalation=False,
         privileged=False,
-        read_only_root_filesystem=True,
+        read_only_root_filesystem=not writable_root,
         capabilities=CapabilitiesArgs(drop=["ALL"]),
         seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
     )

@@ -35,15 +35,24 @@ from components.kubernetes.network import Network, NetworkArgs
 from components.kubernetes.objects import Pods
 from components.kubernetes.observability import Observability, ObservabilityArgs
 from components.kubernetes.secrets import SecretStore, SecretStoreArgs
-from components.kubernetes.spec import KubernetesSpec, replicas
+from components.kubernetes.spec import KubernetesSpec, placeholder_images, replicas
 from components.kubernetes.vector_store import VectorStore, VectorStoreArgs
-from components.spec import PlatformSpec
+from components.spec import PlatformSpec, SpecError
 
 PART_OF = "ai-api"
 #: where the app finds the certificates it verifies servers with (and its database client certificate)
 CERTS = "/var/run/ai-platform"
 QUEUE_STREAM = "ai-jobs"
 QUEUE_DEAD_LETTER = "ai-jobs-dead"
+
+
+def real_engine() -> bool:
+    """Whether a Pulumi engine runs the program (preview or up), not the offline plan's mock runtime,
+    which plans the shipped stack files with their placeholder digests."""
+    from pulumi.runtime.mocks import MockMonitor
+    from pulumi.runtime.settings import get_monitor
+
+    return not isinstance(get_monitor(), MockMonitor)
 
 
 class AiPlatform(PlatformBlock):
@@ -60,6 +69,10 @@ class AiPlatform(PlatformBlock):
     ) -> None:
         import pulumi_kubernetes
 
+        if spec.environment == "prod" and real_engine():
+            problems = placeholder_images(spec)
+            if problems:
+                raise SpecError(problems)
         super().__init__(name, spec, opts)
         stack, tags = self.stack, self.tags
         section = spec.section(KubernetesSpec)
@@ -107,6 +120,7 @@ class AiPlatform(PlatformBlock):
                     **store,
                     image=section.redis_image,
                     replicas=2 if spec.cache_high_availability else 1,
+                    primary=section.redis_primary,
                     auth_token=secrets[spec.cache.auth_token_key],
                     auth_token_key=spec.cache.auth_token_key,
                 ),
@@ -162,7 +176,9 @@ class AiPlatform(PlatformBlock):
                 tags=tags,
                 namespace=namespace,
                 part_of=PART_OF,
-                image=str(spec.app.image.digest),
+                image=section.image or str(spec.app.image.digest),
+                image_tag=section.insecure.image_tag,
+                writable_root_filesystem=section.insecure.writable_root_filesystem,
                 port=spec.app.port,
                 replicas=replicas(spec),
                 max_replicas=spec.app.max_replicas,

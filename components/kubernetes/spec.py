@@ -33,6 +33,8 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$")
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$")
 _PSA_VERSION = re.compile(r"^(latest|v1\.\d{1,2})$")
+_IMAGE_NAME = re.compile(r"^[a-z0-9]([a-z0-9.\-_/]*[a-z0-9])?(:[0-9]{1,5}/[a-z0-9][a-z0-9.\-_/]*)?$")
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
 def dns_label(value: str) -> str | None:
@@ -71,7 +73,8 @@ class EdgeSpec(Section):
     """Who may reach the app: the ingress controller's or the gateway's pods (for the NetworkPolicy)."""
 
     kind: Literal["ingress", "gateway"] = "ingress"
-    """``gateway``: Gateway API (Gateway + HTTPRoute v1; the cluster needs its CRDs); ``ingress``: networking/v1."""
+    """``gateway``: Gateway API (Gateway + HTTPRoute v1; the cluster needs its CRDs, and Envoy Gateway for the
+    rate and body-size limits); ``ingress``: networking/v1 (limits as ingress-nginx annotations)."""
     class_name: str = "nginx"
     """The IngressClass or GatewayClass name."""
     namespace: str = "ingress-nginx"
@@ -118,12 +121,34 @@ class ExternalVectorStoreSpec(Section):
 
 
 class InsecureSpec(TargetInsecureSpec):
-    """Named opt-outs from the Kubernetes secure defaults (recorded on the platform component)."""
+    """Named opt-outs from the Kubernetes secure defaults (recorded on the platform component).
+    README.md's Kubernetes section tables each, and the insecure choices that have none."""
 
     SPEC_ONLY = frozenset({"singleReplica"})  # dev only; the pack asks for 2 replicas in prod alone
 
     single_replica: bool = False
     """Allow app.minReplicas 1 (dev only: a local cluster has one node)."""
+    image_tag: bool = False
+    """Allow kubernetes.image, the app by a tag other than latest (dev only: the inner loop of
+    ``docker build && docker push`` without reading back the digest); prod deploys by digest."""
+    writable_root_filesystem: bool = False
+    """Run the app's containers (API and worker) with a writable root filesystem, for a library
+    that writes beside its code rather than to /tmp; Redis and PostgreSQL stay read-only."""
+
+
+def tagged_image(value: str) -> str | None:
+    """Why ``value`` is not a ``<registry>/<repo>:<tag>`` reference with a tag other than latest."""
+    if "@" in value:
+        return "is pinned by digest: set it as app.image.digest instead"
+    repository, _, last = value.rpartition("/")
+    name, _, tag = last.partition(":")
+    if not tag:
+        return "has no tag, which pulls latest: name a tag (<registry>/<repo>:<tag>)"
+    if tag == "latest":
+        return "is tagged latest, which names whatever was pushed last: name a tag of your own"
+    if not _IMAGE_NAME.match(f"{repository}/{name}".lstrip("/")) or not _IMAGE_TAG.match(tag):
+        return "must be <registry>/<repo>:<tag> (lower-case repository; tag of letters, digits, '_', '.', '-')"
+    return None
 
 
 class KubernetesSpec(Section):
@@ -155,6 +180,12 @@ class KubernetesSpec(Section):
     """Redis 7+ pinned by digest (``docker buildx imagetools inspect redis:7.4``); needed with the cache."""
     postgres_image: str | None = None
     """PostgreSQL with pgvector pinned by digest (pgvector/pgvector:pg17); needed with the vector store."""
+    redis_primary: int = Field(default=0, ge=0, le=4)
+    """The ordinal of the in-cluster Redis primary (its client Service selects that pod). Manual failover:
+    set the standby's ordinal (1 in prod) and run ``pulumi up``."""
+    image: str | None = None
+    """The app by tag (``localhost:5001/ai-api:dev``) instead of app.image.digest, with app.image.build:
+    app; dev only, with the opt-out insecure.imageTag."""
     insecure: InsecureSpec = InsecureSpec()
 
     @field_validator("namespace", "monitoring_namespace")
@@ -171,6 +202,14 @@ class KubernetesSpec(Section):
     @classmethod
     def _pinned(cls, value: str | None) -> str | None:
         problem = None if value is None else validation.digest_ref(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("image")
+    @classmethod
+    def _tagged(cls, value: str | None) -> str | None:
+        problem = None if value is None else tagged_image(value)
         if problem:
             raise ValueError(problem)
         return value
@@ -204,20 +243,24 @@ def check(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Problem]:
     def add(key: str, value: Any, message: str) -> None:
         problems.append(Problem(f"{NAMESPACE}:{key}", message, value))
 
-    if spec.app.image.digest is None:
+    section = _section(spec, values)
+    tagged = section.image if section is not None else None
+    if spec.app.image.digest is None and tagged is None:
         add(
             "app.image",
             {"build": spec.app.image.build},
             "Kubernetes deploys an image pinned by digest: build and push it, then set "
-            "app.image.digest to <registry>/<repo>@sha256:<digest>",
+            "app.image.digest to <registry>/<repo>@sha256:<digest> (a dev stack may deploy a tag instead: "
+            "kubernetes.image with the opt-out kubernetes.insecure.imageTag: true)",
         )
+    elif spec.app.image.digest is not None and tagged is not None:
+        add("kubernetes.image", tagged, "set app.image.digest or kubernetes.image (a tag), not both")
     bad = [p for key, value in spec.tags.items() if (p := label_problem(key, value))]
     if bad:
         add("tags", spec.tags, "; ".join(bad))
     count = replicas(spec)
     if count > spec.app.max_replicas:
         add("app.maxReplicas", spec.app.max_replicas, f"must be at least the replica floor ({count})")
-    section = _section(spec, values)
     if spec.environment == "prod" and spec.vector_store.enabled and section and not section.external_vector_store:
         add(
             "vectorStore.enabled",
@@ -242,8 +285,26 @@ def check(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Problem]:
             "one replica is an outage on every rollout or node drain: use at least 2, or (dev only) the opt-out "
             "kubernetes.insecure.singleReplica: true",
         )
-    if section.insecure.single_replica and spec.environment == "prod":
-        add("kubernetes.insecure.singleReplica", True, "is a dev-only opt-out; prod runs at least 2 replicas")
+    if tagged is not None and not section.insecure.image_tag:
+        add(
+            "kubernetes.image",
+            tagged,
+            "a tag can be moved to other bytes, so Kubernetes deploys by digest: set app.image.digest, or "
+            "(dev only) the opt-out kubernetes.insecure.imageTag: true",
+        )
+    for name, why in (
+        ("singleReplica", "prod runs at least 2 replicas"),
+        ("imageTag", "prod deploys the image it was given by digest (app.image.digest)"),
+    ):
+        if getattr(section.insecure, to_snake(name)) and spec.environment == "prod":
+            add(f"kubernetes.insecure.{name}", True, f"is a dev-only opt-out; {why}")
+    redis_pods = 2 if spec.cache_high_availability else 1
+    if section.redis_primary >= redis_pods:
+        add(
+            "kubernetes.redisPrimary",
+            section.redis_primary,
+            f"must be the ordinal of a Redis pod: 0 to {redis_pods - 1} (this stack runs {redis_pods})",
+        )
     for enabled, key, what in (
         (spec.cache.enabled and section.external_cache is None, "redisImage", "Redis 7+ (redis:7.4)"),
         (
@@ -259,6 +320,39 @@ def check(spec: PlatformSpec, values: Mapping[str, Any]) -> list[Problem]:
                 f"set the {what} image pinned by digest: <registry>/<repo>@sha256:<digest>",
             )
     return problems
+
+
+def placeholder_digest(reference: str) -> bool:
+    """Whether a digest-pinned reference is a recognisable stand-in such as ``@sha256:000…0004`` (the
+    shipped stack files' placeholders, which pass the syntax check but name no image): a real
+    SHA-256 digest has more than three distinct hex digits (all but certainly)."""
+    _, _, digest = reference.partition("@sha256:")
+    return bool(digest) and len(set(digest)) <= 3
+
+
+def placeholder_images(spec: PlatformSpec) -> list[Problem]:
+    """The images the stack deploys whose digests are placeholders, each at its key. Prod refuses them
+    when a real engine runs the program (``pulumi preview`` / ``up``): the API server would accept the
+    objects and the pods would never pull, until Pulumi's await times out."""
+    section = spec.section(KubernetesSpec)
+    deployed = [
+        ("app.image.digest", spec.app.image.digest),
+        ("kubernetes.redisImage", section.redis_image if spec.cache.enabled and not section.external_cache else None),
+        (
+            "kubernetes.postgresImage",
+            section.postgres_image if spec.vector_store.enabled and not section.external_vector_store else None,
+        ),
+    ]
+    return [
+        Problem(
+            f"{NAMESPACE}:{key}",
+            "is a placeholder digest, not an image: pin the image you deploy "
+            "(docker buildx imagetools inspect <image> prints its digest)",
+            value,
+        )
+        for key, value in deployed
+        if value is not None and placeholder_digest(value)
+    ]
 
 
 def _section(spec: PlatformSpec, values: Mapping[str, Any]) -> KubernetesSpec | None:

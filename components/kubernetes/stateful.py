@@ -33,6 +33,9 @@ class StoreArgs(BlockArgs):
     secret_store: SecretStore
     """Issues the server certificate (and holds the secrets the probes read)."""
     replicas: int = 1
+    primary: int = 0
+    """The ordinal of the pod that is the primary (the client Service selects it; the others
+    replicate it). Failing over is changing it and running ``pulumi up``."""
     storage_class: str | None = None
     volume_gib: int = 10
     memory_mib: int = 512
@@ -55,6 +58,8 @@ class StatefulStore(NamespacedBlock):
             raise ValueError(f"{argument}.image {args.image!r}: {problem}")
         if not 1 <= args.replicas <= 5:
             raise ValueError(f"{argument}.replicas {args.replicas}: must be 1 to 5")
+        if not 0 <= args.primary < args.replicas:
+            raise ValueError(f"{argument}.primary {args.primary}: must be a pod ordinal, 0 to replicas - 1")
         if args.memory_mib < 128:
             raise ValueError(f"{argument}.memory_mib {args.memory_mib}: must be at least 128")
         if not 1 <= args.volume_gib <= 16_384:
@@ -66,7 +71,8 @@ class StatefulStore(NamespacedBlock):
         self.headless = f"{name}-headless"
         self.host = f"{name}.{args.namespace}.svc"
         self.tls_secret = f"{name}-tls"
-        self.primary_host = f"{name}-0.{self.headless}.{args.namespace}.svc"
+        self.primary = args.primary
+        self.primary_host = f"{name}-{args.primary}.{self.headless}.{args.namespace}.svc"
         self.certificate = args.secret_store.server_certificate(
             self, self.tls_secret, [self.host, f"{self.host}.cluster.local", f"*.{self.headless}.{args.namespace}.svc"]
         )
@@ -84,7 +90,7 @@ class StatefulStore(NamespacedBlock):
                 spec=ServiceSpecArgs(type="ClusterIP", cluster_ip="None", selector=dict(self.pods.labels), ports=ports),
             ),
         )
-        primary = {**self.pods.labels, "statefulset.kubernetes.io/pod-name": f"{name}-0"}
+        primary = {**self.pods.labels, "statefulset.kubernetes.io/pod-name": f"{name}-{self.primary}"}
         self.service = self.child(
             "service",
             Service,

@@ -17,6 +17,18 @@ Rules and what they inspect:
   when it is turned off. The TLS protocol floor is controller-wide (its ConfigMap; TLS 1.2+ by default)
   and not visible on an Ingress. A rate limit is ``limit-rps`` or ``limit-rpm`` (per client IP);
   ``limit-connections`` bounds concurrency only, so it is checked when set but does not count.
+- ``tls-in-transit`` on a Gateway API Gateway: it has an HTTPS listener, and each HTTPS listener names
+  its certificate (``tls.certificateRefs``); ``https-redirect`` (stack): every HTTPRoute attached to a
+  Gateway's plain HTTP listener (by ``sectionName``, or by none: all listeners) only redirects to https
+  (a ``RequestRedirect`` filter with scheme https in every rule, no ``backendRefs``).
+- ``rate-limiting``, ``request-size-limits`` on the Gateway API edge: Gateway API has no portable limit,
+  so the platform attaches Envoy Gateway's BackendTrafficPolicy to the app's HTTPRoute. Envoy Gateway
+  applies one such policy per target (the oldest, unless merged), so every BackendTrafficPolicy must
+  carry both: a rate limit with a per-client rule (``sourceCIDR`` or a header of type ``Distinct``;
+  ``Exact`` is one bucket for all clients) and ``requestBuffer.limit`` (413 beyond it) within
+  ``maximumBodyBytes``. Not checked: an HTTPRoute with no policy attached at all. That is a look across
+  resources, and these are resource rules (a resource policy sees one object); the Gateway block always
+  attaches one (tests/kubernetes/test_gateway.py).
 - ``no-public-data-services``: only the ingress controller may be reachable from outside the cluster, so
   a Service of type LoadBalancer (unless the cloud's internal-load-balancer annotation is set), NodePort,
   or with ``externalIPs`` fails unless it selects the ingress-nginx controller; every data service
@@ -66,6 +78,7 @@ from policies.framework import (
     ResourceCheck,
     Stack,
     Violation,
+    Waivable,
     is_unknown,
     require_known,
 )
@@ -327,13 +340,21 @@ def runs_as_non_root(w: Workload, c: Container, config: Mapping[str, Any]) -> It
         )
 
 
+WRITABLE_ROOT = "kubernetes.writableRootFilesystem"
+"""The opt-out that lets containers write to their root filesystem."""
+checks.waive("container-hardening", WRITABLE_ROOT)
+
+
 @checks.resource("container-hardening", *WORKLOADS)
 @per_container
 def read_only_root_filesystem(w: Workload, c: Container, config: Mapping[str, Any]) -> Iterator[str]:
     """A writable root filesystem lets an intruder drop tools and persist; writable paths go on volumes."""
     value = c.known("securityContext.readOnlyRootFilesystem")
     if value is not True:
-        yield (f"{w.resource.label}: {c.path}.securityContext.readOnlyRootFilesystem is {show(value)}; it must be true")
+        yield Waivable(
+            WRITABLE_ROOT,
+            f"{w.resource.label}: {c.path}.securityContext.readOnlyRootFilesystem is {show(value)}; it must be true",
+        )
 
 
 @checks.resource("container-hardening", *WORKLOADS)
@@ -435,6 +456,9 @@ def health_probes(w: Workload, c: Container, config: Mapping[str, Any]) -> Itera
 # --- pinned-images -----------------------------------------------------------------------------------
 
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+IMAGE_TAG = "kubernetes.imageTag"
+"""The dev-only opt-out that lets a workload's image be a tag other than latest."""
+checks.waive("pinned-images", IMAGE_TAG)
 
 
 @checks.resource("pinned-images", *WORKLOADS)
@@ -443,7 +467,16 @@ def images_pinned_by_digest(w: Workload, c: Container, config: Mapping[str, Any]
     """A tag can be moved to other bytes; a digest names exactly what was scanned and tested."""
     image = c.known("image")
     if not (isinstance(image, str) and DIGEST.search(image)):
-        yield f"{w.resource.label}: {c.path}.image is {show(image)}; pin it by digest (repository@sha256:<digest>)"
+        message = f"{w.resource.label}: {c.path}.image is {show(image)}; pin it by digest (repository@sha256:<digest>)"
+        yield Waivable(IMAGE_TAG, message) if isinstance(image, str) and named_tag(image) else message
+
+
+def named_tag(image: str) -> bool:
+    """Whether the image names a tag other than latest (a dev stack's opt-out may allow one; a
+    missing tag or latest never)."""
+    last = image.rpartition("/")[2]
+    tag = last.partition(":")[2]
+    return "@" not in image and bool(tag) and tag != "latest"
 
 
 # --- secrets-not-in-plain-env --------------------------------------------------------------------------
@@ -658,6 +691,173 @@ def ingress_limits_body_size(r: Resource, config: Mapping[str, Any]) -> Iterator
         yield f"{r.label}: {path} is {show(value)}, which disables the limit; at most {maximum} bytes is allowed"
     elif size > maximum:
         yield f"{r.label}: {path} is {show(value)} ({size} bytes); at most {maximum} bytes is allowed"
+
+
+# --- Gateway API edge: tls-in-transit, https-redirect (stack) ---------------------------------------------
+
+GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+
+
+def _listeners(gateway: Resource) -> list[dict[str, Any]]:
+    items = gateway.known("spec.listeners", [])
+    return [item for item in known_items(items, "spec.listeners") if isinstance(item, dict)]
+
+
+@checks.resource("tls-in-transit", GATEWAY)
+def gateway_serves_tls(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """The API is served by an HTTPS listener that terminates TLS with a certificate; a plain HTTP listener
+    may only redirect (``https-redirect`` reads its routes)."""
+    listeners = _listeners(r)
+    https = [item for item in listeners if item.get("protocol") == "HTTPS"]
+    if not https:
+        yield f"{r.label}: spec.listeners has no HTTPS listener; the API must be served over TLS"
+    for item in https:
+        tls = item.get("tls")
+        if not (isinstance(tls, dict) and tls.get("certificateRefs")):
+            yield (
+                f"{r.label}: listener {show(item.get('name'))} is HTTPS with no tls.certificateRefs; "
+                "name the certificate Secret it terminates TLS with"
+            )
+
+
+def _redirects_to_https(route: Resource) -> bool:
+    """Whether every rule of an HTTPRoute only redirects to https (no backend behind it)."""
+    rules = route.get("spec.rules")
+    if not isinstance(rules, list) or not rules:
+        return False
+    for rule in rules:
+        if not isinstance(rule, dict) or rule.get("backendRefs"):
+            return False
+        filters = rule.get("filters")
+        redirects = [
+            f.get("requestRedirect")
+            for f in (filters if isinstance(filters, list) else [])
+            if isinstance(f, dict) and f.get("type") == "RequestRedirect"
+        ]
+        if not any(isinstance(x, dict) and x.get("scheme") == "https" for x in redirects):
+            return False
+    return True
+
+
+def _attached(route: Resource, gateway: Resource, listeners: set[str]) -> bool:
+    """Whether the route attaches to one of these listeners of the gateway (no sectionName: to all)."""
+    refs = route.get("spec.parentRefs")
+    for ref in refs if isinstance(refs, list) else []:
+        if not isinstance(ref, dict) or ref.get("kind", "Gateway") != "Gateway":
+            continue
+        namespace = ref.get("namespace") or _namespace(route)
+        if ref.get("name") != gateway.get("metadata.name") or namespace != _namespace(gateway):
+            continue
+        section = ref.get("sectionName")
+        if section is None or section in listeners:
+            return True
+    return False
+
+
+@checks.stack("https-redirect")
+def gateway_http_listeners_only_redirect(stack: Stack, config: Mapping[str, Any]) -> Iterator[Violation]:
+    """A Gateway's plain HTTP listener serves whatever routes attach to it: each must only redirect to https."""
+    routes = stack.of_type(HTTP_ROUTE)
+    for gateway in stack.of_type(GATEWAY):
+        listeners = gateway.get("spec.listeners")
+        if _has_unknown(listeners) or _has_unknown(gateway.get("metadata")):
+            continue
+        items = listeners if isinstance(listeners, list) else []
+        plain = {str(item.get("name")) for item in items if isinstance(item, dict) and item.get("protocol") == "HTTP"}
+        for route in routes:
+            if _has_unknown(route.get("spec")) or not (plain and _attached(route, gateway, plain)):
+                continue
+            if not _redirects_to_https(route):
+                yield Violation(
+                    f"{route.label}: attaches to the plain HTTP listener of Gateway {_object_name(gateway)} and "
+                    "does not only redirect to https; give that listener only a RequestRedirect (scheme https) "
+                    "route, and route the API from the HTTPS listener",
+                    route.urn,
+                )
+
+
+# --- Gateway API edge (Envoy Gateway's policies): rate-limiting, request-size-limits ----------------------
+
+BACKEND_TRAFFIC_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy"
+QUANTITY = re.compile(r"^\s*(\d+)\s*([KMGTPE]i|[kMGTPE])?\s*$")
+QUANTITY_UNITS = {
+    None: 1,
+    **{suffix + "i": 1024 ** (i + 1) for i, suffix in enumerate("KMGTPE")},
+    **{suffix: 1000 ** (i + 1) for i, suffix in enumerate("kMGTPE")},
+}
+
+
+def quantity_bytes(value: Any) -> int | None:
+    """A Kubernetes quantity (``1048576``, ``512Ki``, ``10M``) in bytes; None if it is not one."""
+    if _is_number(value) and value == int(value):
+        return int(value)
+    match = QUANTITY.match(value) if isinstance(value, str) else None
+    return int(match.group(1)) * QUANTITY_UNITS[match.group(2)] if match else None
+
+
+def _per_client(rule: Any) -> bool:
+    """Whether a rate-limit rule gives each client address (or each value of a header) its own bucket."""
+    selectors = rule.get("clientSelectors") if isinstance(rule, dict) else None
+    for selector in selectors if isinstance(selectors, list) else []:
+        if not isinstance(selector, dict):
+            continue
+        source = selector.get("sourceCIDR")
+        if isinstance(source, dict) and source.get("type") == "Distinct":
+            return True
+        headers = selector.get("headers")
+        if any(isinstance(h, dict) and h.get("type") == "Distinct" for h in headers or ()):
+            return True
+    return False
+
+
+def _rate_limit_rules(r: Resource) -> list[dict[str, Any]]:
+    """The local and global rules of a BackendTrafficPolicy's rate limit."""
+    found: list[dict[str, Any]] = []
+    for scope in ("local", "global"):
+        items = r.known(f"spec.rateLimit.{scope}.rules", [])
+        found.extend(i for i in known_items(items, f"spec.rateLimit.{scope}.rules") if isinstance(i, dict))
+    return found
+
+
+@checks.resource("rate-limiting", BACKEND_TRAFFIC_POLICY)
+def gateway_limits_rate(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """Envoy Gateway applies one BackendTrafficPolicy per route (the oldest, unless merged), so the one
+    attached must carry the per-client limit; a rule without a Distinct selector is one bucket for all."""
+    rules = _rate_limit_rules(r)
+    if not rules:
+        yield (
+            f"{r.label}: spec.rateLimit has no rules; the policy attached to a route must limit each client's "
+            "request rate (a local or global rule with a sourceCIDR of type Distinct)"
+        )
+        return
+    if not any(_per_client(rule) for rule in rules):
+        yield (
+            f"{r.label}: no spec.rateLimit rule selects clients with type Distinct, so every client shares one "
+            "bucket; limit each client (clientSelectors: sourceCIDR {type: Distinct, value: 0.0.0.0/0})"
+        )
+    for index, rule in enumerate(rules):
+        limit = rule.get("limit")
+        requests = limit.get("requests") if isinstance(limit, dict) else None
+        if not (isinstance(requests, int | float) and not isinstance(requests, bool) and requests >= 1):
+            yield f"{r.label}: spec.rateLimit rule {index} has limit.requests {show(requests)}; it must be at least 1"
+
+
+@checks.resource("request-size-limits", BACKEND_TRAFFIC_POLICY)
+def gateway_limits_body_size(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """The request buffer's limit is Envoy Gateway's body-size limit (413 beyond it); no buffer, no limit."""
+    maximum = int(config.get("maximumBodyBytes") or 10485760)
+    value = r.known("spec.requestBuffer.limit")
+    size = quantity_bytes(value)
+    if value is None:
+        yield (
+            f"{r.label}: spec.requestBuffer.limit is not set; the policy attached to a route must bound the body "
+            f"(at most {maximum} bytes)"
+        )
+    elif size is None or size < 1:
+        yield f"{r.label}: spec.requestBuffer.limit is {show(value)}, not a positive quantity (at most {maximum} bytes)"
+    elif size > maximum:
+        yield f"{r.label}: spec.requestBuffer.limit is {show(value)} ({size} bytes); at most {maximum} bytes is allowed"
 
 
 # --- no-public-data-services ---------------------------------------------------------------------------

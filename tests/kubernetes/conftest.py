@@ -61,10 +61,9 @@ def objects(graph: Graph, kind: str) -> list[GraphResource]:
     return [r for r in graph.resources if r.type.startswith("kubernetes:") and r.type.endswith(f":{kind}")]
 
 
-def mandatory(graph: Graph) -> list[tuple[str, str]]:
-    """(policy, message) of every mandatory violation the pack finds in the graph, resource and stack rules."""
-    pack = InProcessPack()
-    planned = [
+def planned_resources(graph: Graph) -> list[PlannedResource]:
+    """The graph as the engine hands it to the pack (a component's registered outputs included)."""
+    return [
         PlannedResource(
             type=r.type,
             props=r.inputs if r.custom else {**r.inputs, **r.outputs},
@@ -77,5 +76,9 @@ def mandatory(graph: Graph) -> list[tuple[str, str]]:
         for r in graph.resources
         if r.type != STACK_TYPE
     ]
-    findings = pack.check(planned)
+
+
+def mandatory(graph: Graph) -> list[tuple[str, str]]:
+    """(policy, message) of every mandatory violation the pack finds in the graph, resource and stack rules."""
+    findings = InProcessPack().check(planned_resources(graph))
     return [(f.policy, f.message) for f in findings if f.level == "mandatory"]

@@ -96,3 +96,18 @@ def test_bad_arguments_are_refused(changes: dict[str, Any], words: str) -> None:
 def test_a_token_that_would_break_the_config_is_refused(token: str) -> None:
     with pytest.raises(ValueError, match=r"CacheArgs\.auth_token: must be at least 16 printable"):
         planned(auth_token=token)
+
+
+def test_failover_is_moving_the_primary_ordinal() -> None:
+    """Manual failover: kubernetes.redisPrimary 1 and `pulumi up` make pod 1 the primary and pod 0 its replica."""
+    graph = planned(replicas=2, primary=1)
+    service = next(s for s in graph.of_type("kubernetes:core/v1:Service") if s.name == "redis-service")
+    assert service.inputs["spec"]["selector"]["statefulset.kubernetes.io/pod-name"] == "redis-1"
+    command = graph.one("kubernetes:apps/v1:StatefulSet").inputs["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert '"${HOSTNAME##*-}" = 1 ]' in command[2]
+    assert "--replicaof redis-1.redis-headless.ai-platform.svc 6379" in command[2]
+
+
+def test_the_primary_must_be_a_pod() -> None:
+    with pytest.raises(ValueError, match=r"CacheArgs\.primary 2"):
+        planned(replicas=2, primary=2)

@@ -11,6 +11,8 @@ from components.testing import Graph
 from tests.kubernetes.conftest import NAMESPACE, TAGS, mandatory, plan_block
 
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+TRAFFIC_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy"
+SECURITY_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy"
 
 
 def args(**changes: Any) -> GatewayArgs:
@@ -84,6 +86,41 @@ def test_gateway_api_redirects_http_and_routes_https() -> None:
     assert graph.of_type(INGRESS) == []
 
 
+def test_gateway_api_limits_each_client_and_the_body_with_envoy_gateway_policies() -> None:
+    graph = planned(kind="gateway", class_name="eg", rate_limit_per_minute=120, max_body_bytes=2048)
+    limits = graph.one(TRAFFIC_POLICY).inputs["spec"]
+    route = {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "edge"}
+    assert limits["targetRefs"] == [route]
+    assert limits["rateLimit"]["local"]["rules"] == [
+        {
+            "clientSelectors": [{"sourceCIDR": {"type": "Distinct", "value": cidr}}],
+            "limit": {"requests": 120, "unit": "Minute"},
+        }
+        for cidr in ("0.0.0.0/0", "::/0")
+    ]
+    assert limits["requestBuffer"] == {"limit": "2048"}
+    assert graph.of_type(SECURITY_POLICY) == []  # no allowlist, no SecurityPolicy
+    assert [v for v in mandatory(graph) if v[0] != "budget-and-alerts"] == []
+
+
+def test_gateway_api_allowlist_is_a_security_policy() -> None:
+    graph = planned(kind="gateway", class_name="eg", ip_allowlist=["203.0.113.0/24"])
+    authorization = graph.one(SECURITY_POLICY).inputs["spec"]["authorization"]
+    assert authorization == {
+        "defaultAction": "Deny",
+        "rules": [{"action": "Allow", "principal": {"clientCIDRs": ["203.0.113.0/24"]}}],
+    }
+
+
+def _no_gateway_limits(a: Any, opts: Any) -> None:
+    del a["spec"]["rateLimit"], a["spec"]["requestBuffer"]
+
+
+def test_gateway_limits_removed_by_a_transform_are_mandatory_violations() -> None:
+    graph = planned(kind="gateway", class_name="eg", transform={"limits": _no_gateway_limits})
+    assert {"rate-limiting", "request-size-limits"} <= {p for p, _ in mandatory(graph)}
+
+
 @pytest.mark.parametrize(
     ("changes", "words"),
     [
@@ -96,3 +133,33 @@ def test_gateway_api_redirects_http_and_routes_https() -> None:
 def test_bad_arguments_are_refused(changes: dict[str, Any], words: str) -> None:
     with pytest.raises(ValueError, match=words):
         Gateway("edge", args(**changes))
+
+
+def _plain_listener_serves_the_app(a: Any, opts: Any) -> None:
+    a["spec"]["parentRefs"] = [{"name": "edge"}]  # no sectionName: every listener, plain HTTP included
+
+
+def _redirect_to_http(a: Any, opts: Any) -> None:
+    a["spec"]["rules"][0]["filters"][0]["requestRedirect"]["scheme"] = "http"
+
+
+def _no_certificate(a: Any, opts: Any) -> None:
+    a["spec"]["listeners"][0].pop("tls")
+
+
+def _only_http(a: Any, opts: Any) -> None:
+    a["spec"]["listeners"] = [a["spec"]["listeners"][1]]
+
+
+@pytest.mark.parametrize(
+    ("key", "change", "policy", "words"),
+    [
+        ("route", _plain_listener_serves_the_app, "https-redirect", "plain HTTP listener of Gateway edge"),
+        ("redirect", _redirect_to_http, "https-redirect", "does not only redirect to https"),
+        ("gateway", _no_certificate, "tls-in-transit", 'listener "https" is HTTPS with no tls.certificateRefs'),
+        ("gateway", _only_http, "tls-in-transit", "no HTTPS listener"),
+    ],
+)
+def test_gateway_api_plain_http_is_a_mandatory_violation(key: str, change: Any, policy: str, words: str) -> None:
+    found = mandatory(planned(kind="gateway", class_name="eg", transform={key: change}))
+    assert any(p == policy and words in m for p, m in found), found

@@ -85,6 +85,7 @@ CASES: list[tuple[str, str, str, Callable[[Any], Any], str]] = [
         "DNS name",
     ),
     ("bad label value", "k8s-local", "ai-platform:tags", lambda old: {**old, "owner": "team a!"}, "label value"),
+    ("redis primary beyond its pods", "k8s-local", K8S, section(redisPrimary=1), "ordinal of a Redis pod: 0 to 0"),
 ]
 
 
@@ -128,3 +129,8 @@ def test_the_opt_out_is_named_for_the_policy_pack() -> None:
 )
 def test_label_syntax(key: str, value: str, ok: bool) -> None:
     assert (label_problem(key, value) is None) is ok
+
+
+def test_prod_may_fail_over_to_the_redis_standby() -> None:
+    config = changed("k8s-prod", K8S, section(redisPrimary=1))
+    assert spec_of(config, "k8s-prod").section(KubernetesSpec).redis_primary == 1
