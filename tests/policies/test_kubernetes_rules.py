@@ -56,19 +56,22 @@ def rules(findings: list[Finding]) -> list[tuple[str, str]]:
 
 
 def test_an_unknown_image_skips_only_the_digest_check() -> None:
-    """pinned-images has a named waiver, so it runs as a stack policy, which passes over an unknown
-    value silently (it is checked at update) rather than noting "can't be known during preview"."""
     findings, unknowns = analyze("deployment", {f"{APP}.image": UNKNOWN_STRING_VALUE})
     assert findings == []
-    assert unknowns == []
+    assert unknowns == [
+        "pinned-images: string value at .spec.template.spec.containers[app].image can't be known during preview"
+    ]
 
 
 def test_unknown_containers_skip_the_pod_spec_checks_without_findings() -> None:
     findings, unknowns = analyze("deployment", {"spec.template.spec.containers": UNKNOWN_OBJECT_VALUE})
     assert findings == []
-    # container-hardening and pinned-images have named waivers: stack policies, which pass over
-    # an unknown silently (checked at update) instead of noting it
-    assert sorted(u.split(":", 1)[0] for u in unknowns) == ["no-static-credentials", "secrets-not-in-plain-env"]
+    assert sorted(u.split(":", 1)[0] for u in unknowns) == [
+        "container-hardening",
+        "no-static-credentials",
+        "pinned-images",
+        "secrets-not-in-plain-env",
+    ]
 
 
 def test_an_unknown_value_of_a_secret_named_variable_is_still_a_plain_value() -> None:
@@ -89,10 +92,9 @@ def test_an_unknown_value_of_a_secret_named_variable_is_still_a_plain_value() ->
 @pytest.mark.parametrize(
     ("changes", "noted"),
     [
-        # container-hardening runs as a stack policy (it has a named waiver): no "can't run" note
-        ({f"{APP}.securityContext.readOnlyRootFilesystem": UNKNOWN_BOOLEAN_VALUE}, False),
-        ({"spec.template.spec.securityContext.runAsUser": UNKNOWN_NUMBER_VALUE}, False),
-        ({f"{APP}.securityContext.capabilities.drop.0": UNKNOWN_STRING_VALUE}, False),
+        ({f"{APP}.securityContext.readOnlyRootFilesystem": UNKNOWN_BOOLEAN_VALUE}, True),
+        ({"spec.template.spec.securityContext.runAsUser": UNKNOWN_NUMBER_VALUE}, True),
+        ({f"{APP}.securityContext.capabilities.drop.0": UNKNOWN_STRING_VALUE}, True),
         ({f"{APP}.env": UNKNOWN_OBJECT_VALUE}, True),
         ({"metadata.labels": UNKNOWN_OBJECT_VALUE}, True),
         ({"spec.template.metadata.labels": UNKNOWN_OBJECT_VALUE}, True),
@@ -488,7 +490,9 @@ def test_an_unknown_in_one_container_does_not_hide_another_containers_violation(
             "kubernetes.insecure.imageTag)",
         )
     ]
-    assert unknowns == []  # a waivable rule's stack policy passes over the unknown one silently
+    assert unknowns == [
+        "pinned-images: string value at .spec.initContainers[wait-for-redis].image can't be known during preview"
+    ]
 
 
 def test_an_unknown_env_value_does_not_hide_a_credential_in_another() -> None:
