@@ -1,0 +1,125 @@
+"""What every generated facade runs: turn the package's inputs into the Python block's args (or
+the stack spec), build the block, and expose its outputs under the schema's names.
+
+The component provider hands a facade plain dicts with Python names and enum members; the blocks
+take dataclasses with ``Literal`` strings, and ``AiPlatform`` takes a validated ``PlatformSpec``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+import pulumi
+from pulumi.provider.experimental.util import camel_case
+from pydantic import BaseModel
+
+from components import targets
+from components.program import PROJECT_ROOT
+from components.spec import NAMESPACE, PlatformSpec
+
+
+def _plain(value: Any) -> Any:
+    """Enum members as the ``Literal`` values the blocks and the spec take."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _outputs(facade: pulumi.ComponentResource) -> list[str]:
+    """The outputs a facade class declares (its public annotations), in declaration order."""
+    return [name for name in inspect.get_annotations(type(facade)) if not name.startswith("_")]
+
+
+def _expose(facade: pulumi.ComponentResource, values: Mapping[str, Any]) -> None:
+    """Set each declared output from ``values`` (by Python name) and register them all."""
+    registered: dict[str, Any] = {}
+    for name in _outputs(facade):
+        value = values.get(name)
+        if isinstance(value, dict):
+            value = pulumi.Output.all(**value)
+        elif isinstance(value, list):
+            value = pulumi.Output.all(*value)
+        setattr(facade, name, value)
+        if value is not None:
+            registered[camel_case(name)] = value
+    facade.register_outputs(registered)
+
+
+def wrap(facade: pulumi.ComponentResource, block: Any, args_type: Any, name: str, args: Mapping[str, Any]) -> None:
+    """Build ``block`` (named as the facade, parented to it) from the facade's inputs."""
+    built = block(
+        name, args_type(**{key: _plain(value) for key, value in args.items()}), pulumi.ResourceOptions(parent=facade)
+    )
+    _expose(facade, {output: getattr(built, output, None) for output in _outputs(facade)})
+
+
+def stack_values(model: type[BaseModel], value: Any) -> Any:
+    """A facade's nested inputs (Python names) as a stack file writes them (camelCase keys)."""
+    if isinstance(value, list):
+        return [stack_values(model, item) for item in value]
+    if not isinstance(value, Mapping):
+        return _plain(value)
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        info = model.model_fields.get(key)
+        if info is None:
+            out[key] = _plain(item)
+            continue
+        nested = _section_model(info.annotation)
+        out[info.alias or key] = _plain(item) if nested is None else stack_values(nested, item)
+    return out
+
+
+def _section_model(annotation: Any) -> type[BaseModel] | None:
+    for candidate in (annotation, *getattr(annotation, "__args__", ())):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+        inner = getattr(candidate, "__args__", ())
+        if inner and isinstance(inner[0], type) and issubclass(inner[0], BaseModel):
+            return inner[0]
+    return None
+
+
+def platform_config(cloud: str, args: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """The stack config (``ai-platform:*`` keys) the facade's arguments stand for, and its secret keys.
+
+    The region comes from ``region`` or, as in a Python program, from the provider's config key
+    (``aws:region``); secret values stand in as placeholders: the spec only checks they are set."""
+    target = targets.get(cloud)
+    values: dict[str, Any] = {f"{NAMESPACE}:cloud": cloud}
+    secrets = dict(args.get("secrets") or {})
+    for key, item in args.items():
+        if key in ("secrets", "region"):
+            continue
+        if key == cloud:
+            values[f"{NAMESPACE}:{cloud}"] = stack_values(target.module("spec").SECTION, item)
+            continue
+        info = PlatformSpec.model_fields[key]
+        nested = _section_model(info.annotation)
+        values[f"{NAMESPACE}:{info.alias or key}"] = _plain(item) if nested is None else stack_values(nested, item)
+    if target.region_key:
+        namespace, _, key = target.region_key.partition(":")
+        region = args.get("region") or pulumi.Config(namespace).get(key)
+        if region is not None:
+            values[target.region_key] = region
+    secret_keys = {f"{NAMESPACE}:{key}" for key in secrets}
+    values.update(dict.fromkeys(secret_keys, "[secret]"))
+    return values, secret_keys
+
+
+def wrap_platform(facade: pulumi.ComponentResource, cloud: str, name: str, args: Mapping[str, Any]) -> None:
+    """Validate the arguments as a stack spec (``SpecError`` lists every problem, as for a stack
+    file) and build the target's ``AiPlatform`` under the facade."""
+    values, secret_keys = platform_config(cloud, args)
+    spec = PlatformSpec.from_config(values, secret_keys)
+    secrets = {key: pulumi.Output.secret(value) for key, value in (args.get("secrets") or {}).items()}
+    platform = spec.target.platform_class()(
+        name, spec, secrets, project_root=PROJECT_ROOT, opts=pulumi.ResourceOptions(parent=facade)
+    )
+    exports = platform.exports()
+    _expose(facade, {output: exports.get(camel_case(output)) for output in _outputs(facade)})
