@@ -14,6 +14,7 @@ from typing import Any
 
 import pulumi
 from pulumi.provider.experimental.util import camel_case
+from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel
 
 from components import targets
@@ -88,8 +89,9 @@ def _section_model(annotation: Any) -> type[BaseModel] | None:
 def platform_config(cloud: str, args: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
     """The stack config (``ai-platform:*`` keys) the facade's arguments stand for, and its secret keys.
 
-    The region comes from ``region`` or, as in a Python program, from the provider's config key
-    (``aws:region``); secret values stand in as placeholders: the spec only checks they are set."""
+    The provider's keys (``aws:region``, ``gcp:project``) come from the stack's config, as in a
+    Python program (``region`` overrides the region); secret values stand in as placeholders:
+    the spec only checks that they are set."""
     target = targets.get(cloud)
     values: dict[str, Any] = {f"{NAMESPACE}:cloud": cloud}
     secrets = dict(args.get("secrets") or {})
@@ -102,11 +104,13 @@ def platform_config(cloud: str, args: Mapping[str, Any]) -> tuple[dict[str, Any]
         info = PlatformSpec.model_fields[key]
         nested = _section_model(info.annotation)
         values[f"{NAMESPACE}:{info.alias or key}"] = _plain(item) if nested is None else stack_values(nested, item)
-    if target.region_key:
-        namespace, _, key = target.region_key.partition(":")
-        region = args.get("region") or pulumi.Config(namespace).get(key)
-        if region is not None:
-            values[target.region_key] = region
+    # the provider's own config (region, project, ...) as the stack sets it, which the spec checks
+    stack_config = dict(runtime_config.CONFIG.get()) or runtime_config.get_config_env()
+    for key, item in stack_config.items():
+        if key.partition(":")[0] in target.provider_packages:
+            values[key] = item
+    if target.region_key and args.get("region"):
+        values[target.region_key] = args["region"]
     secret_keys = {f"{NAMESPACE}:{key}" for key in secrets}
     values.update(dict.fromkeys(secret_keys, "[secret]"))
     return values, secret_keys

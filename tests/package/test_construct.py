@@ -1,0 +1,185 @@
+"""``construct`` of each facade, as the engine calls it for a TypeScript/Go/YAML program (wire
+inputs with camelCase names, through the hosted provider), registers the same children with the
+same inputs as the Python block built directly, under the mock runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pulumi.provider.experimental.component import ComponentProvider
+from pulumi.provider.experimental.util import camel_case
+from pulumi.provider.server import ComponentInitError
+
+from ai_platform_cli.main import StackFile, load_stack, plan_stack
+from components import aws, targets
+from components.spec import NAMESPACE, SpecError
+from components.testing import Graph, plan
+from provider import PACKAGE
+from tests.package.conftest import ROOT
+
+KEY = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+TG = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/tg/73e2d6bc24d8a067"
+IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ai-platform/app@sha256:" + "0" * 64
+SUBNETS = ["subnet-a", "subnet-b"]
+TAGS = {"owner": "team", "cost-center": "cc-1"}
+
+#: per AWS block: arguments (Python names) that set every required one and some enums and lists
+BLOCK_ARGS: dict[str, dict[str, Any]] = {
+    "Network": {"tags": TAGS, "nat_gateways": "per_az", "flow_log_traffic_type": "REJECT", "kms_key_arn": KEY},
+    "SecretStore": {"tags": TAGS, "protect": True, "secrets": {"openaiApiKey": "x" * 20}},
+    "Registry": {"tags": TAGS, "kms_key_arn": KEY, "image_digest": IMAGE},
+    "Queue": {"tags": TAGS, "kms_key_arn": KEY, "max_receive_count": 7},
+    "Cache": {
+        "vpc_id": "vpc-1",
+        "subnet_ids": SUBNETS,
+        "auth_token": "t" * 32,
+        "kms_key_arn": KEY,
+        "num_cache_clusters": 2,
+        "multi_az": True,
+    },
+    "VectorStore": {"vpc_id": "vpc-1", "subnet_ids": SUBNETS, "kms_key_arn": KEY, "instance_count": 2},
+    "Gateway": {
+        "vpc_id": "vpc-1",
+        "subnet_ids": SUBNETS,
+        "domain": "api.example.com",
+        "certificate_arn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc",
+        "waf_mode": "count",
+        "ip_allowlist": ["203.0.113.0/24"],
+    },
+    "ContainerService": {
+        "vpc_id": "vpc-1",
+        "vpc_cidr_block": "10.0.0.0/16",
+        "subnet_ids": SUBNETS,
+        "load_balancer_security_group_id": "sg-alb",
+        "target_group_arn": TG,
+        "listener_arn": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/alb/50dc/f2f7",
+        "load_balancer_arn_suffix": "app/alb/50dc",
+        "target_group_arn_suffix": "targetgroup/tg/73e2d6bc24d8a067",
+        "image": IMAGE,
+        "cpu_architecture": "ARM64",
+        "environment": {"APP_LOG_LEVEL": "info"},
+    },
+    "Observability": {
+        "tags": {**TAGS, "stack": "dev"},
+        "kms_key_arn": KEY,
+        "alert_emails": ["ops@example.com"],
+        "load_balancer_arn_suffix": "app/alb/50dc",
+        "target_group_arn_suffix": "targetgroup/tg/73e2d6bc24d8a067",
+        "cluster_name": "cluster",
+        "service_name": "service",
+        "budget_monthly_usd": 300.0,
+        "cache_member_cluster_ids": ["cache-001"],
+    },
+}
+
+
+def construct(hosted: ComponentProvider, facade: str, name: str, inputs: dict[str, Any]) -> Callable[[], None]:
+    """A program that constructs ``facade`` through the provider, as the engine would."""
+
+    def program() -> None:
+        hosted.construct(name, f"{PACKAGE}:index:{facade}", inputs)
+
+    return program
+
+
+def below(graph: Graph, root_type: str) -> list[tuple[Any, ...]]:
+    """Every resource under (and including) the one component of ``root_type``: type, name,
+    parent's type and name, custom, protect and inputs, by type and name (registration order
+    follows the event loop)."""
+    by_urn = {r.urn: r for r in graph.resources}
+    root = graph.one(root_type)
+    inside = {root.urn}
+    rows: list[tuple[Any, ...]] = [(root.type, root.name, None, root.custom, root.protect, root.inputs)]
+    for resource in graph.resources:
+        if resource.parent in inside and resource.urn not in inside:
+            inside.add(resource.urn)
+            parent = by_urn[resource.parent]
+            rows.append(
+                (
+                    resource.type,
+                    resource.name,
+                    (parent.type, parent.name),
+                    resource.custom,
+                    resource.protect,
+                    resource.inputs,
+                )
+            )
+    return sorted(rows, key=lambda row: (row[0], row[1]))
+
+
+@pytest.mark.parametrize("block", sorted(BLOCK_ARGS))
+def test_each_aws_facade_registers_what_the_python_block_registers(
+    hosted: ComponentProvider, schema: dict[str, Any], block: str
+) -> None:
+    args = BLOCK_ARGS[block]
+    block_class, args_class = getattr(aws, block), getattr(aws, f"{block}Args")
+    direct = plan(lambda: block_class("x", args_class(**args)), stack="dev")
+    wire = {camel_case(key): value for key, value in args.items()}
+    facade = plan(construct(hosted, f"Aws{block}", "x", wire), stack="dev")
+    token = f"ai-platform:aws:{block}"
+    assert below(facade, token) == below(direct, token)
+    (outer,) = facade.of_type(f"{PACKAGE}:index:Aws{block}")
+    assert graph_parent(facade, token) == outer.urn
+    # the facade registers every output its schema declares, from the block
+    assert set(outer.outputs) == set(schema["resources"][f"{PACKAGE}:index:Aws{block}"]["properties"])
+
+
+def graph_parent(graph: Graph, token: str) -> str | None:
+    return graph.one(token).parent
+
+
+def test_block_errors_reach_the_caller_with_the_blocks_message(hosted: ComponentProvider) -> None:
+    with pytest.raises(Exception, match=r"QueueArgs.max_receive_count=0: allowed 1 to 1000"):
+        plan(construct(hosted, "AwsQueue", "x", {"maxReceiveCount": 0}))
+
+
+def platform_inputs(stack: str) -> tuple[dict[str, Any], StackFile, str]:
+    """A shipped stack file's ``ai-platform:*`` values as the facade's wire inputs, and the stack."""
+    stack_file = load_stack(ROOT, stack)
+    cloud = stack_file.config[f"{NAMESPACE}:cloud"]
+    secrets = {key.split(":", 1)[1]: stack_file.config[key] for key in stack_file.secret_keys}
+    inputs: dict[str, Any] = {"secrets": secrets}
+    for key, value in stack_file.config.items():
+        namespace, _, name = key.partition(":")
+        if namespace == NAMESPACE and name != "cloud" and name not in secrets:
+            inputs[name] = value
+    return inputs, stack_file, cloud
+
+
+@pytest.mark.parametrize("stack", ["aws-dev", "gcp-dev", "azure-dev", "k8s-local"])
+def test_each_platform_facade_builds_a_shipped_stack_as_the_python_program(
+    hosted: ComponentProvider, schema: dict[str, Any], stack: str
+) -> None:
+    inputs, stack_file, cloud = platform_inputs(stack)
+    target = targets.get(cloud)
+    direct = plan_stack(stack_file)
+    provider_config = {
+        key: value for key, value in stack_file.config.items() if key.partition(":")[0] in target.provider_packages
+    }
+    facade_type = f"{target.name.title()}AiPlatform"
+    facade = plan(
+        construct(hosted, facade_type, NAMESPACE, inputs),
+        project=stack_file.project,
+        stack=stack,
+        config=provider_config,
+    )
+    token = f"ai-platform:{cloud}:AiPlatform"
+    assert below(facade, token) == below(direct, token)
+    (outer,) = facade.of_type(f"{PACKAGE}:index:{facade_type}")
+    assert outer.outputs == direct.outputs
+    # every export the program makes is a declared (and described) output of the facade
+    assert set(direct.outputs) <= set(schema["resources"][f"{PACKAGE}:index:{facade_type}"]["properties"])
+
+
+def test_platform_facade_reports_every_problem_as_a_stack_file_would(hosted: ComponentProvider) -> None:
+    inputs, _, _ = platform_inputs("aws-dev")
+    inputs["app"] = {**inputs["app"], "port": 80}
+    inputs["gateway"] = {"domain": "not a domain"}
+    with pytest.raises(ComponentInitError) as caught:
+        plan(construct(hosted, "AwsAiPlatform", NAMESPACE, inputs), config={"aws:region": "eu-west-1"})
+    error = caught.value.inner  # the provider reports it to the engine as the component's failure
+    assert isinstance(error, SpecError)
+    assert {problem.key for problem in error.problems} == {"ai-platform:app.port", "ai-platform:gateway.domain"}
+    assert "ai-platform:app.port = 80: Input should be greater than or equal to 1024" in str(caught.value)
