@@ -273,7 +273,10 @@ class SpecTypes:
             self.writer.order.append(base)
         return base
 
-    def typed_dict(self, name: str, model: type[BaseModel], skip: tuple[str, ...]) -> list[str]:
+    def typed_dict(
+        self, name: str, model: type[BaseModel], skip: tuple[str, ...], enum_prefix: str | None = None
+    ) -> list[str]:
+        """The TypedDict of ``model``; its enums are ``<enum_prefix or name without Spec><Field>``."""
         doc = inspect.cleandoc(model.__doc__ or f"The `{model.__name__}` section of the stack spec.")
         lines = [f"class {name}(TypedDict, total=False):", f'    """{doc}"""', ""]
         for field_name, info in model.model_fields.items():
@@ -283,7 +286,10 @@ class SpecTypes:
             if camel_case(field_name) != alias:
                 raise ValueError(f"{model.__name__}.{field_name}: schema name {camel_case(field_name)} != key {alias}")
             annotation = render(
-                info.annotation, self.writer, name.removesuffix("Spec") + _pascal(field_name), self.name
+                info.annotation,
+                self.writer,
+                (name.removesuffix("Spec") if enum_prefix is None else enum_prefix) + _pascal(field_name),
+                self.name,
             )
             if info.is_required():
                 annotation = f"Required[{annotation}]"
@@ -418,7 +424,7 @@ def platform_args(target: targets.Target, spec_types: SpecTypes) -> None:
     the facade is the target), the target's section and the secrets."""
     name = _pascal(target.name) + "AiPlatformArgs"
     section = target.module("spec").SECTION
-    lines = spec_types.typed_dict(name, PlatformSpec, skip=("cloud",))
+    lines = spec_types.typed_dict(name, PlatformSpec, skip=("cloud",), enum_prefix="")
     lines[1] = (
         f'    """The stack spec of a {target.title} platform, as the `ai-platform:*` keys of a stack file '
         f'would give it (`cloud` is {target.name}); validated by the same rules, with the same messages."""'

@@ -11,8 +11,8 @@ from typing import Required, TypedDict
 import pulumi
 
 
-class AwsAiPlatformArgsEnvironment(StrEnum):
-    """The values AwsAiPlatformArgsEnvironment accepts."""
+class Environment(StrEnum):
+    """The values Environment accepts."""
 
     DEV = "dev"
     """dev"""
@@ -250,7 +250,7 @@ class AwsSpec(TypedDict, total=False):
 class AwsAiPlatformArgs(TypedDict, total=False):
     """The stack spec of a AWS platform, as the `ai-platform:*` keys of a stack file would give it (`cloud` is aws); validated by the same rules, with the same messages."""
 
-    environment: Required[AwsAiPlatformArgsEnvironment]
+    environment: Required[Environment]
     """`environment`, as in the stack file."""
     tags: Required[dict[str, str]]
     """`tags`, as in the stack file."""
@@ -278,15 +278,6 @@ class AwsAiPlatformArgs(TypedDict, total=False):
     """The `ai-platform:aws` section."""
     secrets: dict[str, pulumi.Input[str]]
     """Secret values by config key name (the keys `app.secrets` and `cache.authTokenKey` name), as `pulumi config set --secret` holds them in a Python program; each is kept secret."""
-
-
-class GcpAiPlatformArgsEnvironment(StrEnum):
-    """The values GcpAiPlatformArgsEnvironment accepts."""
-
-    DEV = "dev"
-    """dev"""
-    PROD = "prod"
-    """prod"""
 
 
 class GcpSslProfile(StrEnum):
@@ -329,7 +320,7 @@ class GcpSpec(TypedDict, total=False):
 class GcpAiPlatformArgs(TypedDict, total=False):
     """The stack spec of a Google Cloud platform, as the `ai-platform:*` keys of a stack file would give it (`cloud` is gcp); validated by the same rules, with the same messages."""
 
-    environment: Required[GcpAiPlatformArgsEnvironment]
+    environment: Required[Environment]
     """`environment`, as in the stack file."""
     tags: Required[dict[str, str]]
     """`tags`, as in the stack file."""
@@ -357,15 +348,6 @@ class GcpAiPlatformArgs(TypedDict, total=False):
     """The `ai-platform:gcp` section."""
     secrets: dict[str, pulumi.Input[str]]
     """Secret values by config key name (the keys `app.secrets` and `cache.authTokenKey` name), as `pulumi config set --secret` holds them in a Python program; each is kept secret."""
-
-
-class AzureAiPlatformArgsEnvironment(StrEnum):
-    """The values AzureAiPlatformArgsEnvironment accepts."""
-
-    DEV = "dev"
-    """dev"""
-    PROD = "prod"
-    """prod"""
 
 
 class AzureApiManagementSku(StrEnum):
@@ -448,7 +430,7 @@ class AzureSpec(TypedDict, total=False):
 class AzureAiPlatformArgs(TypedDict, total=False):
     """The stack spec of a Azure platform, as the `ai-platform:*` keys of a stack file would give it (`cloud` is azure); validated by the same rules, with the same messages."""
 
-    environment: Required[AzureAiPlatformArgsEnvironment]
+    environment: Required[Environment]
     """`environment`, as in the stack file."""
     tags: Required[dict[str, str]]
     """`tags`, as in the stack file."""
@@ -476,15 +458,6 @@ class AzureAiPlatformArgs(TypedDict, total=False):
     """The `ai-platform:azure` section."""
     secrets: dict[str, pulumi.Input[str]]
     """Secret values by config key name (the keys `app.secrets` and `cache.authTokenKey` name), as `pulumi config set --secret` holds them in a Python program; each is kept secret."""
-
-
-class KubernetesAiPlatformArgsEnvironment(StrEnum):
-    """The values KubernetesAiPlatformArgsEnvironment accepts."""
-
-    DEV = "dev"
-    """dev"""
-    PROD = "prod"
-    """prod"""
 
 
 class KubernetesTlsSpec(TypedDict, total=False):
@@ -587,7 +560,7 @@ class KubernetesSpec(TypedDict, total=False):
 class KubernetesAiPlatformArgs(TypedDict, total=False):
     """The stack spec of a Kubernetes platform, as the `ai-platform:*` keys of a stack file would give it (`cloud` is kubernetes); validated by the same rules, with the same messages."""
 
-    environment: Required[KubernetesAiPlatformArgsEnvironment]
+    environment: Required[Environment]
     """`environment`, as in the stack file."""
     tags: Required[dict[str, str]]
     """`tags`, as in the stack file."""
