@@ -138,25 +138,38 @@ def _go_input(schema: dict[str, Any], prop: dict[str, Any], *, optional: bool) -
         value = prop["additionalProperties"]
         kind = _GO_SCALAR.get(value.get("type", ""), "") if not value.get("$ref") else ""
         return f"pulumi.{kind}MapInput" if kind else "pulumi.MapInput"
-    return f"pulumi.{_GO_SCALAR[prop['type']]}Input"
+    return f"pulumi.{_GO_SCALAR[prop['type']]}{'Ptr' if optional else ''}Input"
+
+
+_GO_OUTPUTS = {"StringArray", "IntArray", "Float64Array", "StringMap", "IntMap"}
 
 
 def _go_output(prop: dict[str, Any]) -> str:
-    if prop.get("type") == "array":
-        kind = _GO_SCALAR.get(prop["items"].get("type", ""), "")
-        return f"pulumi.{kind}ArrayOutput" if kind else "pulumi.ArrayOutput"
-    if prop.get("type") == "object":
-        kind = _GO_SCALAR.get(prop["additionalProperties"].get("type", ""), "")
-        return f"pulumi.{kind}MapOutput" if kind else "pulumi.MapOutput"
-    if prop.get("type") in _GO_SCALAR:
-        return f"pulumi.{_GO_SCALAR[prop['type']]}Output"
+    kind = prop.get("type")
+    if kind in ("array", "object"):
+        inner = prop["items"] if kind == "array" else prop["additionalProperties"]
+        name = _GO_SCALAR.get(inner.get("type", ""), "") + ("Array" if kind == "array" else "Map")
+        if name not in _GO_OUTPUTS:
+            name = "Array" if kind == "array" else "Map"
+        return f"pulumi.{name}Output"
+    if kind in _GO_SCALAR:
+        return f"pulumi.{_GO_SCALAR[kind]}Output"
     return "pulumi.AnyOutput"
 
 
 def go(schema: dict[str, Any]) -> str:
     """``aiplatform.go`` of a Go SDK for the schema: the structs, enums and constructors."""
     lines = ["// Package aiplatform: typings derived from provider/schema.json (tests/package/typings.py).", ""]
-    lines += ["package aiplatform", "", 'import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"', ""]
+    lines += [
+        "package aiplatform",
+        "",
+        "import (",
+        '\t"errors"',
+        "",
+        '\t"github.com/pulumi/pulumi/sdk/v3/go/pulumi"',
+        ")",
+        "",
+    ]
     for token, type_def in sorted(schema["types"].items()):
         name = token.rsplit(":", 1)[-1]
         if "enum" in type_def:
@@ -187,7 +200,7 @@ def go(schema: dict[str, Any]) -> str:
             lines.append(f"\t{_go_field(prop_name)} {go_type}")
         lines += ["}", ""]
         checks = [
-            f'\tif args.{_go_field(p)} == nil {{\n\t\treturn nil, pulumi.MissingArgument("{p}")\n\t}}'
+            f"\tif args.{_go_field(p)} == nil {{\n\t\treturn nil, errors.New(\"missing required argument '{p}'\")\n\t}}"
             for p in sorted(required)
             if _nilable(_go_input(schema, resource["inputProperties"][p], optional=False))
         ]
@@ -195,7 +208,7 @@ def go(schema: dict[str, Any]) -> str:
             f"func New{name}(ctx *pulumi.Context, name string, args *{name}Args, opts ...pulumi.ResourceOption) "
             f"(*{name}, error) {{",
             "\tif args == nil {",
-            '\t\treturn nil, pulumi.MissingArgument("args")',
+            '\t\treturn nil, errors.New("missing one or more required arguments")',
             "\t}",
             *checks,
             f"\tvar resource {name}",
