@@ -68,3 +68,11 @@ def test_the_check_catches_what_the_schema_forbids(
     assert change[0] in source
     result = compile_example(tmp_path, schema, source.replace(change[0], change[1]))
     assert result.returncode != 0 and error in result.stdout, result.stdout
+
+
+def test_readme_typescript_program_type_checks(tmp_path: Path, schema: dict[str, Any]) -> None:
+    section = (ROOT / "README.md").read_text().split("## From TypeScript, Go, C#, Java or YAML", 1)[1]
+    program = section.split("```typescript\n", 1)[1].split("```", 1)[0]
+    assert "pulumi package add" in section
+    result = compile_example(tmp_path, schema, program)
+    assert result.returncode == 0, result.stdout + result.stderr
