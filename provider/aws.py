@@ -121,7 +121,7 @@ class AwsAiPlatform(pulumi.ComponentResource):
 
 
 class AwsCacheArgs(TypedDict, total=False):
-    """The arguments of AwsCache: `components.aws.cache.CacheArgs` without `transform`."""
+    """The arguments of AwsCache: `components.aws.cache.CacheArgs` without `transform` (a function cannot cross languages)."""
 
     tags: dict[str, str]
     """Tags (in the target's style: tags or labels) applied to every taggable child resource."""
@@ -188,11 +188,11 @@ class AwsCache(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AwsCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:index:AwsCache", name, None, opts)
-        wrap(self, Cache, CacheArgs, name, args)
+        wrap(self, Cache, CacheArgs, name, args, opts)
 
 
 class AwsContainerServiceArgs(TypedDict, total=False):
-    """The arguments of AwsContainerService: `components.aws.container_service.ContainerServiceArgs` without `transform`."""
+    """The arguments of AwsContainerService: `components.aws.container_service.ContainerServiceArgs` without `transform` (a function cannot cross languages)."""
 
     tags: dict[str, str]
     """Tags (in the target's style: tags or labels) applied to every taggable child resource."""
@@ -285,11 +285,11 @@ class AwsContainerService(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AwsContainerServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:index:AwsContainerService", name, None, opts)
-        wrap(self, ContainerService, ContainerServiceArgs, name, args)
+        wrap(self, ContainerService, ContainerServiceArgs, name, args, opts)
 
 
 class AwsGatewayArgs(TypedDict, total=False):
-    """The arguments of AwsGateway: `components.aws.gateway.GatewayArgs` without `transform`."""
+    """The arguments of AwsGateway: `components.aws.gateway.GatewayArgs` without `transform` (a function cannot cross languages)."""
 
     tags: dict[str, str]
     """Tags (in the target's style: tags or labels) applied to every taggable child resource."""
@@ -373,11 +373,11 @@ class AwsGateway(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AwsGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:index:AwsGateway", name, None, opts)
-        wrap(self, Gateway, GatewayArgs, name, args)
+        wrap(self, Gateway, GatewayArgs, name, args, opts)
 
 
 class AwsNetworkArgs(TypedDict, total=False):
-    """The arguments of AwsNetwork: `components.aws.network.NetworkArgs` without `transform`."""
+    """The arguments of AwsNetwork: `components.aws.network.NetworkArgs` without `transform` (a function cannot cross languages)."""
 
     tags: dict[str, str]
     """Tags (in the target's style: tags or labels) applied to every taggable child resource."""
@@ -429,11 +429,11 @@ class AwsNetwork(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:index:AwsNetwork", name, None, opts)
-        wrap(self, Network, NetworkArgs, name, args)
+        wrap(self, Network, NetworkArgs, name, args, opts)
 
 
 class AwsObservabilityArgs(TypedDict, total=False):
-    """The arguments of AwsObservability: `components.aws.observability.ObservabilityArgs` without `transform`."""
+    """The arguments of AwsObservability: `components.aws.observability.ObservabilityArgs` without `transform` (a function cannot cross languages)."""
 
     tags: dict[str, str]
     """Tags (in the target's style: tags or labels) applied to every taggable child resource."""
@@ -503,11 +503,11 @@ class AwsObservability(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AwsObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:index:AwsObservability", name, None, opts)
-        wrap(self, Observability, ObservabilityArgs, name, args)
+        wrap(self, Observability, ObservabilityArgs, name, args, opts)
 
 
 class AwsQueueArgs(TypedDict, total=False):
-    """The arguments of AwsQueue: `components.aws.queue.QueueArgs` without `transform`."""
+    """The arguments of AwsQueue: `components.aws.queue.QueueArgs` without `transform` (a function cannot cross languages)."""
 
     tags: dict[str, str]
     """Tags (in the target's style: tags or labels) applied to every taggable child resource."""
@@ -539,11 +539,11 @@ class AwsQueue(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AwsQueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:index:AwsQueue", name, None, opts)
-        wrap(self, Queue, QueueArgs, name, args)
+        wrap(self, Queue, QueueArgs, name, args, opts)
 
 
 class AwsRegistryArgs(TypedDict, total=False):
-    """The arguments of AwsRegistry: `components.aws.registry.RegistryArgs` without `transform`."""
+    """The arguments of AwsRegistry: `components.aws.registry.RegistryArgs` without `transform` (a function cannot cross languages)."""
 
     tags: dict[str, str]
     """Tags (in the target's style: tags or labels) applied to every taggable child resource."""
@@ -585,11 +585,11 @@ class AwsRegistry(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AwsRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:index:AwsRegistry", name, None, opts)
-        wrap(self, Registry, RegistryArgs, name, args)
+        wrap(self, Registry, RegistryArgs, name, args, opts)
 
 
 class AwsSecretStoreArgs(TypedDict, total=False):
-    """The arguments of AwsSecretStore: `components.aws.secrets.SecretStoreArgs` without `transform`."""
+    """The arguments of AwsSecretStore: `components.aws.secrets.SecretStoreArgs` without `transform` (a function cannot cross languages)."""
 
     tags: dict[str, str]
     """Tags (in the target's style: tags or labels) applied to every taggable child resource."""
@@ -625,11 +625,11 @@ class AwsSecretStore(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AwsSecretStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:index:AwsSecretStore", name, None, opts)
-        wrap(self, SecretStore, SecretStoreArgs, name, args)
+        wrap(self, SecretStore, SecretStoreArgs, name, args, opts)
 
 
 class AwsVectorStoreArgs(TypedDict, total=False):
-    """The arguments of AwsVectorStore: `components.aws.vector_store.VectorStoreArgs` without `transform`."""
+    """The arguments of AwsVectorStore: `components.aws.vector_store.VectorStoreArgs` without `transform` (a function cannot cross languages)."""
 
     tags: dict[str, str]
     """Tags (in the target's style: tags or labels) applied to every taggable child resource."""
@@ -718,4 +718,4 @@ class AwsVectorStore(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AwsVectorStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:index:AwsVectorStore", name, None, opts)
-        wrap(self, VectorStore, VectorStoreArgs, name, args)
+        wrap(self, VectorStore, VectorStoreArgs, name, args, opts)

@@ -7,6 +7,7 @@ take dataclasses with ``Literal`` strings, and ``AiPlatform`` takes a validated 
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Mapping
 from enum import Enum
@@ -20,6 +21,9 @@ from pydantic import BaseModel
 from components import targets
 from components.program import PROJECT_ROOT
 from components.spec import NAMESPACE, PlatformSpec
+
+DEPENDS_ON = "depends_on"
+"""A block argument listing resources every child waits for: a facade passes its own ``dependsOn``."""
 
 
 def _plain(value: Any) -> Any:
@@ -51,11 +55,22 @@ def _expose(facade: pulumi.ComponentResource, values: Mapping[str, Any]) -> None
     facade.register_outputs(registered)
 
 
-def wrap(facade: pulumi.ComponentResource, block: Any, args_type: Any, name: str, args: Mapping[str, Any]) -> None:
-    """Build ``block`` (named as the facade, parented to it) from the facade's inputs."""
-    built = block(
-        name, args_type(**{key: _plain(value) for key, value in args.items()}), pulumi.ResourceOptions(parent=facade)
-    )
+def wrap(
+    facade: pulumi.ComponentResource,
+    block: Any,
+    args_type: Any,
+    name: str,
+    args: Mapping[str, Any],
+    opts: pulumi.ResourceOptions | None,
+) -> None:
+    """Build ``block`` (named as the facade, parented to it) from the facade's inputs. A block
+    whose children wait for ``depends_on`` gets the facade's ``dependsOn`` there (resources cannot
+    be passed as arguments across languages)."""
+    values = {key: _plain(value) for key, value in args.items()}
+    waits = opts.depends_on if opts is not None else None
+    if waits and DEPENDS_ON in {field.name for field in dataclasses.fields(args_type)}:
+        values[DEPENDS_ON] = list(waits) if isinstance(waits, (list, tuple)) else [waits]
+    built = block(name, args_type(**values), pulumi.ResourceOptions(parent=facade))
     _expose(facade, {output: getattr(built, output, None) for output in _outputs(facade)})
 
 

@@ -4,16 +4,19 @@ same inputs as the Python block built directly, under the mock runtime."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
+import pulumi
 import pytest
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.experimental.util import camel_case
 from pulumi.provider.server import ComponentInitError
 
 from ai_platform_cli.main import StackFile, load_stack, plan_stack
-from components import aws, targets
+from components import targets
+from components.gcp import Apis, ApisArgs, Queue, QueueArgs
 from components.spec import NAMESPACE, SpecError
 from components.testing import Graph, plan
 from provider import PACKAGE
@@ -75,6 +78,58 @@ BLOCK_ARGS: dict[str, dict[str, Any]] = {
 }
 
 
+PROJECT, REGION = "ai-platform-test", "europe-west1"
+GCP_KEY = f"projects/{PROJECT}/locations/{REGION}/keyRings/r/cryptoKeys/data"
+GCP_IMAGE = f"{REGION}-docker.pkg.dev/{PROJECT}/ai/api@sha256:" + "0" * 64
+LABELS = {"owner": "team", "cost-center": "cc-1"}
+
+#: per GCP block: arguments (Python names) that set every required one and some enums and lists
+GCP_BLOCK_ARGS: dict[str, dict[str, Any]] = {
+    "Apis": {"project": PROJECT, "services": ["run.googleapis.com", "pubsub.googleapis.com"]},
+    "EncryptionKey": {"project": PROJECT, "location": REGION, "protect": True, "tags": LABELS},
+    "Identity": {"project": PROJECT, "account_id": "ai-api-test", "roles": ["roles/logging.logWriter"]},
+    "Network": {"project": PROJECT, "region": REGION, "cidr_block": "10.8.0.0/16", "tags": LABELS},
+    "SecretStore": {"project": PROJECT, "secrets": {"openaiApiKey": "x" * 20}, "kms_key_name": GCP_KEY},
+    "Registry": {"project": PROJECT, "location": REGION, "image_digest": GCP_IMAGE, "kms_key_name": GCP_KEY},
+    "Queue": {
+        "project": PROJECT,
+        "pubsub_agent_member": "serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com",
+        "kms_key_name": GCP_KEY,
+        "max_delivery_attempts": 7,
+    },
+    "Gateway": {
+        "project": PROJECT,
+        "region": REGION,
+        "service_name": "api",
+        "domain": "api.example.com",
+        "ssl_profile": "MODERN",
+        "ip_allowlist": ["203.0.113.0/24"],
+    },
+    "ContainerService": {
+        "project": PROJECT,
+        "region": REGION,
+        "image": GCP_IMAGE,
+        "service_account_email": f"ai-api@{PROJECT}.iam.gserviceaccount.com",
+        "network_id": f"projects/{PROJECT}/global/networks/vpc",
+        "subnetwork_id": f"projects/{PROJECT}/regions/{REGION}/subnetworks/subnet",
+        "environment": {"APP_LOG_LEVEL": "info"},
+        "tags": LABELS,
+    },
+    "Observability": {
+        "project": PROJECT,
+        "alert_emails": ["oncall@example.com"],
+        "service_name": "api",
+        "url_map_name": "urls",
+        "domain": "api.example.com",
+        "cache_instance_id": "redis",
+        "billing_account": "01A2B3-C4D5E6-F7A8B9",
+        "budget_amount": 500.0,
+    },
+}
+BLOCKS = [("aws", block, args) for block, args in sorted(BLOCK_ARGS.items())]
+BLOCKS += [("gcp", block, args) for block, args in sorted(GCP_BLOCK_ARGS.items())]
+
+
 def construct(hosted: ComponentProvider, facade: str, name: str, inputs: dict[str, Any]) -> Callable[[], None]:
     """A program that constructs ``facade`` through the provider, as the engine would."""
 
@@ -109,21 +164,46 @@ def below(graph: Graph, root_type: str) -> list[tuple[Any, ...]]:
     return sorted(rows, key=lambda row: (row[0], row[1]))
 
 
-@pytest.mark.parametrize("block", sorted(BLOCK_ARGS))
-def test_each_aws_facade_registers_what_the_python_block_registers(
-    hosted: ComponentProvider, schema: dict[str, Any], block: str
+@pytest.mark.parametrize(("target", "block", "args"), BLOCKS, ids=[f"{t}-{b}" for t, b, _ in BLOCKS])
+def test_each_block_facade_registers_what_the_python_block_registers(
+    hosted: ComponentProvider, schema: dict[str, Any], target: str, block: str, args: dict[str, Any]
 ) -> None:
-    args = BLOCK_ARGS[block]
-    block_class, args_class = getattr(aws, block), getattr(aws, f"{block}Args")
+    module = importlib.import_module(f"components.{target}")
+    block_class, args_class = getattr(module, block), getattr(module, f"{block}Args")
+    facade_type = f"{target.title()}{block}"
     direct = plan(lambda: block_class("x", args_class(**args)), stack="dev")
     wire = {camel_case(key): value for key, value in args.items()}
-    facade = plan(construct(hosted, f"Aws{block}", "x", wire), stack="dev")
-    token = f"ai-platform:aws:{block}"
+    facade = plan(construct(hosted, facade_type, "x", wire), stack="dev")
+    token = f"ai-platform:{target}:{block}"
     assert below(facade, token) == below(direct, token)
-    (outer,) = facade.of_type(f"{PACKAGE}:index:Aws{block}")
+    (outer,) = facade.of_type(f"{PACKAGE}:index:{facade_type}")
     assert graph_parent(facade, token) == outer.urn
     # the facade registers every output its schema declares, from the block
-    assert set(outer.outputs) == set(schema["resources"][f"{PACKAGE}:index:Aws{block}"]["properties"])
+    assert set(outer.outputs) == set(schema["resources"][f"{PACKAGE}:index:{facade_type}"]["properties"])
+
+
+def test_a_gcp_facades_depends_on_option_is_the_blocks_depends_on(hosted: ComponentProvider) -> None:
+    """A resource cannot be an argument across languages: the facade's ``dependsOn`` becomes the
+    block's ``depends_on`` (the project's APIs, a key binding), with the same waits."""
+    args = GCP_BLOCK_ARGS["Queue"]
+
+    def apis() -> Apis:
+        return Apis("apis", ApisArgs(project=PROJECT, services=["pubsub.googleapis.com"]))
+
+    def through_facade() -> None:
+        wire = {camel_case(key): value for key, value in args.items()}
+        hosted.construct("x", f"{PACKAGE}:index:GcpQueue", wire, pulumi.ResourceOptions(depends_on=[apis()]))
+
+    def direct() -> None:
+        Queue("x", QueueArgs(**args, depends_on=[apis()]))
+
+    def waits(graph: Graph) -> dict[str, list[str]]:
+        names = {r.urn: r.name for r in graph.resources}
+        return {r.name: sorted(names[d] for d in r.dependencies) for r in graph.resources if r.custom}
+
+    waited = waits(plan(through_facade, stack="dev"))
+    assert waited == waits(plan(direct, stack="dev"))
+    assert sum("apis-pubsub" in deps for deps in waited.values()) >= 2
 
 
 def graph_parent(graph: Graph, token: str) -> str | None:
