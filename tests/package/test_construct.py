@@ -20,6 +20,9 @@ from components.gcp import Apis, ApisArgs, Queue, QueueArgs
 from components.spec import NAMESPACE, SpecError
 from components.testing import Graph, plan
 from provider import PACKAGE
+from tests.gcp.conftest import DIGEST as GCP_IMAGE
+from tests.gcp.conftest import EMAIL, NETWORK, PROJECT, REGION, SUBNET
+from tests.gcp.conftest import KEY as GCP_KEY
 from tests.package.conftest import ROOT
 
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
@@ -78,9 +81,6 @@ BLOCK_ARGS: dict[str, dict[str, Any]] = {
 }
 
 
-PROJECT, REGION = "ai-platform-test", "europe-west1"
-GCP_KEY = f"projects/{PROJECT}/locations/{REGION}/keyRings/r/cryptoKeys/data"
-GCP_IMAGE = f"{REGION}-docker.pkg.dev/{PROJECT}/ai/api@sha256:" + "0" * 64
 LABELS = {"owner": "team", "cost-center": "cc-1"}
 
 #: per GCP block: arguments (Python names) that set every required one and some enums and lists
@@ -109,21 +109,21 @@ GCP_BLOCK_ARGS: dict[str, dict[str, Any]] = {
         "project": PROJECT,
         "region": REGION,
         "image": GCP_IMAGE,
-        "service_account_email": f"ai-api@{PROJECT}.iam.gserviceaccount.com",
-        "network_id": f"projects/{PROJECT}/global/networks/vpc",
-        "subnetwork_id": f"projects/{PROJECT}/regions/{REGION}/subnetworks/subnet",
+        "service_account_email": EMAIL,
+        "network_id": NETWORK,
+        "subnetwork_id": SUBNET,
         "environment": {"APP_LOG_LEVEL": "info"},
         "tags": LABELS,
     },
     "Observability": {
         "project": PROJECT,
-        "alert_emails": ["oncall@example.com"],
+        "alert_emails": ["ops@example.com"],
         "service_name": "api",
         "url_map_name": "urls",
         "domain": "api.example.com",
-        "cache_instance_id": "redis",
         "billing_account": "01A2B3-C4D5E6-F7A8B9",
-        "budget_amount": 500.0,
+        "budget_amount": 250.0,
+        "budget_thresholds_percent": [90, 100],
     },
 }
 BLOCKS = [("aws", block, args) for block, args in sorted(BLOCK_ARGS.items())]
