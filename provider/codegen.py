@@ -38,7 +38,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from components import targets
-from components.spec import PlatformSpec
+from components.spec import NAMESPACE, PlatformSpec
 from provider import PACKAGE
 from provider.facade import DEPENDS_ON
 
@@ -261,6 +261,8 @@ class SpecTypes:
     """The stack spec's sections as TypedDicts (one module, shared by every target's AiPlatform)."""
 
     writer: Writer = field(default_factory=lambda: Writer(prefix=""))
+    key: str = NAMESPACE
+    """The stack-file key of the field being rendered (``ai-platform:app``): names the sections."""
 
     def name(self, model: type[BaseModel]) -> str:
         base = model.__name__
@@ -270,15 +272,16 @@ class SpecTypes:
             base = base if base.startswith(title) else title + base
         if base not in self.writer.typed_dicts:
             self.writer.typed_dicts[base] = []  # reserve: recursive sections terminate
-            self.writer.typed_dicts[base] = self.typed_dict(base, model, skip=())
+            self.writer.typed_dicts[base] = self.typed_dict(base, model, skip=(), key=self.key)
             self.writer.order.append(base)
         return base
 
     def typed_dict(
-        self, name: str, model: type[BaseModel], skip: tuple[str, ...], enum_prefix: str | None = None
+        self, name: str, model: type[BaseModel], skip: tuple[str, ...], key: str, enum_prefix: str | None = None
     ) -> list[str]:
-        """The TypedDict of ``model``; its enums are ``<enum_prefix or name without Spec><Field>``."""
-        doc = inspect.cleandoc(model.__doc__ or f"The `{model.__name__}` section of the stack spec.")
+        """The TypedDict of ``model`` at stack-file key ``key``; its enums are ``<enum_prefix or name
+        without Spec><Field>``."""
+        doc = inspect.cleandoc(model.__doc__ or f"The stack file's `{key}` section.")
         lines = [f"class {name}(TypedDict, total=False):", f'    """{doc}"""', ""]
         for field_name, info in model.model_fields.items():
             if field_name in skip:
@@ -286,6 +289,7 @@ class SpecTypes:
             alias = info.alias or field_name
             if camel_case(field_name) != alias:
                 raise ValueError(f"{model.__name__}.{field_name}: schema name {camel_case(field_name)} != key {alias}")
+            field_key = self.key = f"{key}.{alias}" if key != NAMESPACE else f"{NAMESPACE}:{alias}"
             annotation = render(
                 info.annotation,
                 self.writer,
@@ -297,7 +301,7 @@ class SpecTypes:
             default = None if info.default is PydanticUndefined else info.default
             if default is None and info.default_factory is not None:
                 default = info.default_factory()  # type: ignore[call-arg]
-            description = info.description or _section_doc(info.annotation) or f"`{alias}`, as in the stack file"
+            description = info.description or _section_doc(info.annotation) or f"The stack file's `{field_key}`"
             lines += [
                 f"    {field_name}: {annotation}",
                 f'    """{_describe(description, default, _bounds(info.metadata))}"""',
@@ -441,12 +445,13 @@ def platform_args(target: targets.Target, spec_types: SpecTypes) -> None:
     the facade is the target), the target's section and the secrets."""
     name = _pascal(target.name) + "AiPlatformArgs"
     section = target.module("spec").SECTION
-    lines = spec_types.typed_dict(name, PlatformSpec, skip=("cloud",), enum_prefix="")
+    lines = spec_types.typed_dict(name, PlatformSpec, skip=("cloud",), key=NAMESPACE, enum_prefix="")
     lines[1] = (
         f'    """The stack spec of a {target.title} platform, as the `ai-platform:*` keys of a stack file '
         f'would give it (`cloud` is {target.name}); validated by the same rules, with the same messages."""'
     )
     section_doc = inspect.cleandoc(section.__doc__ or "") or f"The `ai-platform:{target.name}` section."
+    spec_types.key = f"{NAMESPACE}:{target.name}"
     lines += [
         f"    {target.name}: {spec_types.name(section)}",
         f'    """{_describe(section_doc)}"""',

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import typing
 from collections.abc import Mapping
 from enum import Enum
 from typing import Any
@@ -33,6 +34,35 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+def _entries(value: Any) -> Any:
+    """A map or list the engine sent as one output (an entry is secret, or comes from another
+    resource) as a map or list of outputs that keep its secrecy and dependencies: blocks need the
+    keys while planning (one secret per key). The provider resolves the value before ``construct``."""
+    data = value._data if isinstance(value, pulumi.Output) else None  # the SDK keeps it private
+    if data is None or not data.done() or data.exception() is not None:
+        return value
+    resolved = data.result().value
+    if isinstance(resolved, dict):
+        return {key: value.apply(lambda entries, key=key: entries[key]) for key in resolved}
+    if isinstance(resolved, list):
+        return [value.apply(lambda items, index=index: items[index]) for index in range(len(resolved))]
+    return value
+
+
+def _inputs(facade: pulumi.ComponentResource, args: Mapping[str, Any]) -> dict[str, Any]:
+    """The facade's inputs with enum members as values and plain maps and lists as such (see
+    :func:`_entries`); an ``Input[...]`` argument stays as the engine sent it."""
+    hints = inspect.get_annotations(type(facade).__init__)["args"].__annotations__
+    return {key: _plain(_entries(value) if _collection(hints.get(key)) else value) for key, value in args.items()}
+
+
+def _collection(annotation: Any) -> bool:
+    """A plain ``dict[...]``/``list[...]`` argument (``Required[...]`` unwrapped), not an ``Input``."""
+    if typing.get_origin(annotation) in (typing.Required, typing.NotRequired):
+        annotation = typing.get_args(annotation)[0]
+    return typing.get_origin(annotation) in (dict, list)
 
 
 def _outputs(facade: pulumi.ComponentResource) -> list[str]:
@@ -66,7 +96,7 @@ def wrap(
     """Build ``block`` (named as the facade, parented to it) from the facade's inputs. A block
     whose children wait for ``depends_on`` gets the facade's ``dependsOn`` there (resources cannot
     be passed as arguments across languages)."""
-    values = {key: _plain(value) for key, value in args.items()}
+    values = _inputs(facade, args)
     waits = opts.depends_on if opts is not None else None
     if waits and DEPENDS_ON in {field.name for field in dataclasses.fields(args_type)}:
         values[DEPENDS_ON] = list(waits) if isinstance(waits, (list, tuple)) else [waits]
@@ -134,6 +164,7 @@ def platform_config(cloud: str, args: Mapping[str, Any]) -> tuple[dict[str, Any]
 def wrap_platform(facade: pulumi.ComponentResource, cloud: str, name: str, args: Mapping[str, Any]) -> None:
     """Validate the arguments as a stack spec (``SpecError`` lists every problem, as for a stack
     file) and build the target's ``AiPlatform`` under the facade."""
+    args = _inputs(facade, args)
     values, secret_keys = platform_config(cloud, args)
     spec = PlatformSpec.from_config(values, secret_keys)
     secrets = {key: pulumi.Output.secret(value) for key, value in (args.get("secrets") or {}).items()}

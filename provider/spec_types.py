@@ -30,7 +30,7 @@ class ImageSpec(TypedDict, total=False):
 
 
 class ScalingSpec(TypedDict, total=False):
-    """The `ScalingSpec` section of the stack spec."""
+    """The stack file's `ai-platform:app.scaling` section."""
 
     cpu_percent: int
     """Target average CPU (seed: 70 %). Allowed: at least 10, at most 95."""
@@ -41,7 +41,7 @@ class ScalingSpec(TypedDict, total=False):
 
 
 class AppSpec(TypedDict, total=False):
-    """The `AppSpec` section of the stack spec."""
+    """The stack file's `ai-platform:app` section."""
 
     image: ImageSpec
     """Either build the bundled app (``build: app``) or deploy a digest-pinned image."""
@@ -50,19 +50,19 @@ class AppSpec(TypedDict, total=False):
     memory_mib: int
     """MiB per replica (seed limit: 2 Gi). Default: 2048. Allowed: at least 256, at most 122880."""
     port: int
-    """`port`, as in the stack file. Default: 8000. Allowed: at least 1024, at most 65535."""
+    """The stack file's `ai-platform:app.port`. Default: 8000. Allowed: at least 1024, at most 65535."""
     min_replicas: int
     """Default: dev 1, prod 2 (at least two for HA). Allowed: at least 1, at most 1000."""
     max_replicas: int
-    """`maxReplicas`, as in the stack file. Default: 20. Allowed: at least 1, at most 1000."""
+    """The stack file's `ai-platform:app.maxReplicas`. Default: 20. Allowed: at least 1, at most 1000."""
     scaling: ScalingSpec
-    """`scaling`, as in the stack file."""
+    """The stack file's `ai-platform:app.scaling`."""
     timeout_seconds: int
     """Longest request, streaming included (seed: 300 s). Allowed: at least 1, at most 3600."""
     health_path: str
-    """`healthPath`, as in the stack file. Default: /health."""
+    """The stack file's `ai-platform:app.healthPath`. Default: /health."""
     ready_path: str
-    """`readyPath`, as in the stack file. Default: /ready."""
+    """The stack file's `ai-platform:app.readyPath`. Default: /ready."""
     environment: dict[str, str]
     """Plain, non-secret environment variables."""
     secrets: dict[str, str]
@@ -88,10 +88,10 @@ class NetworkNatGateways(StrEnum):
 
 
 class NetworkSpec(TypedDict, total=False):
-    """The `NetworkSpec` section of the stack spec."""
+    """The stack file's `ai-platform:network` section."""
 
     cidr: str
-    """`cidr`, as in the stack file. Default: 10.0.0.0/16."""
+    """The stack file's `ai-platform:network.cidr`. Default: 10.0.0.0/16."""
     zones: NetworkZones
     """Availability zones. Default: dev 2, prod 3."""
     nat_gateways: NetworkNatGateways
@@ -108,19 +108,19 @@ class WafMode(StrEnum):
 
 
 class WafSpec(TypedDict, total=False):
-    """The `WafSpec` section of the stack spec."""
+    """The stack file's `ai-platform:gateway.waf` section."""
 
     mode: WafMode
     """Default: dev count (observe), prod block."""
 
 
 class GatewaySpec(TypedDict, total=False):
-    """The `GatewaySpec` section of the stack spec."""
+    """The stack file's `ai-platform:gateway` section."""
 
     domain: Required[str]
     """The API's public host name, e.g. api.example.com."""
     waf: WafSpec
-    """`waf`, as in the stack file."""
+    """The stack file's `ai-platform:gateway.waf`."""
     rate_limit_per_ip: int
     """Requests per IP per 5 minutes before the WAF/edge throttles. Default: 1000. Allowed: at least 10, at most 2000000000."""
     max_body_bytes: int
@@ -130,10 +130,10 @@ class GatewaySpec(TypedDict, total=False):
 
 
 class CacheSpec(TypedDict, total=False):
-    """The `CacheSpec` section of the stack spec."""
+    """The stack file's `ai-platform:cache` section."""
 
     enabled: bool
-    """`enabled`, as in the stack file. Default: true."""
+    """The stack file's `ai-platform:cache.enabled`. Default: true."""
     high_availability: bool
     """Replica in a second zone with automatic failover. Default: dev off, prod on."""
     auth_token_key: str
@@ -141,10 +141,10 @@ class CacheSpec(TypedDict, total=False):
 
 
 class VectorStoreSpec(TypedDict, total=False):
-    """The `VectorStoreSpec` section of the stack spec."""
+    """The stack file's `ai-platform:vectorStore` section."""
 
     enabled: bool
-    """`enabled`, as in the stack file. Default: true."""
+    """The stack file's `ai-platform:vectorStore.enabled`. Default: true."""
     high_availability: bool
     """A reader in a second zone. Default: dev off, prod on."""
     backup_retention_days: int
@@ -159,7 +159,7 @@ class WorkerSpec(TypedDict, total=False):
     min_replicas: int
     """Default: dev 1, prod 2 (one zone's loss keeps jobs moving). Allowed: at least 1, at most 1000."""
     max_replicas: int
-    """`maxReplicas`, as in the stack file. Default: 10. Allowed: at least 1, at most 1000."""
+    """The stack file's `ai-platform:queue.worker.maxReplicas`. Default: 10. Allowed: at least 1, at most 1000."""
     concurrency: int
     """Jobs one worker runs at once (``APP_WORKER_CONCURRENCY``). Default: 8. Allowed: at least 1, at most 1000."""
     backlog_per_replica: int
@@ -167,10 +167,10 @@ class WorkerSpec(TypedDict, total=False):
 
 
 class QueueSpec(TypedDict, total=False):
-    """The `QueueSpec` section of the stack spec."""
+    """The stack file's `ai-platform:queue` section."""
 
     enabled: bool
-    """`enabled`, as in the stack file. Default: true."""
+    """The stack file's `ai-platform:queue.enabled`. Default: true."""
     max_receive_count: int
     """Attempts per job before it goes to the dead letter (the app's and the queue's count). Default: 5. Allowed: at least 1, at most 1000."""
     worker: WorkerSpec
@@ -178,27 +178,27 @@ class QueueSpec(TypedDict, total=False):
 
 
 class AlertsSpec(TypedDict, total=False):
-    """The `AlertsSpec` section of the stack spec."""
+    """The stack file's `ai-platform:observability.alerts` section."""
 
     latency_p95_seconds: float
     """Seed: end-to-end latency alert above 4 s (target below 2.5 s). Default: 4.0. Allowed: above 0, at most 300."""
     availability_percent: float
     """Seed: alert below 99.5 % availability, i.e. 5xx above 0.5 % of requests. Allowed: above 50, below 100."""
     cpu_percent: int
-    """`cpuPercent`, as in the stack file. Default: 85. Allowed: at least 10, at most 100."""
+    """The stack file's `ai-platform:observability.alerts.cpuPercent`. Default: 85. Allowed: at least 10, at most 100."""
     redis_memory_percent: int
-    """`redisMemoryPercent`, as in the stack file. Default: 80. Allowed: at least 10, at most 100."""
+    """The stack file's `ai-platform:observability.alerts.redisMemoryPercent`. Default: 80. Allowed: at least 10, at most 100."""
 
 
 class ObservabilitySpec(TypedDict, total=False):
-    """The `ObservabilitySpec` section of the stack spec."""
+    """The stack file's `ai-platform:observability` section."""
 
     log_retention_days: int
     """Default: dev 30, prod 365. Allowed: at least 1, at most 3653."""
     alert_emails: list[str]
-    """`alertEmails`, as in the stack file."""
+    """The stack file's `ai-platform:observability.alertEmails`."""
     alerts: AlertsSpec
-    """`alerts`, as in the stack file."""
+    """The stack file's `ai-platform:observability.alerts`."""
 
 
 class BudgetCurrency(StrEnum):
@@ -209,12 +209,12 @@ class BudgetCurrency(StrEnum):
 
 
 class BudgetSpec(TypedDict, total=False):
-    """The `BudgetSpec` section of the stack spec."""
+    """The stack file's `ai-platform:budget` section."""
 
     monthly_amount: Required[float]
-    """`monthlyAmount`, as in the stack file. Allowed: above 0, at most 10000000."""
+    """The stack file's `ai-platform:budget.monthlyAmount`. Allowed: above 0, at most 10000000."""
     currency: BudgetCurrency
-    """`currency`, as in the stack file. Default: USD."""
+    """The stack file's `ai-platform:budget.currency`. Default: USD."""
     thresholds: list[int]
     """Percent of the monthly amount (actual spend) that notify; 100 % forecast always notifies. Default: [50, 80, 100]. Allowed: at least 1 item(s)."""
 
@@ -223,26 +223,26 @@ class InsecureSpec(TypedDict, total=False):
     """Named opt-outs from the secure defaults; each one is recorded on the platform resource."""
 
     disable_waf: bool
-    """`disableWaf`, as in the stack file. Default: false."""
+    """The stack file's `ai-platform:insecure.disableWaf`. Default: false."""
     disable_deletion_protection: bool
-    """`disableDeletionProtection`, as in the stack file. Default: false."""
+    """The stack file's `ai-platform:insecure.disableDeletionProtection`. Default: false."""
     unprotect_stateful_resources: bool
     """Do not set Pulumi's ``protect`` on the database, cache, keys and secrets in prod. Default: false."""
 
 
 class AwsSpec(TypedDict, total=False):
-    """The `AwsSpec` section of the stack spec."""
+    """The stack file's `ai-platform:aws` section."""
 
     certificate_arn: str
     """An existing ACM certificate for gateway.domain; else one is DNS-validated in hostedZoneId."""
     hosted_zone_id: str
     """Route 53 zone of gateway.domain: validates the certificate and gets the alias record."""
     cache_node_type: str
-    """`cacheNodeType`, as in the stack file. Default: cache.t4g.small."""
+    """The stack file's `ai-platform:aws.cacheNodeType`. Default: cache.t4g.small."""
     vector_min_capacity: float
-    """`vectorMinCapacity`, as in the stack file. Default: 0.5. Allowed: at least 0, at most 256."""
+    """The stack file's `ai-platform:aws.vectorMinCapacity`. Default: 0.5. Allowed: at least 0, at most 256."""
     vector_max_capacity: float
-    """`vectorMaxCapacity`, as in the stack file. Default: 8. Allowed: at least 1, at most 256."""
+    """The stack file's `ai-platform:aws.vectorMaxCapacity`. Default: 8. Allowed: at least 1, at most 256."""
     bedrock: bool
     """Let the app call Amazon Bedrock (InvokeModel) with its task role. Default: false."""
 
@@ -251,25 +251,25 @@ class AwsAiPlatformArgs(TypedDict, total=False):
     """The stack spec of a AWS platform, as the `ai-platform:*` keys of a stack file would give it (`cloud` is aws); validated by the same rules, with the same messages."""
 
     environment: Required[Environment]
-    """`environment`, as in the stack file."""
+    """The stack file's `ai-platform:environment`."""
     tags: Required[dict[str, str]]
-    """`tags`, as in the stack file."""
+    """The stack file's `ai-platform:tags`."""
     app: AppSpec
-    """`app`, as in the stack file."""
+    """The stack file's `ai-platform:app`."""
     network: NetworkSpec
-    """`network`, as in the stack file."""
+    """The stack file's `ai-platform:network`."""
     gateway: Required[GatewaySpec]
-    """`gateway`, as in the stack file."""
+    """The stack file's `ai-platform:gateway`."""
     cache: CacheSpec
-    """`cache`, as in the stack file."""
+    """The stack file's `ai-platform:cache`."""
     vector_store: VectorStoreSpec
-    """`vectorStore`, as in the stack file."""
+    """The stack file's `ai-platform:vectorStore`."""
     queue: QueueSpec
-    """`queue`, as in the stack file."""
+    """The stack file's `ai-platform:queue`."""
     observability: ObservabilitySpec
-    """`observability`, as in the stack file."""
+    """The stack file's `ai-platform:observability`."""
     budget: Required[BudgetSpec]
-    """`budget`, as in the stack file."""
+    """The stack file's `ai-platform:budget`."""
     insecure: InsecureSpec
     """Named opt-outs from the secure defaults; each one is recorded on the platform resource."""
     region: str
@@ -297,7 +297,7 @@ class GcpInsecureSpec(TypedDict, total=False):
 
 
 class GcpSpec(TypedDict, total=False):
-    """The `GcpSpec` section of the stack spec."""
+    """The stack file's `ai-platform:gcp` section."""
 
     billing_account: Required[str]
     """The Cloud Billing account the budget watches (XXXXXX-XXXXXX-XXXXXX)."""
@@ -308,9 +308,9 @@ class GcpSpec(TypedDict, total=False):
     adaptive_protection: bool
     """Cloud Armor Adaptive Protection (L7 DDoS defense). Default: dev off, prod on."""
     cache_memory_gb: int
-    """`cacheMemoryGb`, as in the stack file. Default: 1. Allowed: at least 1, at most 300."""
+    """The stack file's `ai-platform:gcp.cacheMemoryGb`. Default: 1. Allowed: at least 1, at most 300."""
     database_tier: str
-    """`databaseTier`, as in the stack file. Default: db-custom-2-7680."""
+    """The stack file's `ai-platform:gcp.databaseTier`. Default: db-custom-2-7680."""
     postgres_version: str
     """Pin a major version; default the newest the provider offers. Default: POSTGRES_18."""
     insecure: GcpInsecureSpec
@@ -321,25 +321,25 @@ class GcpAiPlatformArgs(TypedDict, total=False):
     """The stack spec of a Google Cloud platform, as the `ai-platform:*` keys of a stack file would give it (`cloud` is gcp); validated by the same rules, with the same messages."""
 
     environment: Required[Environment]
-    """`environment`, as in the stack file."""
+    """The stack file's `ai-platform:environment`."""
     tags: Required[dict[str, str]]
-    """`tags`, as in the stack file."""
+    """The stack file's `ai-platform:tags`."""
     app: AppSpec
-    """`app`, as in the stack file."""
+    """The stack file's `ai-platform:app`."""
     network: NetworkSpec
-    """`network`, as in the stack file."""
+    """The stack file's `ai-platform:network`."""
     gateway: Required[GatewaySpec]
-    """`gateway`, as in the stack file."""
+    """The stack file's `ai-platform:gateway`."""
     cache: CacheSpec
-    """`cache`, as in the stack file."""
+    """The stack file's `ai-platform:cache`."""
     vector_store: VectorStoreSpec
-    """`vectorStore`, as in the stack file."""
+    """The stack file's `ai-platform:vectorStore`."""
     queue: QueueSpec
-    """`queue`, as in the stack file."""
+    """The stack file's `ai-platform:queue`."""
     observability: ObservabilitySpec
-    """`observability`, as in the stack file."""
+    """The stack file's `ai-platform:observability`."""
     budget: Required[BudgetSpec]
-    """`budget`, as in the stack file."""
+    """The stack file's `ai-platform:budget`."""
     insecure: InsecureSpec
     """Named opt-outs from the secure defaults; each one is recorded on the platform resource."""
     region: str
@@ -385,19 +385,19 @@ class AzureOpenAiDeploymentSpec(TypedDict, total=False):
     """One Azure OpenAI model deployment (the name the app calls it by)."""
 
     name: Required[str]
-    """`name`, as in the stack file."""
+    """The stack file's `ai-platform:azure.openaiDeployments.name`."""
     model: Required[str]
-    """`model`, as in the stack file."""
+    """The stack file's `ai-platform:azure.openaiDeployments.model`."""
     version: Required[str]
-    """`version`, as in the stack file."""
+    """The stack file's `ai-platform:azure.openaiDeployments.version`."""
     sku: AzureOpenAiDeploymentSku
-    """`sku`, as in the stack file. Default: GlobalStandard."""
+    """The stack file's `ai-platform:azure.openaiDeployments.sku`. Default: GlobalStandard."""
     capacity: int
     """Thousands of tokens per minute. Default: 10. Allowed: at least 1, at most 10000."""
 
 
 class AzureSpec(TypedDict, total=False):
-    """The `AzureSpec` section of the stack spec."""
+    """The stack file's `ai-platform:azure` section."""
 
     resource_group_name: str
     """Default: ``ai-platform-<stack>``."""
@@ -414,13 +414,13 @@ class AzureSpec(TypedDict, total=False):
     api_management_sku: AzureApiManagementSku
     """Default: dev Developer, prod Premium (v2 tiers have no Internal VNet mode)."""
     redis_sku: str
-    """`redisSku`, as in the stack file. Default: Balanced_B1."""
+    """The stack file's `ai-platform:azure.redisSku`. Default: Balanced_B1."""
     postgres_sku: str
-    """`postgresSku`, as in the stack file. Default: Standard_B1ms."""
+    """The stack file's `ai-platform:azure.postgresSku`. Default: Standard_B1ms."""
     postgres_tier: AzurePostgresTier
-    """`postgresTier`, as in the stack file. Default: Burstable."""
+    """The stack file's `ai-platform:azure.postgresTier`. Default: Burstable."""
     postgres_storage_gb: int
-    """`postgresStorageGb`, as in the stack file. Default: 32. Allowed: at least 32, at most 32768."""
+    """The stack file's `ai-platform:azure.postgresStorageGb`. Default: 32. Allowed: at least 32, at most 32768."""
     openai_subdomain: str
     """Custom subdomain of the Azure OpenAI account (global); required with openaiDeployments."""
     openai_deployments: list[AzureOpenAiDeploymentSpec]
@@ -431,25 +431,25 @@ class AzureAiPlatformArgs(TypedDict, total=False):
     """The stack spec of a Azure platform, as the `ai-platform:*` keys of a stack file would give it (`cloud` is azure); validated by the same rules, with the same messages."""
 
     environment: Required[Environment]
-    """`environment`, as in the stack file."""
+    """The stack file's `ai-platform:environment`."""
     tags: Required[dict[str, str]]
-    """`tags`, as in the stack file."""
+    """The stack file's `ai-platform:tags`."""
     app: AppSpec
-    """`app`, as in the stack file."""
+    """The stack file's `ai-platform:app`."""
     network: NetworkSpec
-    """`network`, as in the stack file."""
+    """The stack file's `ai-platform:network`."""
     gateway: Required[GatewaySpec]
-    """`gateway`, as in the stack file."""
+    """The stack file's `ai-platform:gateway`."""
     cache: CacheSpec
-    """`cache`, as in the stack file."""
+    """The stack file's `ai-platform:cache`."""
     vector_store: VectorStoreSpec
-    """`vectorStore`, as in the stack file."""
+    """The stack file's `ai-platform:vectorStore`."""
     queue: QueueSpec
-    """`queue`, as in the stack file."""
+    """The stack file's `ai-platform:queue`."""
     observability: ObservabilitySpec
-    """`observability`, as in the stack file."""
+    """The stack file's `ai-platform:observability`."""
     budget: Required[BudgetSpec]
-    """`budget`, as in the stack file."""
+    """The stack file's `ai-platform:budget`."""
     insecure: InsecureSpec
     """Named opt-outs from the secure defaults; each one is recorded on the platform resource."""
     region: str
@@ -499,7 +499,7 @@ class KubernetesExternalVectorStoreSpec(TypedDict, total=False):
     cidr: Required[str]
     """The addresses it answers on: the app's egress NetworkPolicy opens only these, on ``port``."""
     port: int
-    """`port`, as in the stack file. Default: 5432. Allowed: at least 1, at most 65535."""
+    """The stack file's `ai-platform:kubernetes.externalVectorStore.port`. Default: 5432. Allowed: at least 1, at most 65535."""
 
 
 class KubernetesExternalCacheSpec(TypedDict, total=False):
@@ -508,7 +508,7 @@ class KubernetesExternalCacheSpec(TypedDict, total=False):
     host: Required[str]
     """Its TLS endpoint's DNS name; the certificate must chain to a public CA (the image's bundle)."""
     port: int
-    """`port`, as in the stack file. Default: 6379. Allowed: at least 1, at most 65535."""
+    """The stack file's `ai-platform:kubernetes.externalCache.port`. Default: 6379. Allowed: at least 1, at most 65535."""
     cidr: Required[str]
     """The addresses it answers on: the app's egress NetworkPolicy opens only these, on ``port``."""
 
@@ -521,7 +521,7 @@ class KubernetesInsecureSpec(TypedDict, total=False):
 
 
 class KubernetesSpec(TypedDict, total=False):
-    """The `KubernetesSpec` section of the stack spec."""
+    """The stack file's `ai-platform:kubernetes` section."""
 
     namespace: str
     """The namespace everything runs in (created by the stack; never ``default``). Default: ai-platform."""
@@ -561,25 +561,25 @@ class KubernetesAiPlatformArgs(TypedDict, total=False):
     """The stack spec of a Kubernetes platform, as the `ai-platform:*` keys of a stack file would give it (`cloud` is kubernetes); validated by the same rules, with the same messages."""
 
     environment: Required[Environment]
-    """`environment`, as in the stack file."""
+    """The stack file's `ai-platform:environment`."""
     tags: Required[dict[str, str]]
-    """`tags`, as in the stack file."""
+    """The stack file's `ai-platform:tags`."""
     app: AppSpec
-    """`app`, as in the stack file."""
+    """The stack file's `ai-platform:app`."""
     network: NetworkSpec
-    """`network`, as in the stack file."""
+    """The stack file's `ai-platform:network`."""
     gateway: Required[GatewaySpec]
-    """`gateway`, as in the stack file."""
+    """The stack file's `ai-platform:gateway`."""
     cache: CacheSpec
-    """`cache`, as in the stack file."""
+    """The stack file's `ai-platform:cache`."""
     vector_store: VectorStoreSpec
-    """`vectorStore`, as in the stack file."""
+    """The stack file's `ai-platform:vectorStore`."""
     queue: QueueSpec
-    """`queue`, as in the stack file."""
+    """The stack file's `ai-platform:queue`."""
     observability: ObservabilitySpec
-    """`observability`, as in the stack file."""
+    """The stack file's `ai-platform:observability`."""
     budget: Required[BudgetSpec]
-    """`budget`, as in the stack file."""
+    """The stack file's `ai-platform:budget`."""
     insecure: InsecureSpec
     """Named opt-outs from the secure defaults; each one is recorded on the platform resource."""
     region: str

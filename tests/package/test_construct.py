@@ -4,18 +4,21 @@ same inputs as the Python block built directly, under the mock runtime."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from collections.abc import Callable
 from typing import Any
 
 import pulumi
 import pytest
+from google.protobuf import struct_pb2
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.experimental.util import camel_case
-from pulumi.provider.server import ComponentInitError
+from pulumi.provider.server import ComponentInitError, ProviderServicer
+from pulumi.runtime import rpc
 
 from ai_platform_cli.main import StackFile, load_stack, plan_stack
-from components import targets
+from components import aws, targets
 from components.gcp import Apis, ApisArgs, Queue, QueueArgs
 from components.spec import NAMESPACE, SpecError
 from components.testing import Graph, plan
@@ -130,6 +133,19 @@ BLOCKS = [("aws", block, args) for block, args in sorted(BLOCK_ARGS.items())]
 BLOCKS += [("gcp", block, args) for block, args in sorted(GCP_BLOCK_ARGS.items())]
 
 
+def engine_inputs(values: dict[str, Any], secret: str | None = None) -> dict[str, Any]:
+    """``values`` as the provider server hands them to ``construct`` when the engine sends them
+    (the entries of map ``secret`` marked secret, as a program's secret config values are)."""
+    wire = dict(values)
+    if secret is not None:
+        wire[secret] = {
+            key: {rpc._special_sig_key: rpc._special_secret_sig, "value": v} for key, v in values[secret].items()
+        }
+    struct = struct_pb2.Struct()
+    struct.update(wire)
+    return asyncio.get_event_loop().run_until_complete(ProviderServicer._construct_inputs(struct, {}))
+
+
 def construct(hosted: ComponentProvider, facade: str, name: str, inputs: dict[str, Any]) -> Callable[[], None]:
     """A program that constructs ``facade`` through the provider, as the engine would."""
 
@@ -139,6 +155,22 @@ def construct(hosted: ComponentProvider, facade: str, name: str, inputs: dict[st
     return program
 
 
+def _env_sets(value: Any) -> Any:
+    """Inputs with container environment lists (``envs``, ``env``) ordered by name: a map's order
+    does not cross the wire (the engine sends inputs as a protobuf Struct), so a program in
+    another language gives ``app.environment`` in an order of its own."""
+    if isinstance(value, dict):
+        return {
+            key: sorted(map(_env_sets, item), key=lambda e: str(e.get("name")))
+            if key in ("envs", "env") and isinstance(item, list) and all(isinstance(e, dict) for e in item)
+            else _env_sets(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_env_sets(item) for item in value]
+    return value
+
+
 def below(graph: Graph, root_type: str) -> list[tuple[Any, ...]]:
     """Every resource under (and including) the one component of ``root_type``: type, name,
     parent's type and name, custom, protect and inputs, by type and name (registration order
@@ -146,7 +178,7 @@ def below(graph: Graph, root_type: str) -> list[tuple[Any, ...]]:
     by_urn = {r.urn: r for r in graph.resources}
     root = graph.one(root_type)
     inside = {root.urn}
-    rows: list[tuple[Any, ...]] = [(root.type, root.name, None, root.custom, root.protect, root.inputs)]
+    rows: list[tuple[Any, ...]] = [(root.type, root.name, None, root.custom, root.protect, _env_sets(root.inputs))]
     for resource in graph.resources:
         if resource.parent in inside and resource.urn not in inside:
             inside.add(resource.urn)
@@ -158,7 +190,7 @@ def below(graph: Graph, root_type: str) -> list[tuple[Any, ...]]:
                     (parent.type, parent.name),
                     resource.custom,
                     resource.protect,
-                    resource.inputs,
+                    _env_sets(resource.inputs),
                 )
             )
     return sorted(rows, key=lambda row: (row[0], row[1]))
@@ -210,6 +242,20 @@ def graph_parent(graph: Graph, token: str) -> str | None:
     return graph.one(token).parent
 
 
+def test_secret_values_reach_a_block_as_secrets_one_per_key(hosted: ComponentProvider) -> None:
+    """The engine sends a map with secret entries as one secret output; the block still gets its
+    keys (one Secrets Manager secret each) and every value stays secret."""
+    secrets = {"openaiApiKey": "x" * 20, "anthropicApiKey": "y" * 20}
+    inputs = engine_inputs({"secrets": secrets, "tags": TAGS}, secret="secrets")
+    assert isinstance(inputs["secrets"], pulumi.Output)
+    facade = plan(construct(hosted, "AwsSecretStore", "x", inputs), stack="dev")
+    direct_args = aws.SecretStoreArgs(secrets={k: pulumi.Output.secret(v) for k, v in secrets.items()}, tags=TAGS)
+    direct = plan(lambda: aws.SecretStore("x", direct_args), stack="dev")
+    assert below(facade, "ai-platform:aws:SecretStore") == below(direct, "ai-platform:aws:SecretStore")
+    versions = facade.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    assert len(versions) == 2 and all(v.inputs["secretString"] == "[secret]" for v in versions)
+
+
 def test_block_errors_reach_the_caller_with_the_blocks_message(hosted: ComponentProvider) -> None:
     with pytest.raises(Exception, match=r"QueueArgs.max_receive_count=0: allowed 1 to 1000"):
         plan(construct(hosted, "AwsQueue", "x", {"maxReceiveCount": 0}))
@@ -240,7 +286,7 @@ def test_each_platform_facade_builds_a_shipped_stack_as_the_python_program(
     }
     facade_type = f"{target.name.title()}AiPlatform"
     facade = plan(
-        construct(hosted, facade_type, NAMESPACE, inputs),
+        construct(hosted, facade_type, NAMESPACE, engine_inputs(inputs, secret="secrets")),
         project=stack_file.project,
         stack=stack,
         config=provider_config,
