@@ -129,7 +129,8 @@ class Writer:
     """Enum name -> its class source (kept in first-use order)."""
     order: list[str] = field(default_factory=list)
     typed_dicts: dict[str, list[str]] = field(default_factory=dict)
-    imports: set[str] = field(default_factory=set)
+    nested: dict[str, type] = field(default_factory=dict)
+    """TypedDict name -> the block's dataclass it stands for (imported by the module)."""
 
     def enum(self, name: str, values: tuple[Any, ...], doc: str) -> str:
         if name not in self.enums:
@@ -207,7 +208,30 @@ def render(tp: Any, writer: Writer, enum_name: str, spec_type: Callable[[type[Ba
         return f"dict[str, {render(args[1], writer, enum_name, spec_type)}]"
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return spec_type(tp)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp) and writer.prefix:
+        return nested_type(tp, writer)
     raise Unsupported(getattr(tp, "__name__", str(tp)))
+
+
+def nested_type(tp: type, writer: Writer) -> str:
+    """A block's argument that is a small dataclass of plain values (``Pods``: namespace and
+    labels) as a TypedDict ``<Target><Class>``; the facade turns the dict back into the dataclass."""
+    name = writer.prefix + tp.__name__
+    if name not in writer.typed_dicts:
+        writer.typed_dicts[name] = []  # reserve first: a recursive type terminates
+        lines = [f"class {name}(TypedDict, total=False):", f'    """{_block_doc(tp)}"""', ""]
+        for item in dataclasses.fields(tp):
+            required = item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING
+            annotation = render(_field_type(tp, item.name), writer, name + _pascal(item.name), _no_spec)
+            default = None if item.default is dataclasses.MISSING else item.default
+            lines += [
+                f"    {item.name}: {f'Required[{annotation}]' if required else annotation}",
+                f'    """{_describe(_docstring(tp, item.name), default)}"""',
+            ]
+        writer.typed_dicts[name] = lines
+        writer.order.append(name)
+        writer.nested[name] = tp
+    return name
 
 
 def _docstring(owner: type, name: str) -> str:
@@ -320,9 +344,9 @@ def _section_doc(annotation: Any) -> str:
 # --- block facades ------------------------------------------------------------------------------
 
 
-BLOCK_TARGETS = ("aws", "gcp")
-"""Targets whose blocks have facades (every target's ``AiPlatform`` has one). The others' blocks
-wait for attribute docstrings on their args and outputs (every schema property has a description)."""
+BLOCK_TARGETS = ("aws", "gcp", "kubernetes")
+"""Targets whose blocks have facades (every target's ``AiPlatform`` has one). Azure's blocks wait
+for attribute docstrings on their args and outputs (every schema property has a description)."""
 
 
 def _block_pairs(target: str) -> Iterator[tuple[type, type]]:
@@ -345,6 +369,7 @@ def block_facade(target: str, block: type, args_type: type, writer: Writer, unex
     """A facade class and its args TypedDict, or nothing when a required argument cannot cross."""
     facade = _pascal(target) + block.__name__
     fields: list[str] = []
+    nested: dict[str, type] = {}
     names = {item.name for item in dataclasses.fields(args_type)}
     for item in dataclasses.fields(args_type):
         if item.name == "transform":
@@ -358,11 +383,11 @@ def block_facade(target: str, block: type, args_type: type, writer: Writer, unex
                 unexposed[:] = [u for u in unexposed if u.block != facade]
                 unexposed.append(Unexposed(facade, "*", f"required argument {item.name} is a {error}"))
                 return []
-            reason = (
-                "filled from the facade's dependsOn option"
-                if item.name == DEPENDS_ON
-                else f"a {error} cannot cross languages; the facade's dependsOn option makes every child wait"
-            )
+            reason = f"a {error} cannot cross languages"
+            if item.name == DEPENDS_ON:
+                reason = "filled from the facade's dependsOn option"
+            elif "Resource" in str(error):
+                reason += "; the facade's dependsOn option makes every child wait"
             unexposed.append(Unexposed(facade, item.name, reason))
             continue
         default = None
@@ -372,6 +397,9 @@ def block_facade(target: str, block: type, args_type: type, writer: Writer, unex
             default = item.default_factory()
         if isinstance(default, tuple):
             default = list(default)
+        for typed_dict, cls in writer.nested.items():
+            if re.search(rf"\b{typed_dict}\b", annotation):
+                nested[item.name] = cls
         annotation = f"Required[{annotation}]" if required else annotation
         description = _describe(_docstring(args_type, item.name), default)
         fields += [f"    {item.name}: {annotation}", f'    """{description}"""']
@@ -399,8 +427,14 @@ def block_facade(target: str, block: type, args_type: type, writer: Writer, unex
         "",
         f"    def __init__(self, name: str, args: {facade}Args, opts: pulumi.ResourceOptions | None = None) -> None:",
         f'        super().__init__("{PACKAGE}:index:{facade}", name, None, opts)',
-        f"        wrap(self, {block.__name__}, {args_type.__name__}, name, args, opts)",
+        f"        wrap(self, {block.__name__}, {args_type.__name__}, name, args, opts{_nested_arg(nested)})",
     ]
+
+
+def _nested_arg(nested: dict[str, type]) -> str:
+    if not nested:
+        return ""
+    return ", nested={" + ", ".join(f'"{key}": {cls.__name__}' for key, cls in nested.items()) + "}"
 
 
 def _block_doc(block: type) -> str:
@@ -516,7 +550,10 @@ def _render_modules() -> tuple[dict[str, str], list[Unexposed]]:
             "",
             "import pulumi",
             "",
-            *sorted(f"from {bl.__module__} import {bl.__name__}, {ar.__name__}" for bl, ar in blocks if bodies[bl]),
+            *sorted(
+                {f"from {bl.__module__} import {bl.__name__}, {ar.__name__}" for bl, ar in blocks if bodies[bl]}
+                | {f"from {cls.__module__} import {cls.__name__}" for cls in writer.nested.values()}
+            ),
             f"from provider.facade import {'wrap, wrap_platform' if any(bodies.values()) else 'wrap_platform'}",
             f"from provider.spec_types import {_pascal(target.name)}AiPlatformArgs",
         ]
@@ -541,17 +578,19 @@ def _enum_import(writer: Writer) -> list[str]:
 
 
 def formatted(source: str) -> str:
-    """``source`` as ``ruff format`` leaves it (the checks run on generated files too)."""
-    ruff = Path(sys.executable).with_name("ruff")
-    result = subprocess.run(
-        [str(ruff), "format", "--stdin-filename", "provider/generated.py", "-"],
-        input=source,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    return result.stdout
+    """``source`` with its imports sorted and merged and formatted, as ``ruff`` leaves it (the
+    checks run on generated files too)."""
+    ruff = str(Path(sys.executable).with_name("ruff"))
+    for command in (["check", "--select", "I", "--fix", "--quiet", "--exit-zero"], ["format"]):
+        source = subprocess.run(
+            [ruff, *command, "--stdin-filename", "provider/generated.py", "-"],
+            input=source,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        ).stdout
+    return source
 
 
 def render_modules() -> tuple[dict[str, str], list[Unexposed]]:

@@ -92,16 +92,30 @@ def wrap(
     name: str,
     args: Mapping[str, Any],
     opts: pulumi.ResourceOptions | None,
+    nested: Mapping[str, type] | None = None,
 ) -> None:
-    """Build ``block`` (named as the facade, parented to it) from the facade's inputs. A block
-    whose children wait for ``depends_on`` gets the facade's ``dependsOn`` there (resources cannot
-    be passed as arguments across languages)."""
+    """Build ``block`` (named as the facade, parented to it) from the facade's inputs; ``nested``
+    names the arguments that are small dataclasses (``Pods``), given as dicts or lists of dicts.
+    The block waits for the facade's ``dependsOn``, and a block whose children wait for its
+    ``depends_on`` argument gets it there (resources cannot be arguments across languages)."""
     values = _inputs(facade, args)
-    waits = opts.depends_on if opts is not None else None
+    for key, cls in (nested or {}).items():
+        if key in values:
+            values[key] = _dataclass(cls, values[key])
+    given: Any = opts.depends_on if opts is not None else None
+    waits: list[Any] = list(given) if isinstance(given, (list, tuple)) else [given] if given else []
     if waits and DEPENDS_ON in {field.name for field in dataclasses.fields(args_type)}:
-        values[DEPENDS_ON] = list(waits) if isinstance(waits, (list, tuple)) else [waits]
-    built = block(name, args_type(**values), pulumi.ResourceOptions(parent=facade))
+        values[DEPENDS_ON] = waits
+    options = pulumi.ResourceOptions(parent=facade, depends_on=waits or None)
+    built = block(name, args_type(**values), options)
     _expose(facade, {output: getattr(built, output, None) for output in _outputs(facade)})
+
+
+def _dataclass(cls: type, value: Any) -> Any:
+    """A dict (or list of dicts) as ``cls``; its lists as tuples (the dataclasses are frozen)."""
+    if isinstance(value, list):
+        return [_dataclass(cls, item) for item in value]
+    return cls(**{key: tuple(item) if isinstance(item, list) else item for key, item in value.items()})
 
 
 def stack_values(model: type[BaseModel], value: Any) -> Any:

@@ -20,12 +20,17 @@ from pulumi.runtime import rpc
 from ai_platform_cli.main import StackFile, load_stack, plan_stack
 from components import aws, targets
 from components.gcp import Apis, ApisArgs, Queue, QueueArgs
+from components.kubernetes import MountedSecret, Network, NetworkArgs, SecretStore, SecretStoreArgs
+from components.kubernetes.objects import Pods
 from components.spec import NAMESPACE, SpecError
 from components.testing import Graph, plan
 from provider import PACKAGE
 from tests.gcp.conftest import DIGEST as GCP_IMAGE
 from tests.gcp.conftest import EMAIL, NETWORK, PROJECT, REGION, SUBNET
 from tests.gcp.conftest import KEY as GCP_KEY
+from tests.kubernetes.conftest import DIGEST as K8S_DIGEST
+from tests.kubernetes.conftest import NAMESPACE as K8S_NAMESPACE
+from tests.kubernetes.conftest import TAGS as K8S_TAGS
 from tests.package.conftest import ROOT
 
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
@@ -129,7 +134,36 @@ GCP_BLOCK_ARGS: dict[str, dict[str, Any]] = {
         "budget_thresholds_percent": [90, 100],
     },
 }
+K8S_APP = {"namespace": K8S_NAMESPACE, "labels": {"app.kubernetes.io/name": "ai-api"}}
+#: per Kubernetes block; ``Pods`` and ``MountedSecret`` arguments given as objects, as other languages do
+K8S_BLOCK_ARGS: dict[str, dict[str, Any]] = {
+    "Network": {"tags": K8S_TAGS, "namespace": K8S_NAMESPACE, "pod_security_version": "v1.33"},
+    "SecretStore": {"tags": K8S_TAGS, "namespace": K8S_NAMESPACE, "secrets": {"openaiApiKey": "x" * 20}},
+    "Gateway": {
+        "tags": K8S_TAGS,
+        "namespace": K8S_NAMESPACE,
+        "domain": "api.example.com",
+        "service_name": "api",
+        "service_port": 8000,
+        "cluster_issuer": "letsencrypt",
+        "kind": "gateway",
+    },
+    "ContainerService": {
+        "tags": K8S_TAGS,
+        "namespace": K8S_NAMESPACE,
+        "part_of": "ai-api",
+        "image": K8S_DIGEST,
+        "environment": {"APP_LOG_LEVEL": "info"},
+        "edge": {"namespace": "ingress-nginx", "labels": {"app.kubernetes.io/name": "ingress-nginx"}},
+        "files": [{"volume": "ca", "secret_name": "ai-ca", "path": "/etc/ca", "keys": ["ca.crt"]}],
+        "egress_cidrs": ["203.0.113.0/24"],
+    },
+    "Observability": {"tags": K8S_TAGS, "namespace": K8S_NAMESPACE, "app": K8S_APP, "cpu_threshold_percent": 90},
+}
+#: the Python side of the object arguments
+K8S_OBJECTS = {"edge": Pods, "app": Pods, "files": MountedSecret}
 BLOCKS = [("aws", block, args) for block, args in sorted(BLOCK_ARGS.items())]
+BLOCKS += [("kubernetes", block, args) for block, args in sorted(K8S_BLOCK_ARGS.items())]
 BLOCKS += [("gcp", block, args) for block, args in sorted(GCP_BLOCK_ARGS.items())]
 
 
@@ -202,9 +236,10 @@ def test_each_block_facade_registers_what_the_python_block_registers(
 ) -> None:
     module = importlib.import_module(f"components.{target}")
     block_class, args_class = getattr(module, block), getattr(module, f"{block}Args")
-    facade_type = f"{target.title()}{block}"
-    direct = plan(lambda: block_class("x", args_class(**args)), stack="dev")
-    wire = {camel_case(key): value for key, value in args.items()}
+    facade_type = f"{targets.get(target).name.title()}{block}"
+    objects = {key: _object(K8S_OBJECTS[key], value) for key, value in args.items() if key in K8S_OBJECTS}
+    direct = plan(lambda: block_class("x", args_class(**{**args, **objects})), stack="dev")
+    wire = {camel_case(key): _wire(value) if key in K8S_OBJECTS else value for key, value in args.items()}
     facade = plan(construct(hosted, facade_type, "x", wire), stack="dev")
     token = f"ai-platform:{target}:{block}"
     assert below(facade, token) == below(direct, token)
@@ -212,6 +247,24 @@ def test_each_block_facade_registers_what_the_python_block_registers(
     assert graph_parent(facade, token) == outer.urn
     # the facade registers every output its schema declares, from the block
     assert set(outer.outputs) == set(schema["resources"][f"{PACKAGE}:index:{facade_type}"]["properties"])
+
+
+def _wire(value: Any) -> Any:
+    """An object argument with its field names as the schema spells them (camelCase)."""
+    if isinstance(value, list):
+        return [_wire(item) for item in value]
+    return {camel_case(key): item for key, item in value.items()}
+
+
+def _object(cls: type, value: Any) -> Any:
+    if isinstance(value, list):
+        return [_object(cls, item) for item in value]
+    return cls(**{key: tuple(item) if isinstance(item, list) else item for key, item in value.items()})
+
+
+def _waits(graph: Graph) -> dict[str, list[str]]:
+    names = {r.urn: r.name for r in graph.resources}
+    return {r.name: sorted(names[d] for d in r.dependencies) for r in graph.resources if r.custom}
 
 
 def test_a_gcp_facades_depends_on_option_is_the_blocks_depends_on(hosted: ComponentProvider) -> None:
@@ -229,13 +282,31 @@ def test_a_gcp_facades_depends_on_option_is_the_blocks_depends_on(hosted: Compon
     def direct() -> None:
         Queue("x", QueueArgs(**args, depends_on=[apis()]))
 
-    def waits(graph: Graph) -> dict[str, list[str]]:
-        names = {r.urn: r.name for r in graph.resources}
-        return {r.name: sorted(names[d] for d in r.dependencies) for r in graph.resources if r.custom}
-
-    waited = waits(plan(through_facade, stack="dev"))
-    assert waited == waits(plan(direct, stack="dev"))
+    waited = _waits(plan(through_facade, stack="dev"))
+    assert waited == _waits(plan(direct, stack="dev"))
     assert sum("apis-pubsub" in deps for deps in waited.values()) >= 2
+
+
+def test_a_kubernetes_facades_depends_on_option_reaches_the_blocks_children(hosted: ComponentProvider) -> None:
+    """A Kubernetes block passes its own ``dependsOn`` to every child (the namespace first): the
+    facade hands its ``dependsOn`` to the block."""
+    args = K8S_BLOCK_ARGS["SecretStore"]
+
+    def network() -> Network:
+        return Network("net", NetworkArgs(namespace=K8S_NAMESPACE))
+
+    def through_facade() -> None:
+        wire = {camel_case(key): value for key, value in args.items()}
+        options = pulumi.ResourceOptions(depends_on=[network()])
+        hosted.construct("x", f"{PACKAGE}:index:KubernetesSecretStore", wire, options)
+
+    def direct() -> None:
+        SecretStore("x", SecretStoreArgs(**args), pulumi.ResourceOptions(depends_on=[network()]))
+
+    waited = _waits(plan(through_facade, stack="dev"))
+    assert waited == _waits(plan(direct, stack="dev"))
+    children = [name for name in waited if name.startswith("x-")]
+    assert children and all("net-namespace" in waited[name] for name in children)
 
 
 def graph_parent(graph: Graph, token: str) -> str | None:
