@@ -23,8 +23,10 @@ from components import targets
 from components.program import PROJECT_ROOT
 from components.spec import NAMESPACE, PlatformSpec
 
-DEPENDS_ON = "depends_on"
-"""A block argument listing resources every child waits for: a facade passes its own ``dependsOn``."""
+WAIT_FIELDS = ("depends_on", "wait_for", "bindings")
+"""Block arguments listing resources the block's children wait for (APIs, key and IAM bindings,
+role assignments): a facade fills them from its own ``dependsOn``, as resources cannot be
+arguments across languages."""
 
 
 def _plain(value: Any) -> Any:
@@ -96,16 +98,16 @@ def wrap(
 ) -> None:
     """Build ``block`` (named as the facade, parented to it) from the facade's inputs; ``nested``
     names the arguments that are small dataclasses (``Pods``), given as dicts or lists of dicts.
-    The block waits for the facade's ``dependsOn``, and a block whose children wait for its
-    ``depends_on`` argument gets it there (resources cannot be arguments across languages)."""
+    The block waits for the facade's ``dependsOn``, which also fills its :data:`WAIT_FIELDS`."""
     values = _inputs(facade, args)
     for key, cls in (nested or {}).items():
         if key in values:
             values[key] = _dataclass(cls, values[key])
     given: Any = opts.depends_on if opts is not None else None
     waits: list[Any] = list(given) if isinstance(given, (list, tuple)) else [given] if given else []
-    if waits and DEPENDS_ON in {field.name for field in dataclasses.fields(args_type)}:
-        values[DEPENDS_ON] = waits
+    for field in dataclasses.fields(args_type):
+        if waits and field.name in WAIT_FIELDS:
+            values[field.name] = waits
     options = pulumi.ResourceOptions(parent=facade, depends_on=waits or None)
     built = block(name, args_type(**values), options)
     _expose(facade, {output: getattr(built, output, None) for output in _outputs(facade)})

@@ -88,7 +88,7 @@ class GcpApis(pulumi.ComponentResource):
 
 
 class GcpContainerServiceArgs(TypedDict, total=False):
-    """The arguments of GcpContainerService: `components.gcp.container_service.ContainerServiceArgs` without `transform` (a function cannot cross languages), `depends_on` (filled from the facade's dependsOn option), `bindings` (a Resource cannot cross languages; the facade's dependsOn option makes every child wait)."""
+    """The arguments of GcpContainerService: `components.gcp.container_service.ContainerServiceArgs` without `transform` (a function cannot cross languages), `depends_on` (filled from the facade's dependsOn option), `bindings` (filled from the facade's dependsOn option)."""
 
     tags: dict[str, str]
     """Tags (in the target's style: tags or labels) applied to every taggable child resource."""
@@ -340,7 +340,7 @@ class GcpObservability(pulumi.ComponentResource):
 
 
 class GcpQueueArgs(TypedDict, total=False):
-    """The arguments of GcpQueue: `components.gcp.queue.QueueArgs` without `transform` (a function cannot cross languages), `depends_on` (filled from the facade's dependsOn option), `wait_for` (a Resource cannot cross languages; the facade's dependsOn option makes every child wait)."""
+    """The arguments of GcpQueue: `components.gcp.queue.QueueArgs` without `transform` (a function cannot cross languages), `depends_on` (filled from the facade's dependsOn option), `wait_for` (filled from the facade's dependsOn option)."""
 
     tags: dict[str, str]
     """Tags (in the target's style: tags or labels) applied to every taggable child resource."""
@@ -376,7 +376,7 @@ class GcpQueue(pulumi.ComponentResource):
 
 
 class GcpRegistryArgs(TypedDict, total=False):
-    """The arguments of GcpRegistry: `components.gcp.registry.RegistryArgs` without `transform` (a function cannot cross languages), `depends_on` (filled from the facade's dependsOn option), `wait_for` (a Resource cannot cross languages; the facade's dependsOn option makes every child wait)."""
+    """The arguments of GcpRegistry: `components.gcp.registry.RegistryArgs` without `transform` (a function cannot cross languages), `depends_on` (filled from the facade's dependsOn option), `wait_for` (filled from the facade's dependsOn option)."""
 
     tags: dict[str, str]
     """Tags (in the target's style: tags or labels) applied to every taggable child resource."""
@@ -414,7 +414,7 @@ class GcpRegistry(pulumi.ComponentResource):
 
 
 class GcpSecretStoreArgs(TypedDict, total=False):
-    """The arguments of GcpSecretStore: `components.gcp.secrets.SecretStoreArgs` without `transform` (a function cannot cross languages), `depends_on` (filled from the facade's dependsOn option), `wait_for` (a Resource cannot cross languages; the facade's dependsOn option makes every child wait)."""
+    """The arguments of GcpSecretStore: `components.gcp.secrets.SecretStoreArgs` without `transform` (a function cannot cross languages), `depends_on` (filled from the facade's dependsOn option), `wait_for` (filled from the facade's dependsOn option)."""
 
     tags: dict[str, str]
     """Tags (in the target's style: tags or labels) applied to every taggable child resource."""

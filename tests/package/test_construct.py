@@ -5,8 +5,9 @@ same inputs as the Python block built directly, under the mock runtime."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
@@ -19,12 +20,20 @@ from pulumi.runtime import rpc
 
 from ai_platform_cli.main import StackFile, load_stack, plan_stack
 from components import aws, targets
+from components.azure.ai import ModelDeployment
+from components.azure.api_management import JwtValidation
 from components.gcp import Apis, ApisArgs, Queue, QueueArgs
 from components.kubernetes import MountedSecret, Network, NetworkArgs, SecretStore, SecretStoreArgs
 from components.kubernetes.objects import Pods
 from components.spec import NAMESPACE, SpecError
 from components.testing import Graph, plan
 from provider import PACKAGE
+from tests.azure.conftest import DIGEST as AZURE_DIGEST
+from tests.azure.conftest import WHERE as AZURE_WHERE
+from tests.azure.test_api_management import args as azure_apim_args
+from tests.azure.test_container_service import args as azure_service_args
+from tests.azure.test_data_services import vector_args as azure_vector_args
+from tests.azure.test_gateway import args as azure_gateway_args
 from tests.gcp.conftest import DIGEST as GCP_IMAGE
 from tests.gcp.conftest import EMAIL, NETWORK, PROJECT, REGION, SUBNET
 from tests.gcp.conftest import KEY as GCP_KEY
@@ -90,6 +99,17 @@ BLOCK_ARGS: dict[str, dict[str, Any]] = {
 
 
 LABELS = {"owner": "team", "cost-center": "cc-1"}
+
+
+def _fields(args: Any) -> dict[str, Any]:
+    """A block test's args dataclass as a dict of its set values (tuples as lists)."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(args) if f.name != "transform"}
+    return {
+        k: list(v) if isinstance(v, tuple) else dict(v) if isinstance(v, Mapping) else v
+        for k, v in values.items()
+        if v is not None
+    }
+
 
 #: per GCP block: arguments (Python names) that set every required one and some enums and lists
 GCP_BLOCK_ARGS: dict[str, dict[str, Any]] = {
@@ -160,10 +180,39 @@ K8S_BLOCK_ARGS: dict[str, dict[str, Any]] = {
     },
     "Observability": {"tags": K8S_TAGS, "namespace": K8S_NAMESPACE, "app": K8S_APP, "cpu_threshold_percent": 90},
 }
-#: the Python side of the object arguments
-K8S_OBJECTS = {"edge": Pods, "app": Pods, "files": MountedSecret}
+#: per Azure block: the Azure block tests' arguments where they have a helper
+AZURE_BLOCK_ARGS: dict[str, dict[str, Any]] = {
+    "ApiManagement": {
+        **_fields(azure_apim_args()),
+        "jwt": {"openid_config_url": "https://login.example.com/.well-known/openid-configuration", "audience": "api"},
+    },
+    "ContainerService": _fields(azure_service_args()),
+    "Gateway": _fields(azure_gateway_args(zones=["1", "2"])),
+    "VectorStore": _fields(azure_vector_args()),
+    "Cache": {**AZURE_WHERE, "high_availability": False},
+    "Identity": dict(AZURE_WHERE),
+    "Network": {**AZURE_WHERE, "cidr_block": "10.5.0.0/16"},
+    "Queue": {**AZURE_WHERE, "max_delivery_count": 7},
+    "Registry": {**AZURE_WHERE, "registry_name": "aiplatformtest", "image_digest": AZURE_DIGEST},
+    "SecretStore": {**AZURE_WHERE, "vault_name": "kv-test", "tenant_id": "tenant-1", "secrets": {"k": "v" * 20}},
+    "Observability": {
+        **AZURE_WHERE,
+        "resource_group_id": "/subscriptions/s/resourceGroups/rg",
+        "alert_emails": ["a@b.co"],
+    },
+    "Ai": {
+        **AZURE_WHERE,
+        "custom_subdomain": "ai-platform-test",
+        "deployments": [{"name": "fast", "model": "gpt-4o-mini", "version": "2024-07-18"}],
+    },
+}
+#: the Python side of the object arguments (pods, mounted secrets, a JWT check, model deployments)
+OBJECTS = {"edge": Pods, "app": Pods, "files": MountedSecret, "jwt": JwtValidation, "deployments": ModelDeployment}
 BLOCKS = [("aws", block, args) for block, args in sorted(BLOCK_ARGS.items())]
 BLOCKS += [("kubernetes", block, args) for block, args in sorted(K8S_BLOCK_ARGS.items())]
+BLOCKS += [("azure", block, args) for block, args in sorted(AZURE_BLOCK_ARGS.items())]
+#: provider config the targets' mocks read
+PROVIDER_CONFIG = {"azure": {"azure-native:location": "westeurope"}}
 BLOCKS += [("gcp", block, args) for block, args in sorted(GCP_BLOCK_ARGS.items())]
 
 
@@ -237,10 +286,11 @@ def test_each_block_facade_registers_what_the_python_block_registers(
     module = importlib.import_module(f"components.{target}")
     block_class, args_class = getattr(module, block), getattr(module, f"{block}Args")
     facade_type = f"{targets.get(target).name.title()}{block}"
-    objects = {key: _object(K8S_OBJECTS[key], value) for key, value in args.items() if key in K8S_OBJECTS}
-    direct = plan(lambda: block_class("x", args_class(**{**args, **objects})), stack="dev")
-    wire = {camel_case(key): _wire(value) if key in K8S_OBJECTS else value for key, value in args.items()}
-    facade = plan(construct(hosted, facade_type, "x", wire), stack="dev")
+    objects = {key: _object(OBJECTS[key], value) for key, value in args.items() if key in OBJECTS}
+    config = PROVIDER_CONFIG.get(target, {})
+    direct = plan(lambda: block_class("x", args_class(**{**args, **objects})), stack="dev", config=config)
+    wire = {camel_case(key): _wire(value) if key in OBJECTS else value for key, value in args.items()}
+    facade = plan(construct(hosted, facade_type, "x", wire), stack="dev", config=config)
     token = f"ai-platform:{target}:{block}"
     assert below(facade, token) == below(direct, token)
     (outer,) = facade.of_type(f"{PACKAGE}:index:{facade_type}")

@@ -26,6 +26,8 @@ PROVIDER_DIR = ROOT / "provider"
 
 GCP = ("Apis", "ContainerService", "EncryptionKey", "Gateway", "Identity", "Network", "Observability", "Queue")
 GCP += ("Registry", "SecretStore")
+AZURE = ("Ai", "ApiManagement", "Cache", "ContainerService", "Gateway", "Identity", "Network", "Observability")
+AZURE += ("Queue", "Registry", "SecretStore", "VectorStore")
 #: (facade, argument or output) the facades leave out: functions and resource objects cannot cross
 #: languages (a GCP block's ``depends_on`` is filled from the facade's dependsOn option)
 LEFT_OUT = {
@@ -38,6 +40,8 @@ LEFT_OUT = {
     *((f"Kubernetes{b}", "transform") for b in ("ContainerService", "Gateway", "Network", "Observability")),
     ("KubernetesSecretStore", "transform"),
     ("KubernetesContainerService", "data_egress"),  # (CIDR, port) pairs: tuples have no schema type
+    *((f"Azure{b}", "transform") for b in AZURE),
+    ("AzureContainerService", "wait_for"),
 }
 #: blocks without a facade: a required argument is a resource object
 SKIPPED = {"GcpCache", "GcpVectorStore", "KubernetesCache", "KubernetesVectorStore"}
