@@ -82,11 +82,17 @@ class Cache(DataStoreBlock):
     """
 
     primary_endpoint_address: pulumi.Output[str]
+    """Host of the primary (read/write) endpoint; clients connect with TLS and AUTH."""
     reader_endpoint_address: pulumi.Output[str]
+    """Host of the reader endpoint (the replica in a second zone when there is one)."""
     port: pulumi.Output[int]
+    """The Redis port."""
     security_group_id: pulumi.Output[str]
+    """The cache's security group (ingress only from the groups allowed with ``allow_from``)."""
     replication_group_id: pulumi.Output[str]
+    """Id of the ElastiCache replication group."""
     replication_group_arn: pulumi.Output[str]
+    """ARN of the ElastiCache replication group."""
     member_cluster_ids: list[pulumi.Output[str]]
     """``<replication group id>-001`` ... one per node, known at plan time (for per-node alarms)."""
 

@@ -51,15 +51,18 @@ class ContainerServiceArgs(BlockArgs):
     """
 
     vpc_id: pulumi.Input[str]
+    """VPC of the service's security group."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Private subnets; tasks never get a public IP."""
     load_balancer_security_group_id: pulumi.Input[str]
     """The ALB's security group: the only source allowed to reach the tasks."""
     target_group_arn: pulumi.Input[str]
+    """The load balancer's target group the service registers its tasks in."""
     listener_arn: pulumi.Input[str]
     """The listener forwarding to ``target_group_arn`` (the HTTPS one): the service is created after
     it, as ECS rejects a target group that no listener forwards to."""
     load_balancer_arn_suffix: pulumi.Input[str]
+    """ARN suffix of the load balancer (the request-count scaling metric's dimension)."""
     target_group_arn_suffix: pulumi.Input[str]
     """With ``load_balancer_arn_suffix``: the ``ALBRequestCountPerTarget`` resource label."""
     image: pulumi.Input[str]
@@ -206,14 +209,23 @@ class ContainerService(Block):
     target. ECS Exec is off."""
 
     cluster_name: pulumi.Output[str]
+    """Name of the ECS cluster."""
     cluster_arn: pulumi.Output[str]
+    """ARN of the ECS cluster."""
     service_name: pulumi.Output[str]
+    """Name of the ECS service."""
     security_group_id: pulumi.Output[str]
+    """The tasks' security group (ingress only from the load balancer)."""
     task_role_arn: pulumi.Output[str]
+    """ARN of the role the app's code runs as (its grants: queue, database, models)."""
     task_role_name: pulumi.Output[str]
+    """Name of the task role."""
     execution_role_arn: pulumi.Output[str]
+    """ARN of the role ECS uses to pull the image, read the secrets and write logs."""
     log_group_name: pulumi.Output[str]
+    """CloudWatch log group of the containers (KMS-encrypted)."""
     task_definition_arn: pulumi.Output[str]
+    """ARN of the current task definition revision."""
 
     def __init__(self, name: str, args: ContainerServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)

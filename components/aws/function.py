@@ -47,6 +47,7 @@ class FunctionArgs(BlockArgs):
     """
 
     vpc_id: pulumi.Input[str]
+    """The VPC the function's network interfaces (and its security group) are in."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Private subnets (their NAT reaches the LLM providers; Redis and Aurora are in the VPC)."""
     vpc_cidr_block: pulumi.Input[str]
@@ -139,14 +140,21 @@ class Function(Block):
     encrypted dead letter queue for asynchronous invocations, and the alias ``live``."""
 
     function_name: pulumi.Output[str]
+    """The Lambda function's name."""
     function_arn: pulumi.Output[str]
+    """The Lambda function's ARN (unqualified)."""
     alias_name: pulumi.Output[str]
+    """The alias callers invoke (``live``)."""
     invoke_arn: pulumi.Output[str]
     """The alias's invoke ARN: what a REST API integration calls."""
     security_group_id: pulumi.Output[str]
+    """The function's security group (the data stores admit it)."""
     role_arn: pulumi.Output[str]
+    """The function's execution role."""
     log_group_name: pulumi.Output[str]
+    """The function's encrypted log group."""
     dead_letter_queue_name: pulumi.Output[str]
+    """Where failed asynchronous invocations go."""
 
     def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)

@@ -83,6 +83,7 @@ class GatewayArgs(BlockArgs):
     """
 
     vpc_id: pulumi.Input[str]
+    """VPC of the load balancer's security group and target group."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Public subnets in at least two AZs (an ALB requirement)."""
     domain: str
@@ -257,18 +258,29 @@ class Gateway(Block):
     groups, a per-IP rate limit, a body-size limit and an optional IP allowlist)."""
 
     load_balancer_arn: pulumi.Output[str]
+    """ARN of the Application Load Balancer."""
     load_balancer_arn_suffix: pulumi.Output[str]
+    """ARN suffix of the load balancer (CloudWatch metrics' dimension)."""
     dns_name: pulumi.Output[str]
+    """DNS name of the load balancer."""
     zone_id: pulumi.Output[str]
+    """Route 53 hosted zone id of the load balancer (for alias records)."""
     security_group_id: pulumi.Output[str]
+    """The load balancer's security group (HTTPS and the HTTP redirect from the allowed sources)."""
     target_group_arn: pulumi.Output[str]
+    """ARN of the target group the container service registers in."""
     target_group_arn_suffix: pulumi.Output[str]
+    """ARN suffix of the target group (CloudWatch metrics' dimension)."""
     https_listener_arn: pulumi.Output[str]
+    """ARN of the HTTPS listener."""
     web_acl_arn: pulumi.Output[str | None]
     """``None`` when ``waf_enabled`` is false."""
     access_log_bucket_name: pulumi.Output[str]
+    """S3 bucket holding the load balancer's access logs."""
     certificate_arn: pulumi.Output[str]
+    """ARN of the ACM certificate the HTTPS listener serves."""
     url: pulumi.Output[str]
+    """The API's HTTPS URL (``https://<domain>``)."""
 
     def __init__(self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         allow_v4, allow_v6 = _validate(args)

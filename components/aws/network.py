@@ -141,14 +141,23 @@ class Network(Block):
     group stripped of all rules."""
 
     vpc_id: pulumi.Output[str]
+    """Id of the VPC."""
     vpc_cidr_block: pulumi.Output[str]
+    """The VPC's CIDR block."""
     public_subnet_ids: pulumi.Output[list[str]]
+    """Public subnets, one per availability zone (load balancer, NAT)."""
     private_subnet_ids: pulumi.Output[list[str]]
+    """Private subnets, one per availability zone (tasks, data stores)."""
     availability_zones: pulumi.Output[list[str]]
+    """The availability zones the subnets are in."""
     private_route_table_ids: pulumi.Output[list[str]]
+    """Route tables of the private subnets."""
     nat_gateway_ids: pulumi.Output[list[str]]
+    """The NAT gateways (one, or one per zone)."""
     endpoint_security_group_id: pulumi.Output[str]
+    """Security group of the interface VPC endpoints (HTTPS from the VPC)."""
     flow_log_group_name: pulumi.Output[str]
+    """CloudWatch log group of the VPC flow logs."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         az_count = _validate(args)

@@ -43,10 +43,13 @@ class LambdaMetrics:
     """Where the Lambda runtime's metrics are: the function (and its alias) and the REST API stage."""
 
     function_name: pulumi.Input[str]
+    """The function's name (dimension ``FunctionName``)."""
     alias_name: pulumi.Input[str]
+    """The alias callers invoke (dimension ``Resource`` is ``<function>:<alias>``)."""
     api_name: pulumi.Input[str]
     """The REST API's name (dimension ``ApiName``)."""
     stage_name: pulumi.Input[str]
+    """The REST API's stage (dimension ``Stage``)."""
 
 
 @dataclass(kw_only=True)
@@ -112,11 +115,17 @@ class Observability(Block):
     """
 
     alert_topic_arn: pulumi.Output[str]
+    """ARN of the SNS topic alarms and budget alerts publish to."""
     dashboard_name: pulumi.Output[str]
+    """Name of the CloudWatch dashboard."""
     budget_name: pulumi.Output[str]
+    """Name of the AWS Budget."""
     alarm_arns: dict[str, pulumi.Output[str]]
+    """Alarm name -> ARN of every CloudWatch alarm."""
     log_group_names: dict[str, pulumi.Output[str]]
+    """Log group key -> name of the log groups this block creates."""
     log_group_arns: dict[str, pulumi.Output[str]]
+    """Log group key -> ARN of the log groups this block creates."""
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         tag_value = _validate(args)

@@ -32,9 +32,13 @@ class Queue(Block):
     """Work queue for asynchronous jobs, with a dead-letter queue and a TLS-only policy."""
 
     queue_url: pulumi.Output[str]
+    """URL of the job queue."""
     queue_arn: pulumi.Output[str]
+    """ARN of the job queue."""
     queue_name: pulumi.Output[str]
+    """Name of the job queue (the worker's scaling metric's dimension)."""
     dead_letter_queue_arn: pulumi.Output[str]
+    """ARN of the dead-letter queue."""
 
     def __init__(self, name: str, args: QueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)

@@ -124,9 +124,13 @@ class Registry(Block):
     given digest. ``image_ref`` is always pinned by digest."""
 
     repository_url: pulumi.Output[str]
+    """URL of the ECR repository."""
     repository_arn: pulumi.Output[str]
+    """ARN of the ECR repository."""
     repository_name: pulumi.Output[str]
+    """Name of the ECR repository."""
     image_ref: pulumi.Output[str]
+    """The image to deploy, always pinned by digest (``<repository>@sha256:...``)."""
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         repository_name = args.repository_name or re.sub(

@@ -71,6 +71,7 @@ class RestApiArgs(BlockArgs):
     """An ACM certificate for ``domain`` in the API's region; ``None`` issues one validated in
     ``hosted_zone_id``."""
     hosted_zone_id: pulumi.Input[str] | None = None
+    """Route 53 zone of ``domain``: used to validate the certificate and for the alias record."""
     integration_timeout_ms: int = MAX_INTEGRATION_TIMEOUT_MS
     """How long API Gateway waits for the function (50-29,000 ms without a quota increase)."""
     throttle_rate_limit: float = 100
@@ -92,8 +93,10 @@ class RestApiArgs(BlockArgs):
     access_log_retention_days: int = 90
     """Retention of the access log and the WAF log (a CloudWatch retention value)."""
     log_kms_key_arn: pulumi.Input[str] | None = None
+    """The KMS key encrypting the access log and the WAF log."""
     waf_redacted_headers: Sequence[str] = ("authorization", "x-api-key", "cookie")
     extra_managed_rule_groups: Sequence[str] = field(default_factory=tuple)
+    """Further AWS managed rule group names (e.g. ``AWSManagedRulesSQLiRuleSet``)."""
 
 
 def _validate(args: RestApiArgs) -> tuple[list[str], list[str]]:
@@ -116,14 +119,21 @@ class RestApi(Block):
     domain with TLS 1.2, the ``execute-api`` endpoint off, and optionally a usage plan with a key."""
 
     rest_api_id: pulumi.Output[str]
+    """The REST API's id."""
     rest_api_name: pulumi.Output[str]
     """The API's name: the ``ApiName`` dimension of its CloudWatch metrics."""
     execution_arn: pulumi.Output[str]
+    """The API's execution ARN (what a Lambda permission's ``source_arn`` scopes to)."""
     stage_name: pulumi.Output[str]
+    """The deployed stage (throttled, traced, access-logged)."""
     web_acl_arn: pulumi.Output[str | None]
+    """The WAFv2 web ACL on the stage (None when the WAF is opted out)."""
     access_log_group_name: pulumi.Output[str]
+    """The encrypted log group of the stage's access logs."""
     url: pulumi.Output[str]
+    """The API's public HTTPS URL (the custom domain)."""
     api_key_id: pulumi.Output[str | None]
+    """The usage plan's API key (``api_keys`` on), else None."""
 
     def __init__(self, name: str, args: RestApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         allow_v4, allow_v6 = _validate(args)

@@ -58,9 +58,13 @@ class SecretStore(Block):
     """
 
     kms_key_arn: pulumi.Output[str]
+    """ARN of the KMS key (rotation on) that encrypts the secrets and the platform's data."""
     kms_key_id: pulumi.Output[str]
+    """Id of the KMS key."""
     kms_alias_name: pulumi.Output[str]
+    """Alias of the KMS key."""
     secret_arns: dict[str, pulumi.Output[str]]
+    """Secret name -> ARN of its Secrets Manager secret."""
 
     def __init__(self, name: str, args: SecretStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)

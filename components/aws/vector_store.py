@@ -118,6 +118,7 @@ class VectorStoreArgs(BlockArgs):
     """Inputs of :class:`VectorStore`."""
 
     vpc_id: pulumi.Input[str]
+    """VPC of the cluster's security group."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Private subnets in 2+ AZs (RDS requires a subnet group spanning two AZs; checked when given
     as a list, by AWS when given as an output such as ``Network.private_subnet_ids``)."""
@@ -179,16 +180,27 @@ class VectorStore(DataStoreBlock):
     """
 
     cluster_identifier: pulumi.Output[str]
+    """Identifier of the Aurora cluster."""
     cluster_arn: pulumi.Output[str]
+    """ARN of the Aurora cluster."""
     cluster_resource_id: pulumi.Output[str]
+    """Resource id of the cluster (IAM database authentication's resource)."""
     endpoint: pulumi.Output[str]
+    """Writer endpoint of the cluster."""
     reader_endpoint: pulumi.Output[str]
+    """Reader endpoint of the cluster."""
     port: pulumi.Output[int]
+    """The PostgreSQL port."""
     database_name: pulumi.Output[str]
+    """Name of the database the app uses."""
     master_username: pulumi.Output[str]
+    """The master user (its password is managed by RDS in Secrets Manager)."""
     master_user_secret_arn: pulumi.Output[str]
+    """ARN of the Secrets Manager secret RDS keeps the master password in."""
     security_group_id: pulumi.Output[str]
+    """The cluster's security group (ingress only from the groups allowed with ``allow_from``)."""
     instance_identifiers: list[pulumi.Output[str]]
+    """Identifiers of the cluster's instances."""
 
     def __init__(self, name: str, args: VectorStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         major = _validate(name, args)

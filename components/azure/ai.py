@@ -16,10 +16,15 @@ _SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
 @dataclass(frozen=True)
 class ModelDeployment:
     name: str
+    """Name of the deployment (what the app asks for)."""
     model: str
+    """The OpenAI model, e.g. gpt-4o-mini."""
     version: str
+    """The model version."""
     sku: str = "GlobalStandard"
+    """Deployment SKU (capacity type)."""
     capacity: int = 10
+    """Capacity in thousands of tokens per minute."""
 
 
 @dataclass(kw_only=True)
@@ -28,9 +33,13 @@ class AiArgs(BlockArgs):
     ``users-<key>``."""
 
     resource_group_name: pulumi.Input[str]
+    """Resource group the block's resources are created in."""
     location: str
+    """Azure region of the block's resources."""
     custom_subdomain: str
+    """Custom subdomain of the Azure OpenAI account (its endpoint's host; needed for Entra ID auth)."""
     deployments: list[ModelDeployment] = field(default_factory=list)
+    """The model deployments to create in the account."""
     public_access: bool = False
     """Also accept public traffic (the stack's opt-out azure.insecure.publicDataServices)."""
     local_auth: bool = False
@@ -41,7 +50,9 @@ class Ai(Block):
     """Model endpoints the app calls with Entra ID tokens (Cognitive Services OpenAI User)."""
 
     account_id: pulumi.Output[str]
+    """Id of the Azure OpenAI account."""
     endpoint: pulumi.Output[str]
+    """Endpoint of the Azure OpenAI account."""
 
     def __init__(self, name: str, args: AiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)

@@ -37,7 +37,9 @@ class JwtValidation:
     """``validate-jwt`` against an OpenID Connect issuer (Entra ID), for callers with tokens."""
 
     openid_config_url: str
+    """The issuer's OpenID Connect metadata URL."""
     audience: str
+    """The audience the tokens must be issued for."""
 
 
 @dataclass(kw_only=True)
@@ -47,26 +49,41 @@ class ApiManagementArgs(BlockArgs):
     ``policy``, ``diagnostic``."""
 
     resource_group_name: pulumi.Input[str]
+    """Resource group the block's resources are created in."""
     location: str
+    """Azure region of the block's resources."""
     subnet_id: pulumi.Input[str]
+    """Subnet of the internal (VNet-injected) API Management service."""
     publisher_email: str
+    """E-mail of the API publisher (Azure's required contact)."""
     publisher_name: str = "ai-platform"
+    """Name of the API publisher."""
     sku: str = "Developer"
+    """API Management SKU (Developer: no SLA; Premium: zones)."""
     capacity: int = 1
+    """Scale units."""
     zones: list[str] = field(default_factory=list)
+    """Availability zones of the service (Premium)."""
     backend_url: pulumi.Input[str]
     """The app's internal HTTPS address."""
     app_insights_id: pulumi.Input[str]
+    """Application Insights resource the service logs to."""
     key_vault_id: pulumi.Input[str]
     """The vault holding the secrets below; the service's identity may read its secrets."""
     app_insights_connection_string_secret: pulumi.Input[str]
     """The Key Vault secret URL (unversioned) of Application Insights' connection string."""
     rate_limit_calls: int = 1000
+    """Calls per client IP per period before 429."""
     rate_limit_period_seconds: int = 300
+    """The rate limit's period."""
     tokens_per_minute: int = 100_000
+    """Model tokens per minute per subscription before 429."""
     max_body_bytes: int = 1_048_576
+    """Largest request body accepted (larger ones get 413)."""
     timeout_seconds: int = 300
+    """Longest request the gateway waits for the backend, streaming included."""
     jwt: JwtValidation | None = None
+    """Validate callers' tokens against an OpenID Connect issuer (Entra ID); none: API keys only."""
     virtual_network_type: str = "Internal"
     """External only with the stack's dev-only opt-out azure.insecure.externalApiManagement."""
 
@@ -75,8 +92,11 @@ class ApiManagement(Block):
     """The API layer between the WAF and the app: per-client limits and a circuit breaker."""
 
     service_id: pulumi.Output[str]
+    """Id of the API Management service."""
     private_ip: pulumi.Output[str]
+    """Private IP address of the internal gateway."""
     gateway_host: pulumi.Output[str]
+    """Host name of the API Management gateway."""
 
     def __init__(self, name: str, args: ApiManagementArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)

@@ -20,8 +20,11 @@ class CacheArgs(BlockArgs):
     ``access-<key>``."""
 
     resource_group_name: pulumi.Input[str]
+    """Resource group the block's resources are created in."""
     location: str
+    """Azure region of the block's resources."""
     sku_name: str = "Balanced_B1"
+    """Azure Managed Redis SKU."""
     high_availability: bool = True
     """A replica in another zone; off only in dev."""
     public_access: bool = False
@@ -34,9 +37,13 @@ class Cache(Block):
     """Redis for rate limits, the response cache, sessions and jobs; the app signs in with Entra ID."""
 
     host: pulumi.Output[str]
+    """Host name of the Redis endpoint (private endpoint only)."""
     port: int = PORT
+    """The Redis TLS port."""
     cluster_id: pulumi.Output[str]
+    """Id of the Redis cluster."""
     database_id: pulumi.Output[str]
+    """Id of the Redis database."""
 
     def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if not _SKU.match(args.sku_name):

@@ -23,27 +23,45 @@ class ContainerServiceArgs(BlockArgs):
     ``link``, ``record``, ``app``."""
 
     resource_group_name: pulumi.Input[str]
+    """Resource group the block's resources are created in."""
     location: str
+    """Azure region of the block's resources."""
     subnet_id: pulumi.Input[str]
     """A /23 (or larger) subnet delegated to Microsoft.App/environments."""
     vnet_id: pulumi.Input[str]
+    """Virtual network of the Container Apps environment (its private DNS zone links here)."""
     allowed_ingress_cidrs: Sequence[str]
     """The only addresses the app accepts requests from (API Management's subnet)."""
     zone_redundant: bool = True
+    """Spread replicas over availability zones."""
     identity_id: pulumi.Input[str]
+    """The app's user-assigned managed identity (registry pulls and data access)."""
     identity_client_id: pulumi.Input[str]
+    """Client id of that identity (``AZURE_CLIENT_ID`` for the app)."""
     registry_server: pulumi.Input[str]
+    """Login server of the container registry the image comes from."""
     image: str
+    """The app's image pinned by digest."""
     port: int = 8000
+    """Container port the app listens on."""
     cpu: float = 1.0
+    """vCPUs per replica."""
     memory_gib: float = 2.0
+    """Memory per replica, in GiB."""
     min_replicas: int = 2
+    """Replicas kept running."""
     max_replicas: int = 20
+    """Upper bound of autoscaling."""
     concurrent_requests: int = 50
+    """In-flight requests per replica before another is added."""
     cpu_percent: int = 70
+    """Average CPU utilisation that adds replicas."""
     health_path: str = "/health"
+    """Liveness probe path."""
     ready_path: str = "/ready"
+    """Readiness probe path."""
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Plain, non-secret environment variables."""
     secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Variable -> Key Vault secret URL (read with the identity; never a value)."""
     command: Sequence[str] = ()
@@ -56,8 +74,11 @@ class ContainerService(Block):
     """The app's runtime; reached only from API Management inside the VNet."""
 
     environment_id: pulumi.Output[str]
+    """Id of the Container Apps environment."""
     app_id: pulumi.Output[str]
+    """Id of the container app."""
     fqdn: pulumi.Output[str]
+    """Internal FQDN of the container app."""
 
     def __init__(self, name: str, args: ContainerServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)

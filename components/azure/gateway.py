@@ -24,35 +24,53 @@ class GatewayArgs(BlockArgs):
     ``publicIp``, ``wafPolicy``, ``gateway``."""
 
     resource_group_name: pulumi.Input[str]
+    """Resource group the block's resources are created in."""
     location: str
+    """Azure region of the block's resources."""
     subscription_id: pulumi.Input[str]
+    """The subscription (for the WAF policy's and certificate's references)."""
     subnet_id: pulumi.Input[str]
+    """Dedicated subnet of the Application Gateway."""
     domain: str
+    """The API's public host name."""
     certificate_secret_id: str
+    """Key Vault secret id of the TLS certificate for the domain."""
     certificate_key_vault_id: pulumi.Input[str]
+    """The Key Vault holding that certificate (the gateway's identity reads it)."""
     backend_host: pulumi.Input[str]
     """The host name the backend (API Management) answers to."""
     backend_ip: pulumi.Input[str] | None
     """The backend's private address (API Management's internal gateway); None: reach
     ``backend_host`` by name (an External API Management has no private address)."""
     health_path: str = "/health"
+    """Path of the backend health probe."""
     zones: list[str] = field(default_factory=list)
+    """Availability zones of the gateway."""
     min_capacity: int = 1
+    """Autoscaling minimum of gateway instances."""
     max_capacity: int = 10
+    """Autoscaling maximum of gateway instances."""
     waf_mode: str = "Prevention"
+    """WAF policy mode: Prevention (block) or Detection (log only)."""
     rate_limit_per_ip: int = 1000
     """Requests per client address per five minutes."""
     max_body_bytes: int = 1_048_576
+    """Largest request body the WAF accepts."""
     ip_allowlist: list[str] = field(default_factory=list)
+    """When set, only these CIDRs may call the API."""
     timeout_seconds: int = 300
+    """Longest request the gateway waits for the backend, streaming included."""
 
 
 class Gateway(Block):
     """Application Gateway + WAF policy: TLS termination, OWASP and bot rules, per-client rate limits."""
 
     gateway_id: pulumi.Output[str]
+    """Id of the Application Gateway."""
     public_ip: pulumi.Output[str]
+    """The gateway's public IP address."""
     url: str
+    """The API's HTTPS URL (``https://<domain>``)."""
 
     def __init__(self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)

@@ -54,16 +54,22 @@ class IdentityArgs(BlockArgs):
     """Inputs of :class:`Identity`. Child keys for ``transform``: ``identity``."""
 
     resource_group_name: pulumi.Input[str]
+    """Resource group the block's resources are created in."""
     location: str
+    """Azure region of the block's resources."""
 
 
 class Identity(Block):
     """A user-assigned identity: created before the roles it gets and the app that uses it."""
 
     id: pulumi.Output[str]
+    """Resource id of the managed identity."""
     principal_id: pulumi.Output[str]
+    """Principal (object) id, for role assignments."""
     client_id: pulumi.Output[str]
+    """Client id (``AZURE_CLIENT_ID``)."""
     name: pulumi.Output[str]
+    """Name of the managed identity."""
 
     def __init__(self, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:azure:Identity", name, args, opts)

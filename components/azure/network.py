@@ -62,9 +62,13 @@ class NetworkArgs(BlockArgs):
     ``endpoint-<service>``, ``zoneGroup-<service>``."""
 
     resource_group_name: pulumi.Input[str]
+    """Resource group the block's resources are created in."""
     location: str
+    """Azure region of the block's resources."""
     cidr_block: str = "10.0.0.0/16"
+    """Address space of the virtual network."""
     flow_log_retention_days: int = 30
+    """Retention of the network's flow logs."""
     private_dns_zones: dict[str, str] = field(default_factory=lambda: dict(PRIVATE_DNS_ZONES))
     """Service key -> private DNS zone name; the zones are created and linked to the VNet."""
 
@@ -73,8 +77,11 @@ class Network(Block):
     """The platform's private network: nothing in it is reachable from the internet except the gateway."""
 
     vnet_id: pulumi.Output[str]
+    """Id of the virtual network."""
     subnet_ids: dict[str, pulumi.Output[str]]
+    """Subnet role -> subnet id."""
     zone_ids: dict[str, pulumi.Output[str]]
+    """Private DNS zone key -> zone id."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)

@@ -50,22 +50,34 @@ class ObservabilityArgs(BlockArgs):
     ``availabilityTest``."""
 
     resource_group_name: pulumi.Input[str]
+    """Resource group the block's resources are created in."""
     resource_group_id: pulumi.Input[str]
+    """Id of that resource group (the budget's scope)."""
     location: str
+    """Azure region of the block's resources."""
     retention_days: int = 30
+    """Retention of the Log Analytics workspace."""
     alert_emails: list[str] = field(default_factory=list)
+    """Addresses the action group notifies."""
     budget_monthly_amount: float = 100.0
+    """Monthly budget of the resource group."""
     budget_thresholds_percent: list[int] = field(default_factory=lambda: [50, 80, 100])
+    """Percent of the budget (actual spend) that notify."""
 
 
 class Observability(Block):
     """Where every log, metric and alert of the platform goes."""
 
     workspace_id: pulumi.Output[str]
+    """Id of the Log Analytics workspace."""
     workspace_customer_id: pulumi.Output[str]
+    """Customer (workspace) id of that workspace."""
     app_insights_id: pulumi.Output[str]
+    """Id of the Application Insights resource."""
     connection_string: pulumi.Output[str]
+    """Connection string of Application Insights."""
     action_group_id: pulumi.Output[str]
+    """Id of the action group alerts notify."""
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)

@@ -17,10 +17,13 @@ class QueueArgs(BlockArgs):
     ``send-<key>``, ``receive-<key>``."""
 
     resource_group_name: pulumi.Input[str]
+    """Resource group the block's resources are created in."""
     location: str
+    """Azure region of the block's resources."""
     capacity: int = 1
     """Premium messaging units (Premium is the tier with private endpoints)."""
     max_delivery_count: int = 5
+    """Deliveries before a message moves to the dead-letter queue."""
     lock_duration_seconds: int = 300
     """Matches the app's longest request (300 s; Service Bus allows at most 5 minutes)."""
     public_access: bool = False
@@ -33,9 +36,13 @@ class Queue(Block):
     """Work queue for asynchronous jobs; messages that expire or fail too often are dead-lettered."""
 
     namespace_id: pulumi.Output[str]
+    """Id of the Service Bus namespace."""
     queue_id: pulumi.Output[str]
+    """Id of the job queue."""
     queue_name: pulumi.Output[str]
+    """Name of the job queue."""
     fully_qualified_namespace: pulumi.Output[str]
+    """Host of the Service Bus namespace (``<name>.servicebus.windows.net``)."""
 
     def __init__(self, name: str, args: QueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)

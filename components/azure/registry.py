@@ -18,11 +18,15 @@ class RegistryArgs(BlockArgs):
     """Inputs of :class:`Registry`. Child keys for ``transform``: ``registry``, ``pull-<key>``."""
 
     resource_group_name: pulumi.Input[str]
+    """Resource group the block's resources are created in."""
     location: str
+    """Azure region of the block's resources."""
     registry_name: str
+    """Globally unique name of the container registry."""
     image_digest: str
     """``<registry>.azurecr.io/<repo>@sha256:<digest>``, pushed by CI."""
     zone_redundant: bool = False
+    """Replicate the registry over availability zones (Premium)."""
     public_access: bool = False
     """Also accept public traffic (the stack's opt-out azure.insecure.publicDataServices)."""
 
@@ -31,8 +35,11 @@ class Registry(Block):
     """Where the app's images live; the app pulls with its identity (AcrPull)."""
 
     registry_id: pulumi.Output[str]
+    """Id of the container registry."""
     login_server: pulumi.Output[str]
+    """Login server of the registry."""
     image_ref: str
+    """The image to deploy, pinned by digest."""
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)

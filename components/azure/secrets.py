@@ -18,12 +18,17 @@ class SecretStoreArgs(BlockArgs):
     ``readers-<key>``."""
 
     resource_group_name: pulumi.Input[str]
+    """Resource group the block's resources are created in."""
     location: str
+    """Azure region of the block's resources."""
     vault_name: str
+    """Globally unique name of the Key Vault."""
     tenant_id: pulumi.Input[str]
+    """Entra ID tenant of the vault."""
     secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Config key -> secret value (a Pulumi secret); stored as Key Vault secrets."""
     soft_delete_days: int = 90
+    """Days a deleted secret can be recovered."""
     public_access: bool = False
     """Also accept public traffic (the stack's opt-out azure.insecure.publicDataServices)."""
     purge_protection: bool = True
@@ -34,8 +39,11 @@ class SecretStore(Block):
     """The stack's secrets in Key Vault; the app reads them by reference (``secret_urls``) with its identity."""
 
     vault_id: pulumi.Output[str]
+    """Id of the Key Vault."""
     vault_uri: pulumi.Output[str]
+    """URI of the Key Vault."""
     secret_urls: dict[str, pulumi.Output[str]]
+    """Secret name -> its versionless URL."""
 
     def __init__(self, name: str, args: SecretStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)

@@ -22,6 +22,7 @@ class EntraAdmin:
     """The server's Entra administrator: a group of operators, or a dedicated identity."""
 
     object_id: pulumi.Input[str]
+    """The Entra object id of the group or the identity's service principal."""
     name: pulumi.Input[str]
     """The group's display name, or the identity's name (the role name in PostgreSQL)."""
     principal_type: str = "Group"
@@ -34,19 +35,29 @@ class VectorStoreArgs(BlockArgs):
     ``database``, ``extensions``, ``admin``, ``lock``."""
 
     resource_group_name: pulumi.Input[str]
+    """Resource group the block's resources are created in."""
     location: str
+    """Azure region of the block's resources."""
     subnet_id: pulumi.Input[str]
     """A subnet delegated to Microsoft.DBforPostgreSQL/flexibleServers."""
     vnet_id: pulumi.Input[str]
+    """Virtual network the server's private DNS zone links to."""
     tenant_id: pulumi.Input[str]
+    """Entra ID tenant for the server's Entra authentication."""
     admin: EntraAdmin
     """Never the app's identity: the app gets a database role of its own (:func:`bootstrap_sql`)."""
     sku_name: str = "Standard_B1ms"
+    """Compute SKU of the PostgreSQL Flexible Server."""
     tier: str = "Burstable"
+    """Pricing tier matching the SKU."""
     storage_gb: int = 32
+    """Storage size in GB."""
     zone_redundant: bool = True
+    """A standby replica in another zone."""
     backup_retention_days: int = 7
+    """Days backups are kept."""
     geo_redundant_backup: bool = False
+    """Copy backups to the paired region."""
     delete_lock: bool = False
     """A CanNotDelete management lock on the server (prod)."""
 
@@ -55,9 +66,13 @@ class VectorStore(Block):
     """Documents, chunks and embeddings (pgvector); the app signs in with its managed identity."""
 
     host: pulumi.Output[str]
+    """Host name of the server (private access only)."""
     port: int = PORT
+    """The PostgreSQL port."""
     database_name: str = DATABASE
+    """Name of the database the app uses."""
     server_id: pulumi.Output[str]
+    """Id of the PostgreSQL Flexible Server."""
 
     def __init__(self, name: str, args: VectorStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)

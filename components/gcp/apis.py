@@ -53,6 +53,7 @@ class ApisArgs(GcpArgs):
     """Inputs of :class:`Apis`. Child keys for ``transform``: the API names (``run.googleapis.com``)."""
 
     services: Sequence[str] = API_SERVICES
+    """The Google APIs to enable in the project (the platform's set by default)."""
 
 
 class Apis(Block):

@@ -37,29 +37,44 @@ class ContainerServiceArgs(GcpArgs):
     """Inputs of :class:`ContainerService`. Child keys for ``transform``: ``service``."""
 
     region: str
+    """Region of the Cloud Run service."""
     image: pulumi.Input[str]
     """Pinned by digest (``...@sha256:<64 hex>``)."""
     service_account_email: pulumi.Input[str]
+    """The app's service account, which the service runs as (its grants are the app's access)."""
     network_id: pulumi.Input[str]
+    """VPC network the service reaches private resources through (Direct VPC egress)."""
     subnetwork_id: pulumi.Input[str]
+    """Subnetwork of the service's Direct VPC egress."""
     bindings: Sequence[pulumi.Resource] = ()
     """IAM bindings (roles, secret access, database user): the service is created after them."""
     ingress: str = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
     """INGRESS_TRAFFIC_ALL only through the dev opt-out ``gcp.insecure.publicIngress``: callers of the
     ``run.app`` URL then bypass Cloud Armor (the app still asks for an API key)."""
     port: int = 8000
+    """Container port the app listens on."""
     cpu: float = 1.0
+    """vCPUs per instance."""
     memory: str = "1Gi"
+    """Memory per instance, in Kubernetes quantity form (``1Gi``)."""
     min_instances: int = 1
+    """Instances kept warm (at least 1: no cold start for the API)."""
     max_instances: int = 100
+    """Upper bound of autoscaling."""
     concurrency: int = 80
+    """Requests one instance serves at once before Cloud Run adds another."""
     timeout_seconds: int = 300
+    """Longest request, streaming included."""
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Plain, non-secret environment variables."""
     secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Variable -> Secret Manager secret id (read at start-up, version ``latest``)."""
     health_path: str = "/health"
+    """Liveness probe path."""
     ready_path: str = "/ready"
+    """Startup (readiness) probe path."""
     deletion_protection: bool = True
+    """Refuse to delete the service (turn off to destroy it)."""
 
 
 def _validate(args: ContainerServiceArgs) -> None:
@@ -90,7 +105,9 @@ def _validate(args: ContainerServiceArgs) -> None:
 
 class ContainerService(Block):
     service_name: pulumi.Output[str]
+    """Name of the Cloud Run service."""
     uri: pulumi.Output[str]
+    """The service's own run.app URI (reachable only through the load balancer)."""
 
     def __init__(self, name: str, args: ContainerServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)

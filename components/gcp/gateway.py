@@ -35,20 +35,28 @@ class GatewayArgs(GcpArgs):
     ``redirectMap``, ``httpProxy``, ``httpRule``."""
 
     region: str
+    """Region of the Cloud Run service behind the load balancer."""
     service_name: pulumi.Input[str]
     """The Cloud Run service behind the serverless NEG."""
     domain: str
+    """The API's public host name (a Google-managed certificate is issued for it)."""
     ssl_profile: Literal["RESTRICTED", "MODERN"] = "RESTRICTED"
+    """SSL policy profile of the HTTPS proxy (TLS 1.2+; COMPATIBLE is refused)."""
     waf_enabled: bool = True
+    """Attach the Cloud Armor policy (preconfigured WAF rules, rate limit, body size)."""
     waf_preview: bool = False
     """Log only (count mode): dev, while rules are tuned; in prod only through the opt-out
     ``gcp.insecure.wafPreview``."""
     waf_sensitivity: int = 1
+    """Sensitivity of the preconfigured WAF rules, 1 (fewest false positives) to 4."""
     rate_limit_per_ip: int = 1000
     """Requests per IP per 5 minutes."""
     max_body_bytes: int = 1_048_576
+    """Largest request body accepted (larger ones get 413)."""
     ip_allowlist: Sequence[str] = field(default_factory=list)
+    """When set, only these CIDRs may call the API (at most 10)."""
     adaptive_protection: bool = True
+    """Cloud Armor Adaptive Protection (layer-7 DDoS detection)."""
 
 
 def _validate(args: GatewayArgs) -> None:
@@ -157,9 +165,13 @@ def security_rules(args: GatewayArgs) -> list[compute.SecurityPolicyRuleArgs]:
 
 class Gateway(Block):
     ip_address: pulumi.Output[str]
+    """The global load balancer's IP address (the domain's A record)."""
     url: pulumi.Output[str]
+    """The API's HTTPS URL (``https://<domain>``)."""
     url_map_name: pulumi.Output[str]
+    """Name of the HTTPS URL map (the monitoring metrics' label)."""
     security_policy_name: pulumi.Output[str]
+    """Name of the Cloud Armor security policy."""
 
     def __init__(self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)

@@ -45,12 +45,14 @@ class IdentityArgs(GcpArgs):
     """Inputs of :class:`Identity`. Child keys for ``transform``: ``account``, ``role-<role>``."""
 
     account_id: str
+    """Id of the service account (the part before ``@``)."""
     roles: Sequence[str] = WORKLOAD_ROLES
     """Project roles for the account (predefined roles; basic roles are refused)."""
 
 
 class Identity(Block):
     email: pulumi.Output[str]
+    """E-mail of the service account."""
     member: pulumi.Output[str]
     """``serviceAccount:<email>``: what grant_* methods take."""
     bindings: list[pulumi.Resource]

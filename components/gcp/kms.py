@@ -33,7 +33,9 @@ class EncryptionKeyArgs(GcpArgs):
     location: str
     """The key ring's region (a regional key: Pub/Sub, Cloud SQL and Memorystore need one in their region)."""
     rotation_days: int = MAX_ROTATION_DAYS
+    """Days between automatic key rotations."""
     key_ring_name: str = "ai-platform"
+    """Name of the key ring holding the key."""
 
 
 class EncryptionKey(Block):

@@ -25,6 +25,7 @@ class NetworkArgs(GcpArgs):
     ``router``, ``nat``, ``psaRange``, ``psaConnection``, ``denyIngress``, ``allowLoadBalancer``."""
 
     region: str
+    """Region of the subnetwork and Cloud NAT."""
     cidr_block: str = "10.0.0.0/16"
     """The VPC's range: the first half is the subnetwork, the second the Private Service Access range."""
     app_port: int = 8000
@@ -39,9 +40,13 @@ def split(cidr_block: str) -> tuple[ipaddress.IPv4Network, ipaddress.IPv4Network
 
 class Network(Block):
     network_id: pulumi.Output[str]
+    """Id of the VPC network."""
     network_name: pulumi.Output[str]
+    """Name of the VPC network."""
     subnetwork_id: pulumi.Output[str]
+    """Id of the regional subnetwork."""
     subnetwork_name: pulumi.Output[str]
+    """Name of the regional subnetwork."""
     psa_connection: servicenetworking.Connection
     """Cloud SQL and Memorystore wait for it: without the peering they cannot get a private IP."""
 

@@ -27,20 +27,35 @@ class ObservabilityArgs(GcpArgs):
     ``logBucket``, ``budget``."""
 
     alert_emails: Sequence[str]
+    """Addresses the alerts notify (at least one)."""
     service_name: pulumi.Input[str]
+    """The Cloud Run service the alerts watch."""
     url_map_name: pulumi.Input[str]
+    """The load balancer's URL map (latency and error-rate metrics)."""
     domain: str
+    """The API's host name, for the uptime check."""
     health_path: str = "/health"
+    """Path the uptime check requests."""
     cache_instance_id: pulumi.Input[str] | None = None
+    """The Memorystore instance whose memory is watched (none: no Redis alert)."""
     latency_p95_ms: float = 4000
+    """Alert above this 95th-percentile latency at the load balancer, in milliseconds."""
     error_rate_percent: float = 0.5
+    """Alert above this share of 5xx responses, in percent."""
     cpu_ratio: float = 0.85
+    """Alert above this CPU utilisation of the service, as a ratio (0-1]."""
     redis_memory_ratio: float = 0.8
+    """Alert above this Redis memory usage, as a ratio (0-1]."""
     log_retention_days: int = 30
+    """Retention of the platform's log bucket."""
     billing_account: str
+    """The billing account the budget belongs to."""
     budget_amount: float
+    """Monthly budget, in ``budget_currency``."""
     budget_currency: str = "USD"
+    """Currency of the budget (the billing account's)."""
     budget_thresholds_percent: Sequence[int] = field(default_factory=lambda: [50, 80, 100])
+    """Percent of the budget (actual spend) that notify."""
 
 
 def _validate(args: ObservabilityArgs) -> None:
@@ -62,6 +77,7 @@ def _validate(args: ObservabilityArgs) -> None:
 
 class Observability(Block):
     channel_ids: list[pulumi.Output[str]]
+    """Ids of the e-mail notification channels."""
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)

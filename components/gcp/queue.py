@@ -31,9 +31,13 @@ class QueueArgs(GcpArgs):
     pubsub_agent_member: pulumi.Input[str]
     """``serviceAccount:service-<number>@gcp-sa-pubsub.iam.gserviceaccount.com``."""
     max_delivery_attempts: int = 5
+    """Deliveries before a message moves to the dead-letter topic."""
     ack_deadline_seconds: int = 60
+    """Seconds a worker has to acknowledge a message before it is redelivered."""
     retention: str = "604800s"
+    """How long unacknowledged messages are kept (a duration such as ``604800s``)."""
     kms_key_name: pulumi.Input[str] | None = None
+    """Customer-managed key for the topics; ``None`` uses Google-managed encryption."""
     wait_for: list[pulumi.Resource] = field(default_factory=list)
     """The Pub/Sub agent's key binding."""
 
@@ -44,6 +48,7 @@ class Queue(Block):
     subscription_id: pulumi.Output[str]
     """``projects/P/subscriptions/S``: ``APP_QUEUE_SUBSCRIPTION``."""
     dead_letter_topic_id: pulumi.Output[str]
+    """Id of the dead-letter topic."""
 
     def __init__(self, name: str, args: QueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if not 5 <= args.max_delivery_attempts <= 100:

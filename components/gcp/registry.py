@@ -28,8 +28,11 @@ class RegistryArgs(GcpArgs):
     """Inputs of :class:`Registry`. Child keys for ``transform``: ``repository``, ``image``."""
 
     location: str
+    """Region of the Artifact Registry repository."""
     repository_id: str = "ai-platform"
+    """Id of the repository."""
     kms_key_name: pulumi.Input[str] | None = None
+    """Customer-managed key for the repository; ``None`` uses Google-managed encryption."""
     wait_for: list[pulumi.Resource] = field(default_factory=list)
     """The Artifact Registry agent's key binding."""
     image_digest: str | None = None
@@ -39,12 +42,14 @@ class RegistryArgs(GcpArgs):
     immutable_tags: bool = True
     """False only through the dev opt-out ``gcp.insecure.mutableTags`` (the service still runs a digest)."""
     platform: str = "linux/amd64"
+    """Platform the image is built for."""
 
 
 class Registry(Block):
     repository_url: pulumi.Output[str]
     """``<location>-docker.pkg.dev/<project>/<repository>``."""
     image_ref: pulumi.Output[str]
+    """The image to deploy, always pinned by digest."""
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if not _REPOSITORY_ID.match(args.repository_id):

@@ -35,9 +35,13 @@ class MountedSecret:
     """A Secret's keys as read-only files (certificates the app reads by path)."""
 
     volume: str
+    """Name of the pod volume."""
     secret_name: str
+    """The Secret holding the files."""
     path: str
+    """Directory the files are mounted at."""
     keys: tuple[str, ...]
+    """The Secret's keys to mount, one file each."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,9 @@ class Role:
 @dataclass(kw_only=True)
 class ContainerServiceArgs(BlockArgs):
     namespace: str
+    """The namespace the app runs in."""
     part_of: str
+    """The ``app.kubernetes.io/part-of`` label value shared by the platform's objects."""
     image: str
     """The app's image pinned by digest (or by a tag other than latest, with ``image_tag``)."""
     image_tag: bool = False
@@ -64,9 +70,13 @@ class ContainerServiceArgs(BlockArgs):
     writable_root_filesystem: bool = False
     """The named opt-out kubernetes.insecure.writableRootFilesystem: the containers' root is writable."""
     port: int = 8000
+    """Container port the app listens on."""
     replicas: int = 3
+    """Replicas when idle (the HPA's minimum; the PodDisruptionBudget keeps one less available)."""
     max_replicas: int = 20
+    """Upper bound of the HorizontalPodAutoscaler."""
     cpu_target_percent: int = 70
+    """Average CPU utilisation the HorizontalPodAutoscaler aims for."""
     cpu: float = 1.0
     """The CPU limit in cores (the request is half)."""
     memory_mib: int = 2048
@@ -76,8 +86,11 @@ class ContainerServiceArgs(BlockArgs):
     secrets: Mapping[str, Any] = field(default_factory=dict)
     """Variable -> ``EnvVarSourceArgs`` (a secretKeyRef, from SecretStore.reference)."""
     files: Sequence[MountedSecret] = ()
+    """Secrets' keys mounted as read-only files (certificates the app reads by path)."""
     health_path: str = "/health"
+    """Liveness probe path."""
     ready_path: str = "/ready"
+    """Readiness probe path."""
     timeout_seconds: int = 300
     """The longest request: the grace period on shutdown covers it."""
     edge: Pods | None = None
@@ -101,6 +114,11 @@ class ContainerService(NamespacedBlock):
     """The app (child keys: ``service-account``, ``config``, ``deployment``, ``service``, ``hpa``, ``pdb``,
     ``allow-edge``, ``allow-egress``; with a worker ``worker``, ``worker-pdb``, ``worker-allow-edge``,
     ``worker-allow-egress``; ``allow-data-<i>``, ``worker-allow-data-<i>`` for data_egress)."""
+
+    service_name: str
+    """Name of the app's Service."""
+    port: int
+    """Port of the app's Service."""
 
     def __init__(self, name: str, args: ContainerServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)

@@ -37,24 +37,39 @@ ENVOY_GATEWAY = "gateway.envoyproxy.io/v1alpha1"
 @dataclass(kw_only=True)
 class GatewayArgs(BlockArgs):
     namespace: str
+    """The namespace of the app's Service."""
     domain: str
+    """The API's public host name."""
     service_name: str
+    """The app's Service the edge routes to."""
     service_port: int
+    """Port of the app's Service."""
     kind: Literal["ingress", "gateway"] = "ingress"
+    """An Ingress (ingress-nginx annotations) or a Gateway API Gateway with HTTPRoutes."""
     class_name: str = "nginx"
+    """IngressClass or GatewayClass name."""
     cluster_issuer: str | None = None
     """A cert-manager ClusterIssuer for the domain's certificate; else ``tls_secret_name``."""
     tls_secret_name: str | None = None
+    """An existing TLS Secret for the domain; else cert-manager's ``cluster_issuer`` issues one."""
     rate_limit_per_minute: int = 200
     """Requests per client IP per minute (ingress)."""
     max_body_bytes: int = 1_048_576
+    """Largest request body accepted at the edge."""
     timeout_seconds: int = 300
+    """Longest request the edge waits for, streaming included."""
     ip_allowlist: Sequence[str] = field(default_factory=list)
+    """When set, only these CIDRs may call the API."""
 
 
 class Gateway(NamespacedBlock):
     """The edge (child keys: ``ingress``; or ``gateway``, ``redirect``, ``route``, ``limits``, and
     ``allowlist`` with an allowlist)."""
+
+    url: str
+    """The API's HTTPS URL (``https://<domain>``)."""
+    tls_secret: str
+    """The TLS Secret the edge serves."""
 
     def __init__(self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)

@@ -25,6 +25,7 @@ KUBE_DNS_LABELS = {"k8s-app": "kube-dns"}
 @dataclass(kw_only=True)
 class NetworkArgs(BlockArgs):
     namespace: str
+    """The namespace to create, with Pod Security ``restricted`` and default-deny NetworkPolicies."""
     pod_security_version: str = "v1.34"
     """The Pod Security Standards version enforced (pinned, so a cluster upgrade does not change it)."""
 

@@ -38,7 +38,9 @@ class Pods:
     """A set of pods by namespace and labels: what NetworkPolicies admit and Services select."""
 
     namespace: str
+    """Namespace of the pods."""
     labels: Mapping[str, str]
+    """Labels that select the pods."""
 
     def peer(self, same_namespace: str) -> NetworkPolicyPeerArgs:
         """The NetworkPolicy peer for these pods, seen from ``same_namespace``."""

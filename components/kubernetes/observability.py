@@ -22,13 +22,19 @@ LATENCY = "ai_http_request_duration_seconds"
 @dataclass(kw_only=True)
 class ObservabilityArgs(BlockArgs):
     namespace: str
+    """The namespace of the app (the ServiceMonitor and PrometheusRule live there)."""
     app: Pods
     """The app's pods (the ServiceMonitor selects its Service by these labels)."""
     port_name: str = "http"
+    """Name of the Service port Prometheus scrapes."""
     latency_p95_threshold_seconds: float = 4.0
+    """Alert above this 95th-percentile request latency, in seconds."""
     error_rate_threshold_percent: float = 0.5
+    """Alert above this share of 5xx responses, in percent."""
     cpu_threshold_percent: int = 85
+    """Alert above this CPU use of the app's pods, in percent of their limit."""
     deployment_name: str = "api"
+    """The app's Deployment, whose replicas the alerts watch."""
 
 
 class Observability(NamespacedBlock):

@@ -28,6 +28,7 @@ _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 @dataclass(kw_only=True)
 class SecretStoreArgs(BlockArgs):
     namespace: str
+    """The namespace of the Secret and the private CA."""
     secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Secret config key -> value (a Pulumi secret); each becomes a key of the Secret."""
     private_ca: bool = True
@@ -36,6 +37,9 @@ class SecretStoreArgs(BlockArgs):
 
 class SecretStore(NamespacedBlock):
     """The app's Secret and the private CA (child keys: ``secret``, ``ca-bootstrap``, ``ca``, ``ca-issuer``)."""
+
+    secret_name: str
+    """Name of the Secret holding the app's secrets."""
 
     def __init__(self, name: str, args: SecretStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         bad = [key for key in args.secrets if not _SECRET_KEY.match(key)]
