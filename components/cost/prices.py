@@ -43,6 +43,8 @@ class Entry(_Strict):
     taken: datetime.date
     """When the figure was taken from ``source``."""
     note: str = ""
+    verified: Url | None = None
+    """The public page that confirmed the figure when it was last checked, if any."""
 
 
 class Table(_Strict):

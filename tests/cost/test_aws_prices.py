@@ -88,8 +88,8 @@ def test_fargate_service_tasks(prod: Estimate, dev: Estimate) -> None:
     # us-east-1 x86: $0.04048/vCPU-hour, $0.004445/GB-hour; 3 tasks of 1 vCPU / 2 GB + 1.5 extra on average
     expected = 4.5 * 730 * (1 * 0.04048 + 2 * 0.004445)
     assert monthly(prod, "ai-platform-service-service") == pytest.approx(expected)
-    # eu-west-1: $0.04456/vCPU-hour, $0.004865/GB-hour; 1 task of 0.5 vCPU / 1 GB
-    assert monthly(dev, "ai-platform-service-service") == pytest.approx(730 * (0.5 * 0.04456 + 1 * 0.004865))
+    # eu-west-1 is priced as us-east-1 for Linux/x86: $0.04048/vCPU-hour, $0.004445/GB-hour; 1 task of 0.5 vCPU / 1 GB
+    assert monthly(dev, "ai-platform-service-service") == pytest.approx(730 * (0.5 * 0.04048 + 1 * 0.004445))  # 18.02
 
 
 def test_elasticache_nodes(prod: Estimate, dev: Estimate) -> None:
