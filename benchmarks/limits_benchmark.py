@@ -10,7 +10,6 @@ the limiter's share of the app's per-request cost (app/README.md "Performance").
 import argparse
 import asyncio
 import importlib.util
-import os
 import resource
 import statistics
 import subprocess
@@ -26,7 +25,7 @@ sys.path.insert(0, str(REPO))
 from redis.asyncio import Redis  # noqa: E402
 
 from app.settings import Settings  # noqa: E402
-from benchmarks.app_benchmark import free_port  # noqa: E402
+from benchmarks.app_benchmark import cpu_seconds, free_port  # noqa: E402
 
 
 def load_limits(ref: str | None) -> ModuleType:
@@ -43,12 +42,6 @@ def load_limits(ref: str | None) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def process_cpu_s(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def run(limits: ModuleType, port: int, redis_pid: int, ops: int, concurrency: int) -> tuple[float, float, float]:
@@ -72,13 +65,13 @@ async def run(limits: ModuleType, port: int, redis_pid: int, ops: int, concurren
         await one()
     before, redis_before, start = (
         resource.getrusage(resource.RUSAGE_SELF),
-        process_cpu_s(redis_pid),
+        cpu_seconds([redis_pid]),
         time.perf_counter(),
     )
     await asyncio.gather(*(worker(ops // concurrency) for _ in range(concurrency)))
     await limiter.aclose()
     elapsed = time.perf_counter() - start
-    after, redis_after = resource.getrusage(resource.RUSAGE_SELF), process_cpu_s(redis_pid)
+    after, redis_after = resource.getrusage(resource.RUSAGE_SELF), cpu_seconds([redis_pid])
     await redis.aclose()
     app_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return app_cpu / ops * 1e6, (redis_after - redis_before) / ops * 1e6, ops / elapsed

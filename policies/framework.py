@@ -780,6 +780,11 @@ class PerResourcePolicy(StackValidationPolicy):
     """A resource rule with named waivers, run over every resource of the stack (see :meth:`CheckSet.waive`)."""
 
 
+def _waived(message: str, waived: frozenset[str]) -> bool:
+    """Whether a check's message is a condition one of the stack's opt-outs in force waives."""
+    return isinstance(message, Waivable) and message.opt_out in waived
+
+
 def _waivable_validator(rule: Rule, dispatch: Mapping[str, list[ResourceCheck]], waivers: frozenset[str]):
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
         config = _config(rule, args.get_config())
@@ -792,9 +797,8 @@ def _waivable_validator(rule: Rule, dispatch: Mapping[str, list[ResourceCheck]],
                 continue
             try:
                 for message in run_resource_checks(checks, resource, config):
-                    if isinstance(message, Waivable) and message.opt_out in waived:
-                        continue
-                    report(message, resource.urn)
+                    if not _waived(message, waived):
+                        report(message, resource.urn)
             except UnknownValueError as error:
                 unknown.append(error)  # the other resources are still checked
         if unknown:
@@ -815,8 +819,7 @@ def _stack_validator(rule: Rule, checks: Sequence[StackCheck], waivers: frozense
             return
         waived = waivers & set(stack.opt_outs())
         for violation in run_stack_checks(checks, stack, config):
-            if isinstance(violation.message, Waivable) and violation.message.opt_out in waived:
-                continue
-            report(violation.message, violation.urn)
+            if not _waived(violation.message, waived):
+                report(violation.message, violation.urn)
 
     return validate
