@@ -464,6 +464,9 @@ def _output_type(block: type, name: str, text: Any) -> Any:
     owner = next(c for c in block.__mro__ if name in inspect.get_annotations(c))
     namespace = {**vars(importlib.import_module(owner.__module__)), "Output": pulumi.Output}
     tp = eval(text, namespace) if isinstance(text, str) else text
+    optional = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else ()
+    if len(optional) == 2 and type(None) in optional:
+        tp = next(a for a in optional if a is not type(None))  # None: the facade registers no value
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     # a dict or list of outputs is exposed as one output of the dict or list (wrap() combines them)
     if origin in (dict, list) and args and typing.get_origin(args[-1]) is pulumi.Output:

@@ -11,6 +11,7 @@ from typing import Required, TypedDict
 import pulumi
 
 from components.gcp.apis import Apis, ApisArgs
+from components.gcp.cache import Cache, CacheArgs
 from components.gcp.container_service import ContainerService, ContainerServiceArgs
 from components.gcp.gateway import Gateway, GatewayArgs
 from components.gcp.iam import Identity, IdentityArgs
@@ -20,8 +21,31 @@ from components.gcp.observability import Observability, ObservabilityArgs
 from components.gcp.queue import Queue, QueueArgs
 from components.gcp.registry import Registry, RegistryArgs
 from components.gcp.secrets import SecretStore, SecretStoreArgs
+from components.gcp.vector_store import VectorStore, VectorStoreArgs
 from provider.facade import wrap, wrap_platform
 from provider.spec_types import GcpAiPlatformArgs
+
+
+class GcpCacheTier(StrEnum):
+    """The values GcpCacheTier accepts."""
+
+    STANDARD_HA = "STANDARD_HA"
+    """STANDARD_HA"""
+    BASIC = "BASIC"
+    """BASIC"""
+
+
+class GcpCacheSnapshotPeriod(StrEnum):
+    """The values GcpCacheSnapshotPeriod accepts."""
+
+    ONE_HOUR = "ONE_HOUR"
+    """ONE_HOUR"""
+    SIX_HOURS = "SIX_HOURS"
+    """SIX_HOURS"""
+    TWELVE_HOURS = "TWELVE_HOURS"
+    """TWELVE_HOURS"""
+    TWENTY_FOUR_HOURS = "TWENTY_FOUR_HOURS"
+    """TWENTY_FOUR_HOURS"""
 
 
 class GcpGatewaySslProfile(StrEnum):
@@ -31,6 +55,24 @@ class GcpGatewaySslProfile(StrEnum):
     """RESTRICTED"""
     MODERN = "MODERN"
     """MODERN"""
+
+
+class GcpVectorStoreAvailability(StrEnum):
+    """The values GcpVectorStoreAvailability accepts."""
+
+    REGIONAL = "REGIONAL"
+    """REGIONAL"""
+    ZONAL = "ZONAL"
+    """ZONAL"""
+
+
+class GcpVectorStoreSslMode(StrEnum):
+    """The values GcpVectorStoreSslMode accepts."""
+
+    TRUSTED_CLIENT_CERTIFICATE_REQUIRED = "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"
+    """TRUSTED_CLIENT_CERTIFICATE_REQUIRED"""
+    ENCRYPTED_ONLY = "ENCRYPTED_ONLY"
+    """ENCRYPTED_ONLY"""
 
 
 class GcpAiPlatform(pulumi.ComponentResource):
@@ -85,6 +127,59 @@ class GcpApis(pulumi.ComponentResource):
     def __init__(self, name: str, args: GcpApisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:index:GcpApis", name, None, opts)
         wrap(self, Apis, ApisArgs, name, args, opts)
+
+
+class GcpCacheArgs(TypedDict, total=False):
+    """The arguments of GcpCache: `components.gcp.cache.CacheArgs` without `transform` (a function cannot cross languages), `depends_on` (filled from the facade's dependsOn option), `psa_connection` (a Resource cannot cross languages), `wait_for` (filled from the facade's dependsOn option)."""
+
+    tags: dict[str, str]
+    """Tags (in the target's style: tags or labels) applied to every taggable child resource."""
+    protect: bool
+    """Protect the block's stateful children (data, keys, secrets) from deletion (prod default). Default: false."""
+    project: Required[str]
+    """The project id the block's resources live in."""
+    region: Required[str]
+    """Region of the instance."""
+    network_id: Required[pulumi.Input[str]]
+    """VPC network the instance is reachable from (over Private Service Access)."""
+    tier: GcpCacheTier
+    """STANDARD_HA: a replica in another zone with automatic failover; BASIC (dev): one node."""
+    memory_size_gb: int
+    """Memory of the instance, 1-300 GB."""
+    redis_version: str
+    """Memorystore's Redis version. Default: REDIS_7_2."""
+    kms_key_name: pulumi.Input[str]
+    """Customer-managed key for the instance's data; ``None`` uses Google-managed encryption."""
+    auth_enabled: bool
+    """Redis AUTH; always on (``False`` is refused). Default: true."""
+    transit_encryption: bool
+    """TLS with server authentication; always on (``False`` is refused). Default: true."""
+    deletion_protection: bool
+    """Memorystore's own deletion protection (the API refuses to delete the instance); off only in dev or through the opt-out ``insecure.disableDeletionProtection``. Pulumi's ``protect`` follows ``protect``, which has its own opt-out (``insecure.unprotectStatefulResources``). Default: true."""
+    snapshot_period: GcpCacheSnapshotPeriod
+    """How often an RDB snapshot is taken. Default: TWELVE_HOURS."""
+
+
+class GcpCache(pulumi.ComponentResource):
+    """Memorystore for Redis over Private Service Access: AUTH, TLS, RDB snapshots, a
+    customer-managed key, STANDARD_HA unless dev. Without ``psa_connection`` (the ``GcpCache``
+    facade: a resource cannot cross languages) the caller orders it after the connection: give the
+    facade ``dependsOn: [network]`` (the ``GcpNetwork``)."""
+
+    host: pulumi.Output[str]
+    """Private IP address of the instance."""
+    port: pulumi.Output[int]
+    """Port of the instance (TLS)."""
+    auth_string: pulumi.Output[str]
+    """The AUTH string Memorystore generated (a secret)."""
+    instance_id: pulumi.Output[str]
+    """The instance's name, for the memory alert's filter."""
+    ca_certificate: pulumi.Output[str]
+    """PEM of the per-instance CA that signed the server's TLS certificate: clients must trust it."""
+
+    def __init__(self, name: str, args: GcpCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-platform:index:GcpCache", name, None, opts)
+        wrap(self, Cache, CacheArgs, name, args, opts)
 
 
 class GcpContainerServiceArgs(TypedDict, total=False):
@@ -439,3 +534,58 @@ class GcpSecretStore(pulumi.ComponentResource):
     def __init__(self, name: str, args: GcpSecretStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:index:GcpSecretStore", name, None, opts)
         wrap(self, SecretStore, SecretStoreArgs, name, args, opts)
+
+
+class GcpVectorStoreArgs(TypedDict, total=False):
+    """The arguments of GcpVectorStore: `components.gcp.vector_store.VectorStoreArgs` without `transform` (a function cannot cross languages), `depends_on` (filled from the facade's dependsOn option), `psa_connection` (a Resource cannot cross languages), `wait_for` (filled from the facade's dependsOn option)."""
+
+    tags: dict[str, str]
+    """Tags (in the target's style: tags or labels) applied to every taggable child resource."""
+    protect: bool
+    """Protect the block's stateful children (data, keys, secrets) from deletion (prod default). Default: false."""
+    project: Required[str]
+    """The project id the block's resources live in."""
+    region: Required[str]
+    """Region of the instance."""
+    network_id: Required[pulumi.Input[str]]
+    """VPC network the instance's private IP is in (over Private Service Access)."""
+    database_version: str
+    """Cloud SQL's PostgreSQL version (POSTGRES_<major>, a version pgvector supports). Default: POSTGRES_18."""
+    tier: str
+    """Machine tier of the instance. Default: db-custom-2-7680."""
+    availability: GcpVectorStoreAvailability
+    """REGIONAL: a standby in another zone with automatic failover; ZONAL (dev): one zone."""
+    backup_retention_days: int
+    """Daily backups kept, 1-365 (point-in-time recovery covers up to 7 days of them). Default: 14."""
+    deletion_protection: bool
+    """Both deletion protections: Cloud SQL's own and the provider's (each refuses to delete the instance). Default: true."""
+    ssl_mode: GcpVectorStoreSslMode
+    """ENCRYPTED_ONLY only through the opt-out ``gcp.insecure.sqlEncryptedOnly``. Default: TRUSTED_CLIENT_CERTIFICATE_REQUIRED."""
+    public_ip: bool
+    """A public IP beside the private one: only through the opt-out ``gcp.insecure.sqlPublicIp`` (no authorized networks: only the connector and the Auth Proxy reach it). Default: false."""
+    authorized_networks: list[str]
+    """Always empty (any entry is refused): reach the instance over its private IP or the connector."""
+    kms_key_name: pulumi.Input[str]
+    """Customer-managed key for the instance's data; ``None`` uses Google-managed encryption."""
+    database_name: str
+    """The database created for the app. Default: ai."""
+
+
+class GcpVectorStore(pulumi.ComponentResource):
+    """Cloud SQL for PostgreSQL (pgvector) on a private IP only: client certificates, IAM sign-in,
+    REGIONAL availability, point-in-time recovery, a customer-managed key. Without
+    ``psa_connection`` (the ``GcpVectorStore`` facade: a resource cannot cross languages) the caller
+    orders it after the connection: give the facade ``dependsOn: [network]`` (the ``GcpNetwork``)."""
+
+    connection_name: pulumi.Output[str]
+    """``project:region:instance``: what the connector and the proxy take."""
+    private_ip: pulumi.Output[str]
+    """Private IP address of the instance."""
+    database_name: pulumi.Output[str]
+    """Name of the app's database."""
+    instance_name: pulumi.Output[str]
+    """Name of the Cloud SQL instance."""
+
+    def __init__(self, name: str, args: GcpVectorStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-platform:index:GcpVectorStore", name, None, opts)
+        wrap(self, VectorStore, VectorStoreArgs, name, args, opts)

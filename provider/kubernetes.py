@@ -10,12 +10,14 @@ from typing import Any, Required, TypedDict
 
 import pulumi
 
+from components.kubernetes.cache import Cache, CacheArgs
 from components.kubernetes.container_service import ContainerService, ContainerServiceArgs, MountedSecret
 from components.kubernetes.gateway import Gateway, GatewayArgs
 from components.kubernetes.network import Network, NetworkArgs
 from components.kubernetes.objects import Pods
 from components.kubernetes.observability import Observability, ObservabilityArgs
 from components.kubernetes.secrets import SecretStore, SecretStoreArgs
+from components.kubernetes.vector_store import VectorStore, VectorStoreArgs
 from provider.facade import wrap, wrap_platform
 from provider.spec_types import KubernetesAiPlatformArgs
 
@@ -70,6 +72,58 @@ class KubernetesAiPlatform(pulumi.ComponentResource):
     def __init__(self, name: str, args: KubernetesAiPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:index:KubernetesAiPlatform", name, None, opts)
         wrap_platform(self, "kubernetes", name, args)
+
+
+class KubernetesCacheArgs(TypedDict, total=False):
+    """The arguments of KubernetesCache: `components.kubernetes.cache.CacheArgs` without `transform` (a function cannot cross languages), `secret_store` (a SecretStore cannot cross languages)."""
+
+    tags: dict[str, str]
+    """Tags (in the target's style: tags or labels) applied to every taggable child resource."""
+    protect: bool
+    """Protect the block's stateful children (data, keys, secrets) from deletion (prod default). Default: false."""
+    namespace: Required[str]
+    """The namespace the server runs in (the app's)."""
+    part_of: Required[str]
+    """The app's name: the pods' ``app.kubernetes.io/part-of`` label."""
+    image: Required[str]
+    """The server's image, pinned by digest."""
+    issuer_name: pulumi.Input[str]
+    """Without ``secret_store``: the name of its CA Issuer (the ``KubernetesSecretStore`` facade's ``issuerName`` output), in ``namespace``; order the block after the store (``dependsOn``)."""
+    replicas: int
+    """Pods, 1-5 (the VectorStore runs one)."""
+    primary: int
+    """The ordinal of the pod that is the primary (the client Service selects it; the others replicate it). Failing over is changing it and running ``pulumi up``. Default: 0."""
+    storage_class: str
+    """Storage class of the data volumes (``None``: the cluster's default)."""
+    volume_gib: int
+    """Size of each pod's data volume, 1-16384 GiB. Default: 10."""
+    memory_mib: int
+    """Memory of each pod (request = limit), at least 128 MiB. Default: 512."""
+    retain_volumes: bool
+    """Keep the data volumes when the StatefulSet is deleted or scaled down. Default: true."""
+    auth_token: Required[pulumi.Input[str]]
+    """Redis's AUTH token (a secret: at least 16 printable characters, no spaces or quotes)."""
+    auth_token_key: Required[str]
+    """The SecretStore key holding the token (the readiness probe reads it from there; checked against the store's keys when ``secret_store`` is given)."""
+    secret_name: pulumi.Input[str]
+    """Without ``secret_store``: the name of its Secret holding ``auth_token_key`` (the ``KubernetesSecretStore`` facade's ``secretName`` output)."""
+
+
+class KubernetesCache(pulumi.ComponentResource):
+    """Redis (child keys: ``config`` and StatefulStore's)."""
+
+    port: pulumi.Output[int]
+    """The server's port (TLS only)."""
+    component: pulumi.Output[str]
+    """The server's name: its pods' ``app.kubernetes.io/name`` label and its container's name."""
+    host: pulumi.Output[str]
+    """The client Service's DNS name (``<name>.<namespace>.svc``): it selects the primary."""
+    tls_secret: pulumi.Output[str]
+    """The Secret of the server certificate; its ``ca.crt`` is what clients verify the server with."""
+
+    def __init__(self, name: str, args: KubernetesCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-platform:index:KubernetesCache", name, None, opts)
+        wrap(self, Cache, CacheArgs, name, args, opts)
 
 
 class KubernetesContainerServiceArgs(TypedDict, total=False):
@@ -273,7 +327,61 @@ class KubernetesSecretStore(pulumi.ComponentResource):
 
     secret_name: pulumi.Output[str]
     """Name of the Secret holding the app's secrets."""
+    issuer_name: pulumi.Output[str]
+    """Name of the private CA's Issuer (absent without ``private_ca``): the data stores' certificates come from it."""
 
     def __init__(self, name: str, args: KubernetesSecretStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:index:KubernetesSecretStore", name, None, opts)
         wrap(self, SecretStore, SecretStoreArgs, name, args, opts)
+
+
+class KubernetesVectorStoreArgs(TypedDict, total=False):
+    """The arguments of KubernetesVectorStore: `components.kubernetes.vector_store.VectorStoreArgs` without `transform` (a function cannot cross languages), `secret_store` (a SecretStore cannot cross languages)."""
+
+    tags: dict[str, str]
+    """Tags (in the target's style: tags or labels) applied to every taggable child resource."""
+    protect: bool
+    """Protect the block's stateful children (data, keys, secrets) from deletion (prod default). Default: false."""
+    namespace: Required[str]
+    """The namespace the server runs in (the app's)."""
+    part_of: Required[str]
+    """The app's name: the pods' ``app.kubernetes.io/part-of`` label."""
+    image: Required[str]
+    """The server's image, pinned by digest."""
+    issuer_name: pulumi.Input[str]
+    """Without ``secret_store``: the name of its CA Issuer (the ``KubernetesSecretStore`` facade's ``issuerName`` output), in ``namespace``; order the block after the store (``dependsOn``)."""
+    replicas: int
+    """Pods, 1-5 (the VectorStore runs one)."""
+    primary: int
+    """The ordinal of the pod that is the primary (the client Service selects it; the others replicate it). Failing over is changing it and running ``pulumi up``. Default: 0."""
+    storage_class: str
+    """Storage class of the data volumes (``None``: the cluster's default)."""
+    volume_gib: int
+    """Size of each pod's data volume, 1-16384 GiB. Default: 10."""
+    memory_mib: int
+    """Memory of the pod (request = limit), at least 128 MiB. Default: 1024."""
+    retain_volumes: bool
+    """Keep the data volumes when the StatefulSet is deleted or scaled down. Default: true."""
+
+
+class KubernetesVectorStore(pulumi.ComponentResource):
+    """PostgreSQL + pgvector (child keys: ``config``, ``client-certificate`` and StatefulStore's)."""
+
+    port: pulumi.Output[int]
+    """The server's port (TLS only)."""
+    component: pulumi.Output[str]
+    """The server's name: its pods' ``app.kubernetes.io/name`` label and its container's name."""
+    host: pulumi.Output[str]
+    """The client Service's DNS name (``<name>.<namespace>.svc``): it selects the primary."""
+    tls_secret: pulumi.Output[str]
+    """The Secret of the server certificate; its ``ca.crt`` is what clients verify the server with."""
+    database: pulumi.Output[str]
+    """The app's database (with the ``vector`` extension)."""
+    user: pulumi.Output[str]
+    """The database user the app signs in as, with its client certificate."""
+    client_secret: pulumi.Output[str]
+    """The Secret of the app's client certificate (``tls.crt``, ``tls.key``, ``ca.crt``)."""
+
+    def __init__(self, name: str, args: KubernetesVectorStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-platform:index:KubernetesVectorStore", name, None, opts)
+        wrap(self, VectorStore, VectorStoreArgs, name, args, opts)

@@ -43,9 +43,10 @@ class GcpArgs(BlockArgs):
     """Resources every child waits for: the project's enabled APIs (``Apis.services``)."""
 
 
-def after(args: GcpArgs, *extra: pulumi.Resource) -> pulumi.ResourceOptions:
-    """Options for a child that waits for the block's ``depends_on`` (and ``extra``)."""
-    return pulumi.ResourceOptions(depends_on=[*args.depends_on, *extra])
+def after(args: GcpArgs, *extra: pulumi.Resource | None) -> pulumi.ResourceOptions:
+    """Options for a child that waits for the block's ``depends_on`` (and ``extra``, but ``None``:
+    an optional argument left to ``depends_on``)."""
+    return pulumi.ResourceOptions(depends_on=[*args.depends_on, *(e for e in extra if e is not None)])
 
 
 @dataclass(kw_only=True)

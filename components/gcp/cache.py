@@ -23,28 +23,48 @@ class CacheArgs(GcpArgs):
     """Inputs of :class:`Cache`. Child keys for ``transform``: ``instance``."""
 
     region: str
+    """Region of the instance."""
     network_id: pulumi.Input[str]
-    psa_connection: pulumi.Resource
-    """The Private Service Access connection: the instance is created only after it."""
+    """VPC network the instance is reachable from (over Private Service Access)."""
+    psa_connection: pulumi.Resource | None = None
+    """The Private Service Access connection (``Network.psa_connection``): the instance is created
+    only after it. ``None``: the caller orders the block after the connection through
+    ``depends_on`` (a program in another language: ``dependsOn: [network]``); the readiness check
+    ``psa-before-private-data`` finds an instance that waits for no connection."""
     tier: Literal["STANDARD_HA", "BASIC"] = "STANDARD_HA"
+    """STANDARD_HA: a replica in another zone with automatic failover; BASIC (dev): one node."""
     memory_size_gb: int = 1
+    """Memory of the instance, 1-300 GB."""
     redis_version: str = "REDIS_7_2"
+    """Memorystore's Redis version."""
     kms_key_name: pulumi.Input[str] | None = None
+    """Customer-managed key for the instance's data; ``None`` uses Google-managed encryption."""
     wait_for: list[pulumi.Resource] = field(default_factory=list)
     """The Memorystore agent's key binding."""
     auth_enabled: bool = True
+    """Redis AUTH; always on (``False`` is refused)."""
     transit_encryption: bool = True
+    """TLS with server authentication; always on (``False`` is refused)."""
     deletion_protection: bool = True
     """Memorystore's own deletion protection (the API refuses to delete the instance); off only in
     dev or through the opt-out ``insecure.disableDeletionProtection``. Pulumi's ``protect`` follows
     ``protect``, which has its own opt-out (``insecure.unprotectStatefulResources``)."""
     snapshot_period: Literal["ONE_HOUR", "SIX_HOURS", "TWELVE_HOURS", "TWENTY_FOUR_HOURS"] = "TWELVE_HOURS"
+    """How often an RDB snapshot is taken."""
 
 
 class Cache(Block):
+    """Memorystore for Redis over Private Service Access: AUTH, TLS, RDB snapshots, a
+    customer-managed key, STANDARD_HA unless dev. Without ``psa_connection`` (the ``GcpCache``
+    facade: a resource cannot cross languages) the caller orders it after the connection: give the
+    facade ``dependsOn: [network]`` (the ``GcpNetwork``)."""
+
     host: pulumi.Output[str]
+    """Private IP address of the instance."""
     port: pulumi.Output[int]
+    """Port of the instance (TLS)."""
     auth_string: pulumi.Output[str]
+    """The AUTH string Memorystore generated (a secret)."""
     instance_id: pulumi.Output[str]
     """The instance's name, for the memory alert's filter."""
     ca_certificate: pulumi.Output[str]

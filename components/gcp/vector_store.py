@@ -41,32 +41,53 @@ class VectorStoreArgs(GcpArgs):
     ``user``, ``connect-<role>``."""
 
     region: str
+    """Region of the instance."""
     network_id: pulumi.Input[str]
-    psa_connection: pulumi.Resource
-    """The Private Service Access connection: the instance is created only after it."""
+    """VPC network the instance's private IP is in (over Private Service Access)."""
+    psa_connection: pulumi.Resource | None = None
+    """The Private Service Access connection (``Network.psa_connection``): the instance is created
+    only after it. ``None``: the caller orders the block after the connection through
+    ``depends_on`` (a program in another language: ``dependsOn: [network]``); the readiness check
+    ``psa-before-private-data`` finds an instance that waits for no connection."""
     database_version: str = NEWEST_POSTGRES
+    """Cloud SQL's PostgreSQL version (POSTGRES_<major>, a version pgvector supports)."""
     tier: str = "db-custom-2-7680"
+    """Machine tier of the instance."""
     availability: Literal["REGIONAL", "ZONAL"] = "REGIONAL"
+    """REGIONAL: a standby in another zone with automatic failover; ZONAL (dev): one zone."""
     backup_retention_days: int = 14
+    """Daily backups kept, 1-365 (point-in-time recovery covers up to 7 days of them)."""
     deletion_protection: bool = True
+    """Both deletion protections: Cloud SQL's own and the provider's (each refuses to delete the instance)."""
     ssl_mode: SslMode = "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"
     """ENCRYPTED_ONLY only through the opt-out ``gcp.insecure.sqlEncryptedOnly``."""
     public_ip: bool = False
     """A public IP beside the private one: only through the opt-out ``gcp.insecure.sqlPublicIp``
     (no authorized networks: only the connector and the Auth Proxy reach it)."""
     authorized_networks: list[str] = field(default_factory=list)
+    """Always empty (any entry is refused): reach the instance over its private IP or the connector."""
     kms_key_name: pulumi.Input[str] | None = None
+    """Customer-managed key for the instance's data; ``None`` uses Google-managed encryption."""
     wait_for: list[pulumi.Resource] = field(default_factory=list)
     """The Cloud SQL agent's key binding."""
     database_name: str = "ai"
+    """The database created for the app."""
 
 
 class VectorStore(Block):
+    """Cloud SQL for PostgreSQL (pgvector) on a private IP only: client certificates, IAM sign-in,
+    REGIONAL availability, point-in-time recovery, a customer-managed key. Without
+    ``psa_connection`` (the ``GcpVectorStore`` facade: a resource cannot cross languages) the caller
+    orders it after the connection: give the facade ``dependsOn: [network]`` (the ``GcpNetwork``)."""
+
     connection_name: pulumi.Output[str]
     """``project:region:instance``: what the connector and the proxy take."""
     private_ip: pulumi.Output[str]
+    """Private IP address of the instance."""
     database_name: pulumi.Output[str]
+    """Name of the app's database."""
     instance_name: pulumi.Output[str]
+    """Name of the Cloud SQL instance."""
 
     def __init__(self, name: str, args: VectorStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if args.authorized_networks:

@@ -31,8 +31,13 @@ CA_FILE = "ca.crt"
 @dataclass(kw_only=True)
 class CacheArgs(StoreArgs):
     auth_token: pulumi.Input[str]
+    """Redis's AUTH token (a secret: at least 16 printable characters, no spaces or quotes)."""
     auth_token_key: str
-    """The SecretStore key holding the token (the readiness probe reads it from there)."""
+    """The SecretStore key holding the token (the readiness probe reads it from there; checked
+    against the store's keys when ``secret_store`` is given)."""
+    secret_name: pulumi.Input[str] | None = None
+    """Without ``secret_store``: the name of its Secret holding ``auth_token_key`` (the
+    ``KubernetesSecretStore`` facade's ``secretName`` output)."""
 
 
 class Cache(StatefulStore):
@@ -42,7 +47,12 @@ class Cache(StatefulStore):
     component = "redis"
 
     def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("ai-platform:kubernetes:Cache", name, args, opts, "CacheArgs")
+        if args.secret_store is None and (args.secret_name is None or args.secret_name == ""):
+            raise ValueError(
+                "CacheArgs.secret_name: required without secret_store (the Secret holding auth_token_key: the "
+                "KubernetesSecretStore's secretName output)"
+            )
+        super().__init__("ai-platform:kubernetes:Cache", name, args, opts, "CacheArgs", args.secret_name)
         from pulumi_kubernetes.core.v1 import (
             EnvVarArgs,
             ExecActionArgs,
@@ -85,7 +95,7 @@ class Cache(StatefulStore):
             args,
             {
                 "command": ["sh", "-c", start],
-                "env": [EnvVarArgs(name="REDISCLI_AUTH", value_from=args.secret_store.reference(args.auth_token_key))],
+                "env": [EnvVarArgs(name="REDISCLI_AUTH", value_from=self.secrets.reference(args.auth_token_key))],
                 "startup_probe": ProbeArgs(
                     tcp_socket=TCPSocketActionArgs(port=PORT), period_seconds=5, failure_threshold=60
                 ),

@@ -18,7 +18,7 @@ from components import validation
 from components.base import BlockArgs
 from components.kubernetes import objects
 from components.kubernetes.objects import NamespacedBlock, Pods, meta
-from components.kubernetes.secrets import SecretStore
+from components.kubernetes.secrets import SecretStore, SecretStoreRef
 
 
 @dataclass(kw_only=True)
@@ -26,19 +26,28 @@ class StoreArgs(BlockArgs):
     """The arguments both stores take (Cache and VectorStore add their own)."""
 
     namespace: str
+    """The namespace the server runs in (the app's)."""
     part_of: str
     """The app's name: the pods' ``app.kubernetes.io/part-of`` label."""
     image: str
     """The server's image, pinned by digest."""
-    secret_store: SecretStore
-    """Issues the server certificate (and holds the secrets the probes read)."""
+    secret_store: SecretStore | None = None
+    """Issues the server certificate (and holds the secrets the probes read). ``None``: give
+    ``issuer_name`` instead (a program in another language, where a resource cannot be an argument)."""
+    issuer_name: pulumi.Input[str] | None = None
+    """Without ``secret_store``: the name of its CA Issuer (the ``KubernetesSecretStore`` facade's
+    ``issuerName`` output), in ``namespace``; order the block after the store (``dependsOn``)."""
     replicas: int = 1
+    """Pods, 1-5 (the VectorStore runs one)."""
     primary: int = 0
     """The ordinal of the pod that is the primary (the client Service selects it; the others
     replicate it). Failing over is changing it and running ``pulumi up``."""
     storage_class: str | None = None
+    """Storage class of the data volumes (``None``: the cluster's default)."""
     volume_gib: int = 10
+    """Size of each pod's data volume, 1-16384 GiB."""
     memory_mib: int = 512
+    """Memory of each pod (request = limit), at least 128 MiB."""
     retain_volumes: bool = True
     """Keep the data volumes when the StatefulSet is deleted or scaled down."""
 
@@ -48,11 +57,24 @@ class StatefulStore(NamespacedBlock):
     ``statefulset``, ``pdb``, ``allow-<key>``, ``allow-<key>-out``)."""
 
     port: int
+    """The server's port (TLS only)."""
     component: str
+    """The server's name: its pods' ``app.kubernetes.io/name`` label and its container's name."""
+    host: str
+    """The client Service's DNS name (``<name>.<namespace>.svc``): it selects the primary."""
+    tls_secret: str
+    """The Secret of the server certificate; its ``ca.crt`` is what clients verify the server with."""
 
     def __init__(
-        self, type_token: str, name: str, args: StoreArgs, opts: pulumi.ResourceOptions | None, argument: str
+        self,
+        type_token: str,
+        name: str,
+        args: StoreArgs,
+        opts: pulumi.ResourceOptions | None,
+        argument: str,
+        secret_name: pulumi.Input[str] | None = None,
     ) -> None:
+        self.secrets = _secret_store(args, argument, secret_name)
         problem = validation.digest_ref(args.image)
         if problem:
             raise ValueError(f"{argument}.image {args.image!r}: {problem}")
@@ -73,7 +95,7 @@ class StatefulStore(NamespacedBlock):
         self.tls_secret = f"{name}-tls"
         self.primary = args.primary
         self.primary_host = f"{name}-{args.primary}.{self.headless}.{args.namespace}.svc"
-        self.certificate = args.secret_store.server_certificate(
+        self.certificate = self.secrets.server_certificate(
             self, self.tls_secret, [self.host, f"{self.host}.cluster.local", f"*.{self.headless}.{args.namespace}.svc"]
         )
         self._services(name)
@@ -239,3 +261,21 @@ class StatefulStore(NamespacedBlock):
             ),
         )
         return [ingress, egress]
+
+
+def _secret_store(args: StoreArgs, argument: str, secret_name: pulumi.Input[str] | None) -> SecretStoreRef:
+    """The store's SecretStore: the object, or its names (``issuer_name``, the Cache's ``secret_name``)."""
+    if args.secret_store is not None:
+        names = {"issuer_name": args.issuer_name, "secret_name": secret_name}
+        given = " and ".join(key for key, value in names.items() if value is not None)
+        if given:
+            raise ValueError(f"{argument}: {given} given with secret_store: give the store or its names, not both")
+        return args.secret_store.ref
+    if args.issuer_name is None or args.issuer_name == "":
+        raise ValueError(
+            f"{argument}.secret_store: required, or issuer_name (its CA Issuer: the KubernetesSecretStore's "
+            "issuerName output)"
+        )
+    return SecretStoreRef(
+        namespace=args.namespace, secret_name=secret_name, issuer_name=args.issuer_name, labels=dict(args.tags)
+    )

@@ -41,6 +41,7 @@ _INIT = (
 @dataclass(kw_only=True)
 class VectorStoreArgs(StoreArgs):
     memory_mib: int = 1024
+    """Memory of the pod (request = limit), at least 128 MiB."""
 
 
 class VectorStore(StatefulStore):
@@ -48,6 +49,12 @@ class VectorStore(StatefulStore):
 
     port = PORT
     component = "postgres"
+    database: str
+    """The app's database (with the ``vector`` extension)."""
+    user: str
+    """The database user the app signs in as, with its client certificate."""
+    client_secret: str
+    """The Secret of the app's client certificate (``tls.crt``, ``tls.key``, ``ca.crt``)."""
 
     def __init__(self, name: str, args: VectorStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if args.replicas != 1:
@@ -83,7 +90,6 @@ class VectorStore(StatefulStore):
                 data={"pg_hba.conf": _PG_HBA, "init.sql": _INIT},
             ),
         )
-        issuer = args.secret_store.issuer_name
         self.client_certificate = self.child(
             "client-certificate",
             custom_resource(CERT_MANAGER, "Certificate"),
@@ -96,10 +102,10 @@ class VectorStore(StatefulStore):
                     "renewBefore": "720h",
                     "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
                     "usages": ["client auth", "digital signature", "key encipherment"],
-                    "issuerRef": {"name": issuer, "kind": "Issuer", "group": "cert-manager.io"},
+                    "issuerRef": {"name": self.secrets.issuer_name, "kind": "Issuer", "group": "cert-manager.io"},
                 },
             },
-            pulumi.ResourceOptions(depends_on=[args.secret_store.issuer]),
+            self.secrets.after_issuer(),
         )
         settings = {
             "ssl": "on",

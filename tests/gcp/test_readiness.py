@@ -11,8 +11,12 @@ import pulumi_gcp.pubsub as pubsub
 import pulumi_gcp.redis as redis
 import pulumi_gcp.servicenetworking as servicenetworking
 import pulumi_gcp.sql as sql
+import pytest
 
+from components.gcp.cache import Cache, CacheArgs
+from components.gcp.network import Network, NetworkArgs
 from components.gcp.readiness import findings
+from components.gcp.vector_store import VectorStore, VectorStoreArgs
 from components.testing import plan
 from tests.gcp.conftest import DIGEST, EMAIL, KEY, MEMBER, NETWORK, PROJECT, REGION
 
@@ -65,6 +69,23 @@ def test_data_stores_without_the_psa_connection_are_found() -> None:
         )
 
     assert _names(program) == {"psa-before-private-data": [("db",)]}
+
+
+@pytest.mark.parametrize("waits", [False, True])
+def test_data_stores_built_without_psa_connection_must_depend_on_the_network(waits: bool) -> None:
+    """``psa_connection`` is optional (a facade cannot pass a resource): a Cache or VectorStore that
+    neither gets it nor depends on the Network is found; ``depends_on=[network]`` (the facades'
+    ``dependsOn: [network]``) is enough, as it waits for the network's children."""
+
+    def program() -> None:
+        network = Network("net", NetworkArgs(project=PROJECT, region=REGION))
+        where = {"project": PROJECT, "region": REGION, "network_id": network.network_id}
+        depends_on = [network] if waits else []
+        Cache("cache", CacheArgs(**where, depends_on=depends_on))
+        VectorStore("db", VectorStoreArgs(**where, depends_on=depends_on))
+
+    found = {name: sorted(resources) for name, resources in _names(program).items()}
+    assert found == ({} if waits else {"psa-before-private-data": [("cache-redis",), ("db-postgres",)]})
 
 
 def test_a_dead_letter_subscription_without_the_agents_roles_is_found() -> None:

@@ -19,16 +19,20 @@ from pulumi.provider.server import ComponentInitError, ProviderServicer
 from pulumi.runtime import rpc
 
 from ai_platform_cli.main import StackFile, load_stack, plan_stack
-from components import aws, targets
+from components import aws, kubernetes, targets
 from components.azure.ai import ModelDeployment
 from components.azure.api_management import JwtValidation
 from components.azure.vector_store import EntraAdmin
 from components.gcp import Apis, ApisArgs, Queue, QueueArgs
+from components.gcp import readiness as gcp_readiness
 from components.kubernetes import MountedSecret, Network, NetworkArgs, SecretStore, SecretStoreArgs
+from components.kubernetes import readiness as kubernetes_readiness
 from components.kubernetes.objects import Pods
 from components.spec import NAMESPACE, SpecError
 from components.testing import Graph, plan
 from provider import PACKAGE
+from provider.gcp import GcpNetwork
+from provider.kubernetes import KubernetesSecretStore
 from tests.azure.conftest import DIGEST as AZURE_DIGEST
 from tests.azure.conftest import WHERE as AZURE_WHERE
 from tests.azure.test_api_management import args as azure_apim_args
@@ -149,6 +153,15 @@ GCP_BLOCK_ARGS: dict[str, dict[str, Any]] = {
         "network_id": NETWORK,
         "subnetwork_id": SUBNET,
         "environment": {"APP_LOG_LEVEL": "info"},
+        "tags": LABELS,
+    },
+    "Cache": {"project": PROJECT, "region": REGION, "network_id": NETWORK, "tier": "BASIC", "kms_key_name": GCP_KEY},
+    "VectorStore": {
+        "project": PROJECT,
+        "region": REGION,
+        "network_id": NETWORK,
+        "availability": "ZONAL",
+        "backup_retention_days": 7,
         "tags": LABELS,
     },
     "Observability": {
@@ -372,6 +385,78 @@ def test_a_kubernetes_facades_depends_on_option_reaches_the_blocks_children(host
     assert waited == _waits(plan(direct, stack="dev"))
     children = [name for name in waited if name.startswith("x-")]
     assert children and all("net-namespace" in waited[name] for name in children)
+
+
+@pytest.mark.parametrize("depend", [True, False])
+@pytest.mark.parametrize("block", ["Cache", "VectorStore"])
+def test_a_gcp_data_store_facade_waits_for_the_network_in_its_depends_on(
+    hosted: ComponentProvider, block: str, depend: bool
+) -> None:
+    """The Private Service Access connection cannot be an argument: ``dependsOn: [network]`` orders
+    the instance after it; without it the readiness check finds the instance."""
+
+    def program() -> None:
+        network = GcpNetwork("net", {"project": PROJECT, "region": REGION})
+        wire = {camel_case(key): value for key, value in GCP_BLOCK_ARGS[block].items()}
+        wire["networkId"] = network.network_id
+        hosted.construct(
+            "x", f"{PACKAGE}:index:Gcp{block}", wire, pulumi.ResourceOptions(depends_on=[network]) if depend else None
+        )
+
+    found = {f.invariant for f in gcp_readiness.findings(plan(program, stack="dev"))}
+    assert ("psa-before-private-data" in found) is not depend
+
+
+#: the Kubernetes data stores' arguments besides the SecretStore (object or names)
+K8S_STORE_ARGS: dict[str, dict[str, Any]] = {
+    "Cache": {
+        "tags": K8S_TAGS,
+        "namespace": K8S_NAMESPACE,
+        "part_of": "ai-api",
+        "image": K8S_DIGEST,
+        "replicas": 2,
+        "auth_token": "t" * 32,
+        "auth_token_key": "redisAuthToken",
+    },
+    "VectorStore": {"tags": K8S_TAGS, "namespace": K8S_NAMESPACE, "part_of": "ai-api", "image": K8S_DIGEST},
+}
+
+
+@pytest.mark.parametrize("block", sorted(K8S_STORE_ARGS))
+def test_a_kubernetes_data_store_facade_is_wired_to_the_secret_store_facade_by_its_outputs(
+    hosted: ComponentProvider, schema: dict[str, Any], block: str
+) -> None:
+    """KubernetesSecretStore -> KubernetesCache/VectorStore as another language wires them: the
+    store's ``issuerName`` (and ``secretName``) outputs as inputs, the store in ``dependsOn``. The
+    facade registers what the Python block given the SecretStore object registers, ready to deploy."""
+    store_args = {**K8S_BLOCK_ARGS["SecretStore"], "secrets": {"redisAuthToken": "t" * 32}}
+    args = K8S_STORE_ARGS[block]
+
+    def direct() -> None:
+        store = SecretStore("store", SecretStoreArgs(**store_args))
+        block_args = getattr(kubernetes, f"{block}Args")(**args, secret_store=store)
+        getattr(kubernetes, block)("x", block_args, pulumi.ResourceOptions(depends_on=[store]))
+
+    def through_facades() -> None:
+        store = KubernetesSecretStore("store", store_args)  # type: ignore[arg-type]
+
+        def output(name: str) -> pulumi.Output[str]:
+            """The store's output as the engine hands it on: a value that depends on the store."""
+            return store.urn.apply(lambda _: getattr(store, name))
+
+        wire = {camel_case(key): value for key, value in args.items()}
+        wire["issuerName"] = output("issuer_name")
+        if block == "Cache":
+            wire["secretName"] = output("secret_name")
+        options = pulumi.ResourceOptions(depends_on=[store])
+        hosted.construct("x", f"{PACKAGE}:index:Kubernetes{block}", wire, options)
+
+    facade = plan(through_facades, stack="dev")
+    token = f"ai-platform:kubernetes:{block}"
+    assert below(facade, token) == below(plan(direct, stack="dev"), token)
+    assert kubernetes_readiness.findings(facade) == []
+    (outer,) = facade.of_type(f"{PACKAGE}:index:Kubernetes{block}")
+    assert set(outer.outputs) == set(schema["resources"][f"{PACKAGE}:index:Kubernetes{block}"]["properties"])
 
 
 def graph_parent(graph: Graph, token: str) -> str | None:
