@@ -70,9 +70,17 @@ def test_the_check_catches_what_the_schema_forbids(
     assert result.returncode != 0 and error in result.stdout, result.stdout
 
 
-def test_readme_typescript_program_type_checks(tmp_path: Path, schema: dict[str, Any]) -> None:
+def _readme_programs() -> list[str]:
+    """The TypeScript programs of the README's section on other languages."""
     section = (ROOT / "README.md").read_text().split("## From TypeScript, Go, C#, Java or YAML", 1)[1]
-    program = section.split("```typescript\n", 1)[1].split("```", 1)[0]
+    section = section.split("\n## ", 1)[0]
     assert "pulumi package add" in section
-    result = compile_example(tmp_path, schema, program)
+    return [block.split("```", 1)[0] for block in section.split("```typescript\n")[1:]]
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["platform-and-queue", "blocks-wired-by-outputs"])
+def test_readme_typescript_programs_type_check(tmp_path: Path, schema: dict[str, Any], index: int) -> None:
+    programs = _readme_programs()
+    assert len(programs) == 2
+    result = compile_example(tmp_path, schema, programs[index])
     assert result.returncode == 0, result.stdout + result.stderr
