@@ -19,10 +19,11 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.observability import RATE_LIMITED
+from app.redis_link import Link
 from app.settings import Settings
 
 log = logging.getLogger("app.limits")
@@ -216,39 +217,29 @@ class Store(Protocol):
 class RedisStore:
     """The limits in Redis, the operations of concurrent requests batched into one script call.
 
-    While one batch is in flight, new admissions queue; then every queued operation goes in one
-    LIMITS_LUA call, which Redis runs atomically, in order, so batching changes no decision: the
-    limits stay exact across replicas. Settlements are not awaited: they correct a reservation after
-    the answer, so they ride in front of the next batch (before any later admission of this process)
-    or go alone after SETTLE_DELAY_S; a request thus costs one round trip, not two.
+    While one batch is in flight, new operations queue; when it returns, everything queued goes in one
+    LIMITS_LUA call, which Redis runs atomically, in order, so batching changes no decision: the limits
+    stay exact across replicas. Settlements are not awaited: they correct a reservation after the answer,
+    so they ride in front of the next batch or go alone after SETTLE_DELAY_S; a request thus costs one
+    round trip, not two. A batch is written at once on the limiter's own connection (`Link`) and its reply
+    handed out as it is parsed: no task per batch, and a request that stops waiting (a timeout, a client
+    gone) takes only its own answer with it.
     """
 
     SETTLE_DELAY_S = 0.05
+    RECOVERIES = 2  # a batch is sent again at most this often (a new connection, then the script reloaded)
 
     def __init__(self, redis: Redis, timeout_s: float) -> None:
-        """`redis` without a socket timeout: each batch is bounded by `timeout_s` here instead."""
-        self.redis = redis
+        """`redis` opens (and authenticates) the limiter's connection; each admission waits `timeout_s` at most."""
+        self.link = Link(redis)
         self.timeout_s = timeout_s
         self._sha = hashlib.sha1(LIMITS_LUA.encode(), usedforsecurity=False).hexdigest()
         self._queue: list[Operation] = []
-        self._flusher: asyncio.Task[None] | None = None
-        self._sending = False  # a batch is in flight (from a request's task or the flusher)
+        self._in_flight = False  # a batch is with Redis (or being sent again); the next waits for it
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._timer: asyncio.TimerHandle | None = None
-        self._conn: Any = None
-
-    def _start_flush(self) -> None:
-        """Send what is queued from a task of its own (for settlements, and for admissions that queued
-        while a batch was in flight)."""
-        if not self._sending:
-            self._sending = True
-            self._flusher = asyncio.get_running_loop().create_task(self._flush())
-
-    async def _flush(self) -> None:
-        try:
-            while self._queue:
-                await self._send()
-        finally:
-            self._sending = False
+        self._recovering: set[asyncio.Task[None]] = set()
 
     async def admit(self, limits: list[Limit], budget_key: str | None, budget_micro_usd: int) -> list[int]:
         keys = [lim.key for lim in limits] + ([budget_key] if budget_key else [])
@@ -257,87 +248,98 @@ class RedisStore:
             args += [lim.limit, lim.cost]
         result: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append(Operation("a", keys, args, result))
-        if not self._sending:  # nothing in flight: send from this request's task, without a task switch
-            self._sending = True
-            try:
-                await self._send()
-            finally:
-                self._sending = False
-                if self._queue:  # queued meanwhile
-                    self._start_flush()
-        return numbers(await result)
+        self._dispatch()
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return numbers(await result)
+        except TimeoutError:
+            # Redis stopped answering: drop the connection (the batch in flight fails with this error,
+            # later ones go on a new connection) rather than queue every request behind it
+            error = RedisTimeoutError(f"Redis did not answer within {self.timeout_s} s")
+            self.link.abort(error)
+            raise error from None
 
     async def settle(
         self, limits: list[Limit], bucket: int, deltas: list[int], budget_key: str | None, cost: float
     ) -> None:
         keys = [lim.key for lim in limits] + ([budget_key] if budget_key else [])
         self._queue.append(Operation("s", keys, [len(limits), bucket, cost, *deltas]))
-        if self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.SETTLE_DELAY_S, self._start_flush)
+        if self._timer is None and not self._in_flight:
+            self._timer = asyncio.get_running_loop().call_later(self.SETTLE_DELAY_S, self._dispatch)
 
     async def aclose(self) -> None:
-        """Send queued settlements now (at shutdown, before the Redis pool closes)."""
-        if self._queue:
-            self._start_flush()
-        if self._flusher is not None:
-            await self._flusher
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            await self.redis.connection_pool.release(conn)
+        """Send queued settlements now (at shutdown, before the Redis pool closes), then close the connection."""
+        self._dispatch()
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                await self._idle.wait()
+        except TimeoutError:
+            log.error("could not settle usage: Redis did not answer within %s s at shutdown", self.timeout_s)
+        await self.link.close()
 
-    async def _call(self, *command: Any) -> Any:
-        """One command on the limiter's own connection (batches go one at a time, so one suffices):
-        no pool checkout, retry wrapper or per-command hooks on the path every request takes.
-
-        A connection the server dropped while idle (a failover, an idle timeout) is replaced and the
-        command sent once more, as redis-py's own retry would: if the script did run before the
-        connection broke, the batch counts twice, which can only refuse early, never admit too much."""
-        for attempt in (1, 2):
-            conn = self._conn
-            if conn is None:
-                conn = self._conn = await self.redis.connection_pool.get_connection()
-            try:
-                await conn.send_packed_command(conn.pack_command(*command), check_health=False)
-                return await conn.read_response()
-            except ResponseError:  # Redis answered (an error reply): the connection is fine
-                raise
-            except BaseException as exc:  # a broken or half-read connection: never reused
-                self._conn = None
-                await conn.disconnect()
-                await self.redis.connection_pool.release(conn)
-                if attempt == 2 or not isinstance(exc, RedisConnectionError | OSError):
-                    raise
-        raise AssertionError("unreachable")
-
-    async def _send(self) -> None:
-        """One script call with everything queued; each operation's result goes to whoever waits for it."""
+    def _dispatch(self) -> None:
+        """Send everything queued as one script call, unless a batch is in flight (it follows that one)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._in_flight or not self._queue:
+            return
         batch, self._queue = self._queue, []
+        self._in_flight = True
+        self._idle.clear()
+        if self.link.ready:
+            self._send(batch, self.RECOVERIES)
+        else:
+            self._recover(batch, self.RECOVERIES, load=False)
+
+    def _send(self, batch: list[Operation], recoveries: int) -> None:
         keys, args = encode(batch)
-        results: list[Any]
+        command = ("EVALSHA", self._sha, len(keys), *keys, *args)
+        self.link.send(command, lambda reply: self._returned(batch, reply, recoveries))
+
+    def _returned(self, batch: list[Operation], reply: Any, recoveries: int) -> None:
+        """A batch's reply (or the error standing for it): hand out the results, or send the batch again
+        where nothing can have run (NOSCRIPT) or the connection broke. At most RECOVERIES times: if the
+        script did run before a connection broke, the batch counts twice, which can only refuse early,
+        never admit too much."""
+        if recoveries > 0 and isinstance(reply, NoScriptError):  # Redis restarted or flushed its scripts
+            self._recover(batch, recoveries - 1, load=True)
+            return
+        if recoveries > 0 and isinstance(reply, RedisConnectionError):  # a failover, an idle timeout
+            self._recover(batch, recoveries - 1, load=False)
+            return
         try:
-            async with asyncio.timeout(self.timeout_s):
-                reply: Any
-                try:
-                    reply = await self._call("EVALSHA", self._sha, len(keys), *keys, *args)
-                except NoScriptError:  # Redis restarted or flushed its scripts (nothing ran): load it
-                    await self._call("SCRIPT", "LOAD", LIMITS_LUA)
-                    reply = await self._call("EVALSHA", self._sha, len(keys), *keys, *args)
-            results = decode(reply)
-        except TimeoutError:
-            results = [RedisTimeoutError(f"Redis did not answer within {self.timeout_s} s")] * len(batch)
-        except asyncio.CancelledError:  # the sending request went away (its batch: its own admission and settlements)
-            for op in batch:
-                if op.result is not None:
-                    op.result.cancel()
-                else:
-                    log.warning("a settlement may be lost: the request sending it was cancelled")
-            raise
-        except Exception as exc:  # handed to every caller of the batch
-            results = [exc] * len(batch)
+            results = [reply] * len(batch) if isinstance(reply, Exception) else decode(reply)
+        except ValueError as exc:
+            results = [RedisError(f"unreadable limiter reply: {exc}")] * len(batch)
+        self._in_flight = False
         self._deliver(batch, results)
+        self._dispatch()
+        if not self._in_flight:
+            self._idle.set()
+
+    def _recover(self, batch: list[Operation], recoveries: int, load: bool) -> None:
+        """Open a new connection (and load the script) in a task of its own, then send `batch` on it."""
+
+        async def recover() -> None:
+            try:
+                async with asyncio.timeout(self.timeout_s):
+                    if not self.link.ready:
+                        await self.link.open()
+                    if load:
+                        await self.link.call("SCRIPT", "LOAD", LIMITS_LUA)
+            except TimeoutError:
+                self._returned(batch, RedisTimeoutError(f"Redis did not answer within {self.timeout_s} s"), 0)
+            except RedisError as exc:
+                self._returned(batch, exc, 0)
+            except OSError as exc:
+                self._returned(batch, RedisConnectionError(str(exc)), 0)
+            else:
+                self._send(batch, recoveries)
+
+        task = asyncio.get_running_loop().create_task(recover())
+        self._recovering.add(task)
+        task.add_done_callback(self._recovering.discard)
 
     @staticmethod
     def _deliver(batch: list[Operation], results: list[Any]) -> None:
@@ -345,7 +347,7 @@ class RedisStore:
             if op.result is None:
                 if isinstance(result, Exception):
                     log.error("could not settle usage: %s", result)
-            elif not op.result.done():  # the request may have been cancelled meanwhile
+            elif not op.result.done():  # the request may have stopped waiting meanwhile
                 if isinstance(result, Exception):
                     op.result.set_exception(result)
                 else:

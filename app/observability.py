@@ -158,14 +158,19 @@ class BatchingStreamHandler(logging.StreamHandler):
         self._pending: asyncio.TimerHandle | None = None
 
     def flush(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop here (start-up, shut-down, another thread): now
+            self._flush_now()
+            return
         if self._pending is None:
-            try:
-                self._pending = asyncio.get_running_loop().call_later(self.FLUSH_DELAY_S, self._flush_now)
-            except RuntimeError:  # no event loop here (start-up, shut-down, another thread)
-                super().flush()
+            self._pending = loop.call_later(self.FLUSH_DELAY_S, self._flush_now)
 
     def _flush_now(self) -> None:
-        self._pending = None
+        """Write what is buffered (also when the loop that was to do it has gone: at exit)."""
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
         super().flush()
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -176,6 +181,24 @@ class BatchingStreamHandler(logging.StreamHandler):
     def close(self) -> None:
         super().flush()
         super().close()
+
+
+def buffer_log_output() -> None:
+    """In the long-lived server only (`python -m app`): write the log through a block buffer of its own.
+
+    With PYTHONUNBUFFERED=1 (as the image sets it) sys.stdout writes every line at once, a system call per
+    request's access line, which the batching above is there to avoid. Whoever calls this flushes at exit
+    (`logging.shutdown`), also when a signal ends the process; Lambda and the worker keep plain stdout."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, BatchingStreamHandler) and handler.stream is sys.stdout:
+            try:
+                descriptor = sys.stdout.fileno()
+            except (AttributeError, OSError, ValueError):  # not a file (a test's capture): leave it
+                return
+            buffered = open(  # noqa: SIM115 - lives as long as the handler, which flushes it
+                descriptor, "w", buffering=1 << 16, encoding="utf-8", errors="backslashreplace", closefd=False
+            )
+            handler.setStream(buffered)
 
 
 def setup_logging(settings: Settings) -> None:

@@ -22,6 +22,7 @@ from types import ModuleType
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import uvloop  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
 from app.settings import Settings  # noqa: E402
@@ -97,7 +98,7 @@ def main() -> None:
         for _ in range(options.rounds):
             for concurrency in (1, 16):
                 for name, module in variants.items():
-                    figures = asyncio.run(run(module, port, redis_server.pid, options.ops, concurrency))
+                    figures = uvloop.run(run(module, port, redis_server.pid, options.ops, concurrency))  # as in the app
                     results.setdefault((name, concurrency), []).append(figures)
     finally:
         redis_server.terminate()

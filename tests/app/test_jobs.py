@@ -381,13 +381,16 @@ def test_concurrency_is_bounded_and_queue_depth_is_exported(make_stack: Callable
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
             states = [client.get(f"/v1/jobs/{i}").json()["status"] for i in ids]
-            most_running = max(most_running, states.count("running"))
-            try:
-                found = re.search(r'^ai_queue_depth\{backend="redis",queue="[^"]+"\} (\S+)$', worker.metrics(), re.M)
+            try:  # the worker's own gauge: the statuses above are read one by one, not at one instant
+                metrics = worker.metrics()
             except httpx.HTTPError:
-                found = None
+                metrics = ""
+            found = re.search(r'^ai_queue_depth\{backend="redis",queue="[^"]+"\} (\S+)$', metrics, re.M)
             if found:
                 depths.add(float(found.group(1)))
+            running = re.search(r"^ai_jobs_in_progress (\S+)$", metrics, re.M)
+            if running:
+                most_running = max(most_running, int(float(running.group(1))))
             if all(s == "succeeded" for s in states):
                 break
             time.sleep(0.1)

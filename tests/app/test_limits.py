@@ -6,10 +6,13 @@ import uuid
 from typing import Any
 
 import httpx
+import uvloop
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.limits import LIMITS_LUA, Limiter, Operation, RedisStore, decode, encode, numbers
+from app.redis_link import Link
 from app.settings import Settings
 from tests.app.support import (
     API_KEY,
@@ -247,3 +250,97 @@ def test_the_limiter_reconnects_when_redis_drops_its_connection(redis_server: Re
         return allowed
 
     assert asyncio.run(scenario()) == [1, 1, 1, 1, 1, 0]  # exact across the reconnect: 5 a minute
+
+
+def _limiter(redis_server: RedisServer, rpm: int, timeout_s: float = 5.0) -> tuple[AsyncRedis, Limiter]:
+    client = AsyncRedis(port=redis_server.port, password=redis_server.password)
+    settings = Settings.model_validate({"auth_required": False, "rpm_per_key": rpm, "tpm_per_key": 0})
+    return client, Limiter(settings, RedisStore(client, timeout_s))
+
+
+def test_the_limiter_authenticates_like_the_app(redis_with_password: RedisServer) -> None:
+    """redis-py opens the limiter's connection (AUTH with the token, as ElastiCache needs) before the
+    limiter reads it."""
+
+    async def scenario() -> list[bool]:
+        client, limiter = _limiter(redis_with_password, rpm=2)
+        allowed = [(await limiter.admit("k", "198.51.100.2", 1)).allowed for _ in range(3)]
+        await limiter.aclose()
+        await client.aclose()
+        return allowed
+
+    redis_with_password.flush()
+    assert uvloop.run(scenario()) == [True, True, False]
+
+
+def test_a_caller_that_stops_waiting_leaves_the_connection_in_step(redis_server: RedisServer) -> None:
+    """A reply goes to the oldest command, waited for or not: a cancelled wait never shifts later answers."""
+
+    async def scenario() -> tuple[Any, Any]:
+        client = AsyncRedis(port=redis_server.port)
+        link = Link(client)
+        blocked = asyncio.ensure_future(link.call("BLPOP", f"empty-{uuid.uuid4().hex}", "0.3"))
+        await asyncio.sleep(0.05)
+        blocked.cancel()  # its reply (nil, after 0.3 s) still comes, and is dropped
+        echoed = await link.call("ECHO", "mine")
+        pong = await link.call("PING")
+        await link.close()
+        await client.aclose()
+        return echoed, pong
+
+    assert uvloop.run(scenario()) == (b"mine", b"PONG")
+
+
+def test_a_redis_that_stops_answering_times_out_and_the_next_admission_reconnects(
+    redis_server: RedisServer,
+) -> None:
+    """Admissions wait `timeout_s` at most (then the app answers 503); the stuck connection is dropped, so
+    the admissions after the pause go on a new one instead of queueing behind it."""
+    redis_server.flush()
+
+    async def scenario() -> tuple[str, list[bool]]:
+        client, limiter = _limiter(redis_server, rpm=100, timeout_s=0.3)
+        assert (await limiter.admit("k", "198.51.100.3", 1)).allowed
+        pauser = Redis(port=redis_server.port)
+        try:
+            pauser.execute_command("CLIENT", "PAUSE", "800", "ALL")
+            try:
+                await limiter.admit("k", "198.51.100.3", 1)
+                outcome = "answered"
+            except RedisTimeoutError as exc:
+                outcome = str(exc)
+            await asyncio.sleep(0.7)
+        finally:
+            pauser.close()
+        after = [(await limiter.admit("k", "198.51.100.3", 1)).allowed for _ in range(3)]
+        await limiter.aclose()
+        await client.aclose()
+        return outcome, after
+
+    outcome, after = uvloop.run(scenario())
+    assert outcome == "Redis did not answer within 0.3 s"
+    assert after == [True, True, True]
+
+
+def test_concurrent_admissions_stay_exact_when_some_callers_leave(redis_server: RedisServer) -> None:
+    """30 concurrent admissions against a limit of 10, a third of the callers cancelled while waiting:
+    the others' answers are their own, and no more than 10 pass."""
+    redis_server.flush()
+
+    async def scenario() -> tuple[int, int]:
+        client, limiter = _limiter(redis_server, rpm=10)
+        tasks = [asyncio.ensure_future(limiter.admit("k", "198.51.100.4", 1)) for _ in range(30)]
+        await asyncio.sleep(0)
+        for task in tasks[::3]:
+            task.cancel()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        answered = [o for o in outcomes if not isinstance(o, BaseException)]
+        later = await limiter.admit("k", "198.51.100.4", 1)  # the window is full either way
+        await limiter.aclose()
+        await client.aclose()
+        assert not later.allowed
+        return len(answered), sum(o.allowed for o in answered)
+
+    answered, allowed = uvloop.run(scenario())
+    assert answered == 20
+    assert allowed <= 10

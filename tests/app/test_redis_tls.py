@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvloop
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from app.limits import Limiter, RedisStore
 from app.main import _connect_redis
 from app.settings import Settings
 from tests.app.support import free_port, make_certificate, pem, wait_until
@@ -97,3 +99,29 @@ def test_without_the_ca_the_server_is_not_trusted(tls_redis: tuple[int, str]) ->
 def test_bad_ca_settings_are_refused(url: str, pem: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Settings.model_validate({"redis_url": url, "redis_ca_cert": pem, "auth_required": False})
+
+
+def test_the_limiter_reads_its_own_connection_over_tls(tls_redis: tuple[int, str]) -> None:
+    """The limiter's connection is opened (TLS, the private CA) by redis-py and then read by hiredis from
+    uvloop's TLS transport, as the app runs it: limits stay exact."""
+    port, ca = tls_redis
+    settings = Settings.model_validate(
+        {
+            "redis_url": f"rediss://127.0.0.1:{port}/0",
+            "redis_ca_cert": ca,
+            "auth_required": False,
+            "rpm_per_ip": 3,
+            "tpm_per_ip": 0,
+        }
+    )
+
+    async def admissions() -> list[bool]:
+        client = _connect_redis(settings, socket_timeout=None)
+        limiter = Limiter(settings, RedisStore(client, 5.0))
+        try:
+            return [(await limiter.admit(None, "198.51.100.9", 1)).allowed for _ in range(5)]
+        finally:
+            await limiter.aclose()
+            await client.aclose()
+
+    assert uvloop.run(admissions()) == [True, True, True, False, False]
