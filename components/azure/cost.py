@@ -71,9 +71,12 @@ def private_zone(r: GraphResource, ctx: Context) -> list[Charge]:
 
 
 def redis_enterprise(r: GraphResource, ctx: Context) -> list[Charge]:
+    """Azure Managed Redis bills each node (cache instance) an hour: high availability runs a
+    primary and a replica node, without it one node."""
     ha = r.inputs.get("highAvailability") != "Disabled"
-    key = f"redis-{_sku(r).lower()}{'' if ha else '-no-ha'}-hour"
-    return [Charge(f"{_sku(r)} {'with' if ha else 'without'} high availability", H, key)]
+    nodes = 2 if ha else 1
+    what = "primary and replica (high availability)" if ha else "no replica"
+    return [Charge(f"{_sku(r)} node hours x {nodes}: {what}", nodes * H, f"redis-{_sku(r).lower()}-node-hour")]
 
 
 def postgres_server(r: GraphResource, ctx: Context) -> list[Charge]:

@@ -4,7 +4,9 @@ published prices (730 hours a month; usage fixed by a usage file where a figure 
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -104,10 +106,41 @@ def test_azure_container_app_gateway_and_postgres() -> None:
     assert monthly(result, server) == pytest.approx(2 * 730 * 0.194 + 2 * 128 * 0.127)
 
 
-def test_azure_sku_without_a_price_is_listed_naming_the_missing_entry() -> None:
+def test_azure_managed_redis_without_a_price_yet_is_listed_naming_the_refresh() -> None:
     result = run("azure-dev")
     (redis,) = [u for u in result.not_priced if u.type == "azure-native:redisenterprise:RedisEnterprise"]
-    assert redis.reason == "prices.json: no price 'redis-balanced_b0-no-ha-hour'"
+    assert redis.reason == (
+        "prices.json: 'redis-balanced_b0-node-hour' has no price yet (no public page confirmed one); "
+        "take it from the price list: scripts/refresh_prices.py azure"
+    )
+
+
+@pytest.mark.parametrize(("stack", "sku", "nodes"), [("azure-dev", "b0", 1), ("azure-prod", "b3", 2)])
+def test_azure_managed_redis_bills_each_node_an_hour(
+    stack: str, sku: str, nodes: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The formula, against a copy of the table given a price (0.25 an hour: a test figure, not a list price)."""
+    import components.azure.cost as azure_cost
+
+    document = json.loads(azure_cost.PRICES.read_text())
+    document["prices"][f"redis-balanced_{sku}-node-hour"]["usd"] = {"westeurope": 0.25}
+    table = tmp_path / "prices.json"
+    table.write_text(json.dumps(document))
+    monkeypatch.setattr(azure_cost, "PRICES", table)
+    result = run(stack)
+    # dev: Balanced_B0 without high availability, one node; prod: Balanced_B3 with a replica, two
+    assert monthly(result, "ai-platform-cache-cluster") == pytest.approx(nodes * 730 * 0.25)
+    assert not [u for u in result.not_priced if u.type == "azure-native:redisenterprise:RedisEnterprise"]
+
+
+def test_azure_sku_without_an_entry_is_listed_naming_the_missing_entry() -> None:
+    graph, spec = planned("azure-prod")
+    cluster = graph.one("azure-native:redisenterprise:RedisEnterprise")
+    changed = replace(cluster, inputs={**cluster.inputs, "sku": {"name": "Balanced_B5"}})
+    graph = replace(graph, resources=[changed if r is cluster else r for r in graph.resources])
+    result = estimate(graph, spec)
+    (redis,) = [u for u in result.not_priced if u.type == "azure-native:redisenterprise:RedisEnterprise"]
+    assert redis.reason == "prices.json: no price 'redis-balanced_b5-node-hour'"
 
 
 def test_kubernetes_prices_requested_cpu_memory_and_volumes() -> None:
