@@ -69,8 +69,9 @@ class AzureLookup(_Lookup):
     price_list: Literal["azure"]
     service_name: str = Field(min_length=1)
     product_name: str | None = None
-    sku_name: str = Field(min_length=1)
+    sku_name: str | None = None
     meter_name: str = Field(min_length=1)
+    """Exact, or a shell pattern (``*Data Ingestion``), matched on the items the other fields select."""
     unit_of_measure: str | None = None
     """``unitOfMeasure`` the meter must have (``1 Hour``, ``1 GB``, ``10K``...)."""
     tier_minimum_units: float = 0
@@ -84,7 +85,7 @@ class GcpLookup(_Lookup):
     service: str = Field(min_length=1)
     """The service's display name (``Cloud Run``), resolved to its id through ``services.list``."""
     description: str = Field(min_length=1)
-    """The SKU's ``description``, exactly."""
+    """The SKU's ``description``: exact, or a shell pattern (``Redis Capacity Basic M1*``)."""
     usage_unit: str | None = None
     """``pricingExpression.usageUnit`` the SKU must have (``h``, ``s``, ``GiBy.mo``...): guards ``per``."""
     start_usage_amount: float = 0

@@ -104,16 +104,13 @@ def aws_price(offer: dict[str, Any], lookup: AwsLookup) -> float:
 
 
 def azure_filter(lookup: AzureLookup, region: str) -> str:
-    """The Retail Prices API ``$filter`` of one pay-as-you-go meter in ``region``."""
-    terms = {
-        "serviceName": lookup.service_name,
-        "armRegionName": region,
-        "skuName": lookup.sku_name,
-        "meterName": lookup.meter_name,
-        "priceType": "Consumption",
-    }
-    if lookup.product_name:
-        terms["productName"] = lookup.product_name
+    """The Retail Prices API ``$filter`` of one pay-as-you-go meter in ``region`` (a meter name
+    pattern is matched on the answer instead)."""
+    terms = {"serviceName": lookup.service_name, "armRegionName": region, "priceType": "Consumption"}
+    optional = {"productName": lookup.product_name, "skuName": lookup.sku_name}
+    if "*" not in lookup.meter_name:
+        optional["meterName"] = lookup.meter_name
+    terms |= {name: value for name, value in optional.items() if value}
     return " and ".join(f"{name} eq '{value.replace(chr(39), chr(39) * 2)}'" for name, value in terms.items())
 
 
@@ -123,6 +120,7 @@ def azure_price(items: Sequence[dict[str, Any]], lookup: AzureLookup) -> float:
         item
         for item in items
         if item.get("type") == "Consumption"
+        and fnmatch.fnmatchcase(str(item.get("meterName")), lookup.meter_name)
         and float(item.get("tierMinimumUnits") or 0) == lookup.tier_minimum_units
         and (lookup.unit_of_measure is None or item.get("unitOfMeasure") == lookup.unit_of_measure)
     ]
@@ -142,7 +140,7 @@ def gcp_price(skus: Sequence[dict[str, Any]], lookup: GcpLookup, region: str) ->
     found = [
         sku
         for sku in skus
-        if sku.get("description") == lookup.description
+        if fnmatch.fnmatchcase(str(sku.get("description")), lookup.description)
         and region in (sku.get("serviceRegions") or [])
         and (sku.get("category") or {}).get("usageType", "OnDemand") == "OnDemand"
     ]
@@ -150,7 +148,7 @@ def gcp_price(skus: Sequence[dict[str, Any]], lookup: GcpLookup, region: str) ->
         similar = sorted(
             f"{s.get('description')} {s.get('serviceRegions')}"
             for s in skus
-            if lookup.description.split(" ")[0].lower() in str(s.get("description")).lower()
+            if lookup.description.split(" ")[0].strip("*").lower() in str(s.get("description")).lower()
         )
         problem = "no SKU matches" if not found else f"{len(found)} SKUs match"
         raise PriceListError(f"{problem} in {region}; similar SKUs: {'; '.join(similar[:12]) or '-'}")

@@ -146,8 +146,11 @@ def test_azure_items_consumption_meter_at_its_tier() -> None:
     westeurope = [i for i in items if i["skuName"] == "B0" and i["armRegionName"] == "westeurope"]
     assert azure_price(westeurope, b0) == 0.0175  # the Reservation item is not pay-as-you-go
     ingestion = [i for i in items if i["serviceName"] == "Log Analytics"]
-    lookup = {"priceList": "azure", "serviceName": "Log Analytics", "skuName": "x", "meterName": "y"}
+    lookup = {"priceList": "azure", "serviceName": "Log Analytics", "meterName": "Pay-as-you-go Data Ingestion"}
     assert azure_price(ingestion, AzureLookup.model_validate({**lookup, "tierMinimumUnits": 5})) == 2.99
+    pattern = {**lookup, "meterName": "*Data Ingestion", "tierMinimumUnits": 5}  # a pattern, matched here
+    assert azure_price(ingestion, AzureLookup.model_validate(pattern)) == 2.99
+    assert "meterName" not in refresh.azure_filter(AzureLookup.model_validate(pattern), "westeurope")
     with pytest.raises(PriceListError, match=r"no meter matches \(tierMinimumUnits 1\); the list holds: "):
         azure_price(ingestion, AzureLookup.model_validate({**lookup, "tierMinimumUnits": 1}))
 
@@ -157,6 +160,8 @@ def test_gcp_sku_by_description_region_and_tier() -> None:
     cpu = {"priceList": "gcp", "service": "Cloud Run", "description": "CPU Allocation Time (Always-on CPU)"}
     # $0.000018 a vCPU-second x 3,600 (the commitment SKU of the same description is not on-demand)
     assert gcp_price(skus, GcpLookup.model_validate({**cpu, "per": 3600, "usageUnit": "s"}), "europe-west1") == 0.0648
+    pattern = {**cpu, "description": "CPU Allocation Time (Always-on*", "per": 3600}  # a pattern matches too
+    assert gcp_price(skus, GcpLookup.model_validate(pattern), "europe-west1") == 0.0648
     with pytest.raises(PriceListError, match=r"is priced per 's', not 'h': check the lookup's per"):
         gcp_price(skus, GcpLookup.model_validate({**cpu, "usageUnit": "h"}), "europe-west1")
     with pytest.raises(PriceListError, match=r"no SKU matches in us-east4; similar SKUs: CPU Allocation"):
