@@ -41,11 +41,18 @@ def api_management(r: GraphResource, ctx: Context) -> list[Charge]:
 
 
 def application_gateway(r: GraphResource, ctx: Context) -> list[Charge]:
+    """The v2 SKU's fixed hours, plus the capacity units its minimum instance count reserves: each
+    instance reserves 10, billed while the gateway runs whatever the load (Azure's "Understanding
+    pricing for Application Gateway and WAF", instance count)."""
     minimum = int((r.inputs.get("autoscaleConfiguration") or {}).get("minCapacity") or 0)
     sku = _sku(r).lower()
     return [
         Charge("gateway hours", H, f"appgw-{sku}-hour"),
-        Charge(f"capacity unit hours ({minimum} reserved)", minimum * H, f"appgw-{sku}-capacity-unit-hour"),
+        Charge(
+            f"capacity unit hours ({minimum} minimum instance(s) x 10 reserved)",
+            minimum * 10 * H,
+            f"appgw-{sku}-capacity-unit-hour",
+        ),
     ]
 
 

@@ -98,9 +98,9 @@ def test_azure_container_app_gateway_and_postgres() -> None:
     result = run("azure-prod", {"resources": {"ai-platform-service-app": {"requestsMillions": 1}}})
     # 2 minimum replicas x (1 vCPU x $0.0864 + 2 GiB x $0.0108) an hour + $0.40 per million requests
     assert monthly(result, "ai-platform-service-app") == pytest.approx(2 * 730 * (0.0864 + 2 * 0.0108) + 0.40)
-    # WAF_v2: $0.443 an hour + 2 reserved capacity units x $0.0072
+    # WAF_v2: $0.443 an hour + 2 minimum instances x 10 reserved capacity units x $0.0072 an hour
     gateway = next(i.resource for i in result.items if i.type == "azure-native:network:ApplicationGateway")
-    assert monthly(result, gateway) == pytest.approx(730 * (0.443 + 2 * 0.0072))
+    assert monthly(result, gateway) == pytest.approx(730 * (0.443 + 2 * 10 * 0.0072))
     # zone-redundant HA: two D2ds_v5 servers and two copies of 128 GB
     server = next(i.resource for i in result.items if i.type == "azure-native:dbforpostgresql:Server")
     assert monthly(result, server) == pytest.approx(2 * 730 * 0.194 + 2 * 128 * 0.127)
