@@ -41,11 +41,18 @@ def api_management(r: GraphResource, ctx: Context) -> list[Charge]:
 
 
 def application_gateway(r: GraphResource, ctx: Context) -> list[Charge]:
+    """The v2 SKU's fixed hours, plus the capacity units its minimum instance count reserves: each
+    instance reserves 10, billed while the gateway runs whatever the load (Azure's "Understanding
+    pricing for Application Gateway and WAF", instance count)."""
     minimum = int((r.inputs.get("autoscaleConfiguration") or {}).get("minCapacity") or 0)
     sku = _sku(r).lower()
     return [
         Charge("gateway hours", H, f"appgw-{sku}-hour"),
-        Charge(f"capacity unit hours ({minimum} reserved)", minimum * H, f"appgw-{sku}-capacity-unit-hour"),
+        Charge(
+            f"capacity unit hours ({minimum} minimum instance(s) x 10 reserved)",
+            minimum * 10 * H,
+            f"appgw-{sku}-capacity-unit-hour",
+        ),
     ]
 
 
@@ -71,9 +78,12 @@ def private_zone(r: GraphResource, ctx: Context) -> list[Charge]:
 
 
 def redis_enterprise(r: GraphResource, ctx: Context) -> list[Charge]:
+    """Azure Managed Redis bills each node (cache instance) an hour: high availability runs a
+    primary and a replica node, without it one node."""
     ha = r.inputs.get("highAvailability") != "Disabled"
-    key = f"redis-{_sku(r).lower()}{'' if ha else '-no-ha'}-hour"
-    return [Charge(f"{_sku(r)} {'with' if ha else 'without'} high availability", H, key)]
+    nodes = 2 if ha else 1
+    what = "primary and replica (high availability)" if ha else "no replica"
+    return [Charge(f"{_sku(r)} node hours x {nodes}: {what}", nodes * H, f"redis-{_sku(r).lower()}-node-hour")]
 
 
 def postgres_server(r: GraphResource, ctx: Context) -> list[Charge]:

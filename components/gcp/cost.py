@@ -8,6 +8,7 @@ line in ``FREE``/``NOT_PRICED``).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from components.cost import GB, HOURS_PER_MONTH, Charge, Context, compute_hours, request_charge, rule_set_charges
@@ -21,14 +22,58 @@ BLOCKS = {"EncryptionKey": "secrets"}
 H = HOURS_PER_MONTH
 
 
+def request_based(r: GraphResource) -> bool:
+    """Whether a Cloud Run v2 service has request-based billing (CPU only while it serves).
+
+    ``cpuIdle`` defaults to true only while the container sets no ``resources``: once it sets
+    ``resources`` (limits, startup boost), CPU stays allocated unless ``cpuIdle`` is true, which is
+    instance-based billing (Cloud Run Admin API v2, ``ResourceRequirements.cpuIdle``)."""
+    containers = (r.inputs.get("template") or {}).get("containers") or [{}]
+    resources = [c.get("resources") for c in containers]
+    return all(res is None or res.get("cpuIdle") is True for res in resources)
+
+
 def cloud_run(r: GraphResource, ctx: Context) -> list[Charge]:
+    """The billing the planned service has: instance-based (every instance's whole life at the
+    instance-based rates, no request fee) or request-based (time serving requests at the active
+    rates, idle minimum instances at the idle rates, plus the request fee). Startup CPU boost and
+    the free tier are not counted."""
     template = r.inputs.get("template") or {}
-    instances = int((template.get("scaling") or {}).get("minInstanceCount") or 0)
+    minimum = int((template.get("scaling") or {}).get("minInstanceCount") or 0)
     limits = [(c.get("resources") or {}).get("limits") or {} for c in template.get("containers") or []]
     cores = sum(cpu_cores(q.get("cpu", 1)) for q in limits)
     memory = sum(gib(q.get("memory", "512Mi")) for q in limits)
-    charges = compute_hours(instances, cores, memory, ("run-vcpu-hour", "run-gib-hour"), "minimum instances")
-    return [*charges, request_charge(r, ctx, "run-requests-million")]
+    if not request_based(r):
+        keys = ("run-instance-vcpu-hour", "run-instance-gib-hour")
+        charges = compute_hours(minimum, cores, memory, keys, "minimum instances (instance-based billing)")
+        extra, why = ctx.usage(r, "extraInstances", 0, "average instances above the minimum; stated default: none")
+        if extra:
+            charges += [replace(c, usage=why) for c in compute_hours(extra, cores, memory, keys, "instances above it")]
+        return charges
+    ms, why = ctx.usage(r, "averageDurationMs", 1500, "stated default: 1.5 s a request (the model call)")
+    # an instance is billed active while it serves at least one request: no two requests overlapping
+    # is the upper bound; active time is spent on the minimum instances first
+    active = ctx.requests * ms / 1000 / 3600
+    idle = max(minimum * H - active, 0)
+    active_why = f"requests x {ms:g} ms, none overlapping ({why})"
+    idle_why = f"{minimum:g} x {H} h less the active hours ({active_why})" if active else None
+    return [
+        Charge(f"active vCPU hours ({cores:g} vCPU)", active * cores, "run-request-vcpu-hour", active_why),
+        Charge(f"active memory hours ({memory:g} GiB)", active * memory, "run-request-gib-hour", active_why),
+        Charge(
+            f"idle minimum instances: vCPU hours ({minimum:g} x {cores:g})",
+            idle * cores,
+            "run-idle-vcpu-hour",
+            idle_why,
+        ),
+        Charge(
+            f"idle minimum instances: memory hours ({minimum:g} x {memory:g} GiB)",
+            idle * memory,
+            "run-idle-gib-hour",
+            idle_why,
+        ),
+        request_charge(r, ctx, "run-requests-million"),
+    ]
 
 
 def forwarding_rule(r: GraphResource, ctx: Context) -> list[Charge]:
