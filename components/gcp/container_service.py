@@ -128,8 +128,11 @@ class ContainerService(Block):
             name="api",
             image=args.image,
             ports=cloudrunv2.ServiceTemplateContainerPortsArgs(container_port=args.port),
+            # CPU stays allocated between requests (instance-based billing): the app works after it
+            # answers (limit settlements, batched logs, conversation summaries, trace export), which
+            # request-based billing would throttle; the estimate prices it so (components/gcp/cost.py)
             resources=cloudrunv2.ServiceTemplateContainerResourcesArgs(
-                limits={"cpu": f"{args.cpu:g}", "memory": args.memory}, startup_cpu_boost=True
+                limits={"cpu": f"{args.cpu:g}", "memory": args.memory}, startup_cpu_boost=True, cpu_idle=False
             ),
             envs=envs,
             startup_probe=cloudrunv2.ServiceTemplateContainerStartupProbeArgs(

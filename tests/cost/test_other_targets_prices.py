@@ -30,7 +30,7 @@ def monthly(result: Estimate, resource: str) -> float:
 
 def test_gcp_cloud_run_cloud_sql_memorystore_and_armor() -> None:
     result = run("gcp-prod", {"resources": {"ai-platform-gateway-armor": {"requestsMillions": 2}}})
-    # the planned service sets `resources` without `cpuIdle`: CPU always allocated, instance-based
+    # the planned service sets `cpuIdle: false`: CPU always allocated, instance-based
     # billing: 3 minimum instances x (1 vCPU x $0.000018 + 1 GiB x $0.000002 a second) x 3,600 s, no request fee
     run_items = [i for i in result.items if i.resource == "ai-platform-service-run"]
     assert {i.price_key for i in run_items} == {"run-instance-vcpu-hour", "run-instance-gib-hour"}

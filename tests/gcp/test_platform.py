@@ -91,6 +91,8 @@ def test_prod_wiring_service_waits_for_bindings_and_gets_the_app_contract() -> N
     assert env["APP_DATABASE_IAM_AUTH"]["value"] == "true"
     assert graph.one("gcp:sql/user:User").inputs["name"] == "ai-api-gcp-prod@ai-platform-prod.iam"
     assert not [e for e in container["envs"] if "value" in e and "KEY" in e["name"]]
+    # CPU stays allocated between requests: the app settles limits and flushes logs after it answers
+    assert container["resources"]["cpuIdle"] is False
     bindings = [
         r
         for r in graph.resources
