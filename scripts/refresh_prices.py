@@ -4,7 +4,7 @@
     .venv/bin/python scripts/refresh_prices.py [TARGET ...] [--check]
 
 AWS and Azure lists need no credentials; Google Cloud's Catalog API needs an API key in
-CLOUD_BILLING_API_KEY. How it works: components/cost/refresh.py; the procedure: docs/cost.md.
+CLOUD_BILLING_API_KEY. How it works: ai_platform_cli/price_lists.py; the procedure: docs/cost.md.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.cost.refresh import main
+from ai_platform_cli.price_lists import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,7 +3,7 @@
 Each entry has its unit, its price per region (``"*"`` where the price is the same everywhere),
 the page it was taken from, the date it was taken and the key that finds it in the cloud's
 public price list (``lookup``). No network at run time: ``scripts/refresh_prices.py`` refreshes
-the table from those lists (:mod:`components.cost.refresh`), and a test fails when an entry is
+the table from those lists (:mod:`ai_platform_cli.price_lists`), and a test fails when an entry is
 older than ``MAX_AGE_DAYS``, names no source or has no lookup key.
 """
 
@@ -14,10 +14,9 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
-from pydantic.alias_generators import to_camel
 
 #: how old (in days) a table entry may be before the freshness test fails
 MAX_AGE_DAYS = 365
@@ -35,66 +34,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class _Lookup(_Strict):
-    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
-
-    per: float = Field(default=1, gt=0)
-    """List-price units in one table unit (a price per request in a ``1M requests`` entry: 1000000)."""
-    region: str | None = None
-    """The list's region to read instead of the table's (``global``; a ``"*"`` price read in one region)."""
-
-
-class AwsLookup(_Lookup):
-    """A price in the AWS Price List bulk API: the on-demand term of one product in the offer file
-    ``/offers/v1.0/aws/<offer>/current/<region>/index.json``."""
-
-    price_list: Literal["aws"]
-    offer: str = Field(min_length=1)
-    """The offer (service) code: ``AmazonVPC``, ``AWSELB``..."""
-    product_family: str | None = None
-    """``products.<sku>.productFamily``, when the attributes alone are ambiguous."""
-    attributes: dict[str, str] = Field(min_length=1)
-    """``products.<sku>.attributes`` that identify the product; values are shell patterns
-    (``*NatGateway-Hours``: the usage type carries a region prefix outside us-east-1)."""
-    unit: str | None = None
-    """``priceDimensions.<rate>.unit`` the on-demand price must have (``Hrs``, ``GB``, ``GB-Mo``...):
-    guards the ``per`` conversion."""
-    begin_range: str = "0"
-    """``beginRange`` of the tier to read (the first paid tier where the list starts with a free one)."""
-
-
-class AzureLookup(_Lookup):
-    """A meter of the Azure Retail Prices API (``https://prices.azure.com/api/retail/prices``, no authentication)."""
-
-    price_list: Literal["azure"]
-    service_name: str = Field(min_length=1)
-    product_name: str | None = None
-    sku_name: str | None = None
-    meter_name: str = Field(min_length=1)
-    """Exact, or a shell pattern (``*Data Ingestion``), matched on the items the other fields select."""
-    unit_of_measure: str | None = None
-    """``unitOfMeasure`` the meter must have (``1 Hour``, ``1 GB``, ``10K``...)."""
-    tier_minimum_units: float = 0
-    """``tierMinimumUnits`` of the tier to read."""
-
-
-class GcpLookup(_Lookup):
-    """A SKU of the Cloud Billing Catalog API (``services/<id>/skus``; needs an API key)."""
-
-    price_list: Literal["gcp"]
-    service: str = Field(min_length=1)
-    """The service's display name (``Cloud Run``), resolved to its id through ``services.list``."""
-    description: str = Field(min_length=1)
-    """The SKU's ``description``: exact, or a shell pattern (``Redis Capacity Basic M1*``)."""
-    usage_unit: str | None = None
-    """``pricingExpression.usageUnit`` the SKU must have (``h``, ``s``, ``GiBy.mo``...): guards ``per``."""
-    start_usage_amount: float = 0
-    """``startUsageAmount`` of the tiered rate to read (past a free tier)."""
-
-
-Lookup = Annotated[AwsLookup | AzureLookup | GcpLookup, Field(discriminator="price_list")]
-
-
 class Entry(_Strict):
     unit: str = Field(min_length=1)
     """What one unit is: ``hour``, ``GB``, ``GB-month``, ``1M requests``..."""
@@ -108,8 +47,9 @@ class Entry(_Strict):
     note: str = ""
     verified: Url | None = None
     """The public page that confirmed the figure when it was last checked, if any."""
-    lookup: Lookup | None = None
-    """Where the price is in the provider's public price list (scripts/refresh_prices.py)."""
+    lookup: dict[str, Any] | None = None
+    """Where the price is in the provider's public price list: read by the refresh tool, which
+    knows each list's fields (:mod:`ai_platform_cli.price_lists`, scripts/refresh_prices.py)."""
 
     @model_validator(mode="after")
     def _priced_or_looked_up(self) -> Entry:

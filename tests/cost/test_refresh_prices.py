@@ -24,9 +24,18 @@ from typing import Any
 
 import pytest
 
-from components.cost import refresh
-from components.cost.prices import AwsLookup, AzureLookup, GcpLookup, PriceTableError, read_table
-from components.cost.refresh import PriceListError, PriceLists, aws_price, azure_price, gcp_price
+from ai_platform_cli import price_lists as refresh
+from ai_platform_cli.price_lists import (
+    AwsLookup,
+    AzureLookup,
+    GcpLookup,
+    PriceListError,
+    PriceLists,
+    aws_price,
+    azure_price,
+    gcp_price,
+)
+from components.cost.prices import PriceTableError, read_table
 
 LISTS = Path(__file__).with_name("price_lists")
 TODAY = datetime.date(2026, 12, 7)
@@ -297,12 +306,12 @@ def test_every_shipped_entry_names_its_lookup_key_in_a_public_price_list(target:
     missing = [key for key, entry in table.prices.items() if entry.lookup is None]
     assert missing == [], f"{target}: entries without a lookup: {missing}"
     for key, entry in table.prices.items():
-        assert entry.lookup is not None
+        lookup = refresh.LOOKUP.validate_python(entry.lookup)  # each list's own fields, validated
         if not table.regions:  # a table without regions reads its prices in the lookup's region
-            assert entry.lookup.region, f"{target}: {key} needs a lookup region"
-        if entry.lookup.per != 1:  # a converted price names the list unit it converts from
-            unit = {"aws": "unit", "azure": "unit_of_measure", "gcp": "usage_unit"}[entry.lookup.price_list]
-            assert getattr(entry.lookup, unit), f"{target}: {key} converts x{entry.lookup.per:g} from an unnamed unit"
+            assert lookup.region, f"{target}: {key} needs a lookup region"
+        if lookup.per != 1:  # a converted price names the list unit it converts from
+            unit = {"aws": "unit", "azure": "unit_of_measure", "gcp": "usage_unit"}[lookup.price_list]
+            assert getattr(lookup, unit), f"{target}: {key} converts x{lookup.per:g} from an unnamed unit"
 
 
 def test_an_entry_without_a_price_needs_a_lookup(tmp_path: Path) -> None:

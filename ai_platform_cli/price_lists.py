@@ -1,7 +1,7 @@
 """Refresh the price tables from the clouds' public price lists (``scripts/refresh_prices.py``).
 
 Each entry of a ``prices.json`` names where its price is in its provider's list (``lookup``,
-:mod:`components.cost.prices`):
+:mod:`components.cost.prices`; its fields per list are the ``*Lookup`` models below):
 
 * AWS: the Price List bulk API offer file of the service for the region,
   ``https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/<offer>/current/<region>/index.json``
@@ -32,9 +32,12 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from components.cost.prices import ANY_REGION, AwsLookup, AzureLookup, GcpLookup, Table
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic.alias_generators import to_camel
+
+from components.cost.prices import ANY_REGION, Table
 
 API_KEY_VARIABLE = "CLOUD_BILLING_API_KEY"
 #: the price lists' public endpoints (``--endpoint LIST=URL`` points one at a mirror)
@@ -48,6 +51,70 @@ _SIGNIFICANT = 10
 
 Fetch = Callable[[str], Any]
 """A URL -> its JSON document."""
+
+
+class _Lookup(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+    per: float = Field(default=1, gt=0)
+    """List-price units in one table unit (a price per request in a ``1M requests`` entry: 1000000)."""
+    region: str | None = None
+    """The list's region to read instead of the table's (``global``; a ``"*"`` price read in one region)."""
+
+
+class AwsLookup(_Lookup):
+    """A price in the AWS Price List bulk API: the on-demand term of one product in the offer file
+    ``/offers/v1.0/aws/<offer>/current/<region>/index.json``."""
+
+    price_list: Literal["aws"]
+    offer: str = Field(min_length=1)
+    """The offer (service) code: ``AmazonVPC``, ``AWSELB``..."""
+    product_family: str | None = None
+    """``products.<sku>.productFamily``, when the attributes alone are ambiguous."""
+    attributes: dict[str, str] = Field(min_length=1)
+    """``products.<sku>.attributes`` that identify the product; values are shell patterns
+    (``*NatGateway-Hours``: the usage type carries a region prefix outside us-east-1)."""
+    unit: str | None = None
+    """``priceDimensions.<rate>.unit`` the on-demand price must have (``Hrs``, ``GB``, ``GB-Mo``...):
+    guards the ``per`` conversion."""
+    begin_range: str = "0"
+    """``beginRange`` of the tier to read (the first paid tier where the list starts with a free one)."""
+
+
+class AzureLookup(_Lookup):
+    """A meter of the Azure Retail Prices API (``https://prices.azure.com/api/retail/prices``, no authentication)."""
+
+    price_list: Literal["azure"]
+    service_name: str = Field(min_length=1)
+    product_name: str | None = None
+    sku_name: str | None = None
+    meter_name: str = Field(min_length=1)
+    """Exact, or a shell pattern (``*Data Ingestion``), matched on the items the other fields select."""
+    unit_of_measure: str | None = None
+    """``unitOfMeasure`` the meter must have (``1 Hour``, ``1 GB``, ``10K``...)."""
+    tier_minimum_units: float = 0
+    """``tierMinimumUnits`` of the tier to read."""
+
+
+class GcpLookup(_Lookup):
+    """A SKU of the Cloud Billing Catalog API (``services/<id>/skus``; needs an API key)."""
+
+    price_list: Literal["gcp"]
+    service: str = Field(min_length=1)
+    """The service's display name (``Cloud Run``), resolved to its id through ``services.list``."""
+    description: str = Field(min_length=1)
+    """The SKU's ``description``: exact, or a shell pattern (``Redis Capacity Basic M1*``)."""
+    usage_unit: str | None = None
+    """``pricingExpression.usageUnit`` the SKU must have (``h``, ``s``, ``GiBy.mo``...): guards ``per``."""
+    start_usage_amount: float = 0
+    """``startUsageAmount`` of the tiered rate to read (past a free tier)."""
+
+
+Lookup = Annotated[AwsLookup | AzureLookup | GcpLookup, Field(discriminator="price_list")]
+
+
+LOOKUP: TypeAdapter[AwsLookup | AzureLookup | GcpLookup] = TypeAdapter(Lookup)
+"""Validates an entry's ``lookup`` (a malformed one fails tests/cost/test_refresh_prices.py)."""
 
 
 class PriceListError(ValueError):
@@ -265,8 +332,8 @@ def _new_prices(table: Table, key: str, lists: PriceLists) -> dict[str, float]:
     price of every region the entry lists), else in each of the table's regions (one ``"*"``
     price when the entry has one and every region agrees)."""
     entry = table.prices[key]
-    lookup = entry.lookup
-    assert lookup is not None
+    assert entry.lookup is not None
+    lookup = LOOKUP.validate_python(entry.lookup)
     if lookup.region is not None:
         return dict.fromkeys(entry.usd or [ANY_REGION], lists.price(lookup, lookup.region))
     if not table.regions:
@@ -289,13 +356,13 @@ def refresh(path: Path, lists: PriceLists, today: datetime.date) -> Result:
         try:
             new = _new_prices(table, key, lists)
         except (PriceListError, OSError, ValueError, KeyError) as error:
-            result.problems.append(f"{key} ({entry.lookup.price_list}): {error}")
+            result.problems.append(f"{key} ({entry.lookup.get('priceList')}): {error}")
             continue
         olds = {region: entry.usd.get(region, entry.usd.get(ANY_REGION)) for region in new}
         free = [region for region, price in new.items() if price == 0 and olds[region]]
         if free:
             result.problems.append(
-                f"{key} ({entry.lookup.price_list}): the list's price is 0 in {', '.join(free)} (a free tier?): "
+                f"{key} ({entry.lookup.get('priceList')}): the list's price is 0 in {', '.join(free)} (a free tier?): "
                 "point the lookup past it (beginRange, tierMinimumUnits, startUsageAmount)"
             )
             continue
