@@ -9,6 +9,7 @@ written before the connection closes.
 """
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -28,6 +29,10 @@ class CoalescingTransport:
             self.held = bytes(data)
             return
         self.transport.write(data)
+
+    def writelines(self, parts: Iterable[bytes]) -> None:
+        """Through `write`, so a held header block still goes first."""
+        self.write(b"".join(parts))
 
     def close(self) -> None:
         self.flush()

@@ -45,7 +45,9 @@ def test_the_header_block_goes_out_with_the_first_body_part() -> None:
     transport.write(b"ok")
     transport.write(HEAD)
     transport.write(b"")  # an empty body (HEAD, 204) still releases it
-    assert recorder.writes == [HEAD + b"ok", HEAD]
+    transport.write(HEAD)
+    transport.writelines([b"o", b"k"])
+    assert recorder.writes == [HEAD + b"ok", HEAD, HEAD + b"ok"]
 
 
 def test_interim_answers_and_whole_responses_are_not_held() -> None:
