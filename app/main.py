@@ -68,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
             connector=aiohttp.TCPConnector(limit=settings.max_connections, keepalive_timeout=30),
             auto_decompress=True,
+            # every caller shares this client: a cookie one answer sets must not ride on the next request
+            cookie_jar=aiohttp.DummyCookieJar(),
             raise_for_status=False,
         )
         providers = {name: build_provider(name, config, client) for name, config in routing.providers.items()}

@@ -44,6 +44,7 @@ RECORDED_HEADERS = (
     "api-key",
     "x-api-key",
     "anthropic-version",
+    "cookie",
 )
 
 
@@ -71,6 +72,7 @@ def parse_behaviour(spec: str) -> dict[str, str]:
             "no_done",
             "bullets",
             "verdict",
+            "set_cookie",
         ):
             out[part.strip()] = "1"
     return out
@@ -151,7 +153,8 @@ async def openai_reply(conn: Connection, body: dict[str, Any], model: str, b: di
             ],
             "usage": usage,
         }
-        await conn.respond(200, json.dumps(answer).encode())
+        cookie = {"set-cookie": "__cf_bm=upstream-session; Path=/; HttpOnly"} if "set_cookie" in b else None
+        await conn.respond(200, json.dumps(answer).encode(), cookie)
         return
     await conn.start_stream()
     base = {

@@ -7,7 +7,7 @@ import httpx
 import openai
 import pytest
 
-from tests.app.support import API_KEY, AppProcess, Upstream, sse_events
+from tests.app.support import API_KEY, AppProcess, StartApp, Upstream, routing_table, sse_events
 
 
 def test_generate_returns_text_and_usage(client: httpx.Client) -> None:
@@ -145,6 +145,18 @@ def test_request_id_is_taken_passed_upstream_and_returned(client: httpx.Client, 
     assert upstream.requests("plain")[-1]["headers"]["x-request-id"] == "req-abc.123"
     made = client.get("/health", headers={"x-request-id": "bad id with spaces"}).headers["x-request-id"]
     assert made != "bad id with spaces" and len(made) == 32
+
+
+def test_cookies_an_upstream_sets_are_never_sent_back(start_app: StartApp, upstream: Upstream) -> None:
+    """One pooled client serves every caller: a cookie one answer sets (a CDN's session cookie) must not
+    ride on the next caller's request. The upstream is named by host name: cookies from IP addresses are
+    dropped anyway."""
+    app = start_app(routing=routing_table(upstream.url.replace("127.0.0.1", "localhost")))
+    upstream.script("plain", ["set_cookie"])
+    with app.client() as client:
+        for _ in range(2):
+            assert client.post("/generate", json={"prompt": "hi", "model": "plain"}).status_code == 200
+    assert [r["headers"].get("cookie") for r in upstream.requests("plain")[-2:]] == [None, None]
 
 
 def test_openai_client_non_streaming(app_server: AppProcess) -> None:
