@@ -23,7 +23,7 @@ from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.observability import RATE_LIMITED
-from app.redis_link import Link
+from app.redis_link import Link, resolve
 from app.settings import Settings
 
 log = logging.getLogger("app.limits")
@@ -255,7 +255,7 @@ class RedisStore:
         except TimeoutError:
             # Redis stopped answering: drop the connection (the batch in flight fails with this error,
             # later ones go on a new connection) rather than queue every request behind it
-            error = RedisTimeoutError(f"Redis did not answer within {self.timeout_s} s")
+            error = self._timed_out()
             self.link.abort(error)
             raise error from None
 
@@ -322,6 +322,7 @@ class RedisStore:
         """Open a new connection (and load the script) in a task of its own, then send `batch` on it."""
 
         async def recover() -> None:
+            error: RedisError
             try:
                 async with asyncio.timeout(self.timeout_s):
                     if not self.link.ready:
@@ -329,29 +330,30 @@ class RedisStore:
                     if load:
                         await self.link.call("SCRIPT", "LOAD", LIMITS_LUA)
             except TimeoutError:
-                self._returned(batch, RedisTimeoutError(f"Redis did not answer within {self.timeout_s} s"), 0)
+                error = self._timed_out()
             except RedisError as exc:
-                self._returned(batch, exc, 0)
+                error = exc
             except OSError as exc:
-                self._returned(batch, RedisConnectionError(str(exc)), 0)
+                error = RedisConnectionError(str(exc))
             else:
                 self._send(batch, recoveries)
+                return
+            self._returned(batch, error, 0)
 
         task = asyncio.get_running_loop().create_task(recover())
         self._recovering.add(task)
         task.add_done_callback(self._recovering.discard)
 
+    def _timed_out(self) -> RedisTimeoutError:
+        return RedisTimeoutError(f"Redis did not answer within {self.timeout_s} s")
+
     @staticmethod
     def _deliver(batch: list[Operation], results: list[Any]) -> None:
         for op, result in zip(batch, results, strict=True):
-            if op.result is None:
-                if isinstance(result, Exception):
-                    log.error("could not settle usage: %s", result)
-            elif not op.result.done():  # the request may have stopped waiting meanwhile
-                if isinstance(result, Exception):
-                    op.result.set_exception(result)
-                else:
-                    op.result.set_result(result)
+            if op.result is not None:
+                resolve(op.result, result)  # unless the request stopped waiting meanwhile
+            elif isinstance(result, Exception):
+                log.error("could not settle usage: %s", result)
 
 
 class MemoryStore:

@@ -12,6 +12,7 @@ stops waiting (a timeout, a cancelled request) never puts the connection out of 
 """
 
 import asyncio
+import functools
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,15 @@ from redis.exceptions import NoScriptError, ResponseError
 
 #: called once per command with its reply, or with the exception that stands for it
 Reply = Callable[[Any], None]
+
+
+def resolve(future: asyncio.Future[Any], reply: Any) -> None:
+    """Settle ``future`` with ``reply`` (raised when it is an exception), unless nobody waits for it any more."""
+    if not future.done():
+        if isinstance(reply, Exception):
+            future.set_exception(reply)
+        else:
+            future.set_result(reply)
 
 
 def _error(reply: hiredis.ReplyError) -> ResponseError:
@@ -95,12 +105,7 @@ class Link:
         if not self.ready:
             await self.open()
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-
-        def resolve(reply: Any) -> None:
-            if not future.done():
-                future.set_exception(reply) if isinstance(reply, Exception) else future.set_result(reply)
-
-        self.send(command, resolve)
+        self.send(command, functools.partial(resolve, future))
         return await future
 
     def abort(self, error: Exception) -> None:
