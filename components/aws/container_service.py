@@ -14,7 +14,7 @@ import pulumi_aws as aws
 from components import validation
 from components.aws.iam import service_role
 from components.aws.logs import log_group
-from components.aws.policy_documents import aws_context, document, service_assume_role_policy
+from components.aws.policy_documents import aws_context, document, read_secrets_statement, service_assume_role_policy
 from components.base import Block, BlockArgs
 
 #: Fargate's valid task sizes: cpu units -> allowed memory (MiB).
@@ -623,7 +623,7 @@ def _execution_policy(
             f"ContainerServiceArgs.secrets {unknown} reference secrets missing from secret_arns; "
             "the execution role could not read them"
         )
-    statements: list[dict[str, Any]] = [
+    statements: list[Mapping[str, Any]] = [
         {
             "Sid": "WriteLogs",
             "Effect": "Allow",
@@ -650,14 +650,7 @@ def _execution_policy(
             },
         ]
     if secret_arns:
-        statements.append(
-            {
-                "Sid": "ReadSecrets",
-                "Effect": "Allow",
-                "Action": "secretsmanager:GetSecretValue",
-                "Resource": sorted(set(secret_arns)),
-            }
-        )
+        statements.append(read_secrets_statement(secret_arns))
         if kms_key_arn:
             statements.append(
                 {

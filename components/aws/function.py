@@ -21,7 +21,7 @@ from components import validation
 from components.aws.container_service import SECRET_REF, app_egress, check_statement, secret_arn_of
 from components.aws.iam import service_role
 from components.aws.logs import log_group
-from components.aws.policy_documents import aws_context, document, service_assume_role_policy
+from components.aws.policy_documents import aws_context, document, read_secrets_statement, service_assume_role_policy
 from components.base import Block, BlockArgs
 
 #: how the image runs on Lambda: the runtime interface client calls the Mangum handler
@@ -327,14 +327,7 @@ def _function_policy(
         {"Sid": "DeadLetters", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": dead_letter_arn},
     ]
     if secret_arns:
-        statements.append(
-            {
-                "Sid": "ReadSecrets",
-                "Effect": "Allow",
-                "Action": "secretsmanager:GetSecretValue",
-                "Resource": sorted(set(secret_arns)),
-            }
-        )
+        statements.append(read_secrets_statement(secret_arns))
     if kms_key_arn:
         statements.append(
             {

@@ -18,6 +18,16 @@ def document(statements: Sequence[Statement]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
+def read_secrets_statement(secret_arns: Sequence[str]) -> Statement:
+    """Read these Secrets Manager secrets (a task's or a function's environment), nothing else."""
+    return {
+        "Sid": "ReadSecrets",
+        "Effect": "Allow",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": sorted(set(secret_arns)),
+    }
+
+
 def service_assume_role_policy(service: str, account_id: str, source_arn_like: str | None = None) -> str:
     """Trust policy letting one AWS service principal assume a role, only on behalf of this
     account (``aws:SourceAccount``, and ``aws:SourceArn`` when given): the confused-deputy guard."""
