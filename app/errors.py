@@ -99,13 +99,17 @@ async def strict_json_body(request: Request) -> None:
 
     Python's parser accepts NaN, Infinity, 1e400 and lone surrogates; the models refuse them in their
     own fields, but a field a model ignores (OpenAI bodies ignore unknown fields) would let them in.
-    A regular-expression scan keeps the walk to the rare bodies that could hold them.
     """
-    raw = await request.body()
+    check_strict_json(await request.body())
+
+
+def check_strict_json(raw: bytes) -> None:
+    """The check itself (app.api.body_route runs it without the dependency): a regular-expression scan
+    keeps the walk to the rare bodies that could hold what strict JSON cannot."""
     if not _SUSPECT.search(raw):
         return
     try:
-        body = await request.json()
+        body = json.loads(raw)
     except ValueError:
         return  # not a JSON body: the route answers for it
     found = _not_json(body, ("body",))

@@ -28,7 +28,6 @@ from fastapi import FastAPI, HTTPException, Request
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
-from app.api.deps import principal
 from app.auth import Principal
 from app.jobs import Jobs
 from app.jobs.metrics import JOB_DURATION, JOBS, JOBS_RUNNING, QUEUE_DEPTH
@@ -300,8 +299,8 @@ async def serve(settings: Settings) -> None:
     from app.main import create_app
 
     app = create_app(settings)
-    app.dependency_overrides[principal] = job_principal
     async with app.router.lifespan_context(app):
+        app.state.authenticator = job_principal  # every route authenticates through it (app.api.deps)
         jobs: Jobs = app.state.jobs
         worker = Worker(app, jobs, settings)
         loop = asyncio.get_running_loop()

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
@@ -9,6 +10,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
 from app.auth import Principal
+from app.memory.conversation import Memory
 from app.providers.base import Usage
 from app.resilience import StreamStart
 from app.service import Call, Gateway, Result, StreamBroken
@@ -44,9 +46,29 @@ def require_streaming(request: Request) -> None:
         raise HTTPException(400, detail=STREAMING_UNAVAILABLE)
 
 
+@dataclass(slots=True)
+class Caller:
+    """What a generation route needs besides its body, resolved in one step (see app/api/body_route.py)."""
+
+    gateway: Gateway
+    principal: Principal
+    ip: str
+    memory: Memory | None
+    request: Request
+
+
+async def caller(request: Request) -> Caller:
+    """The gateway, the authenticated caller (401 otherwise), the client address and conversation memory."""
+    state = request.app.state
+    who = await state.authenticator(request)
+    ip = request.client.host if request.client else "unknown"
+    return Caller(state.gateway, who, ip, getattr(state, "memory", None), request)
+
+
 GatewayDep = Annotated[Gateway, Depends(gateway)]
 PrincipalDep = Annotated[Principal, Depends(principal)]
 ClientIP = Annotated[str, Depends(client_ip)]
+CallerDep = Annotated[Caller, Depends(caller)]
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "The body is not valid JSON, or the upstream rejected the request"},

@@ -3,30 +3,28 @@
 import re
 import uuid
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 
+from app.api.body_route import BodyRoute
 from app.api.deps import (
     ERROR_RESPONSES,
     JSON_OR_SSE,
-    ClientIP,
+    CallerDep,
     Frames,
-    GatewayDep,
-    PrincipalDep,
     event_stream,
     json_response,
     require_streaming,
     sse,
     usage_dict,
 )
-from app.api.sessions import MemoryDep
 from app.api.sources import SourcedFrames, cite, source_dicts
 from app.memory.conversation import begin
 from app.providers.base import Usage
 from app.schemas import GenerateRequest, GenerateResponse, SummarizeRequest, SummarizeResponse, UsageOut
 from app.service import Result
 
-router = APIRouter(tags=["native"])
+router = APIRouter(tags=["native"], route_class=BodyRoute)
 
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+(.*\S)\s*$")
 
@@ -56,18 +54,17 @@ class GenerateFrames(Frames):
     response_model=GenerateResponse,
     responses=JSON_OR_SSE,
 )
-async def generate(
-    body: GenerateRequest, gw: GatewayDep, who: PrincipalDep, ip: ClientIP, mem: MemoryDep, request: Request
-) -> Response:
+async def generate(body: GenerateRequest, caller: CallerDep) -> Response:
     """Generate text. With `stream: true` the answer is SSE `data:` chunks ending with `data: [DONE]`.
 
     With `session_id` the prompt continues that conversation (see /v1/sessions); with `retrieval`
     the caller's documents ground the answer, which cites them in `sources`.
     """
+    gw = caller.gateway
     if body.stream:
-        require_streaming(request)
-    turn = await begin(mem, who, ip, body.session_id, body.to_chat(), "prompt")
-    call = await gw.admit(who, ip, body.model, turn.request, "model")
+        require_streaming(caller.request)
+    turn = await begin(caller.memory, caller.principal, caller.ip, body.session_id, body.to_chat(), "prompt")
+    call = await gw.admit(caller.principal, caller.ip, body.model, turn.request, "model")
     sources = await gw.retrieve(call, body.retrieval, "retrieval") if body.retrieval else None
     if body.stream:
         start = turn.watch(await gw.open_stream(call))
@@ -98,9 +95,10 @@ def bullets(text: str) -> list[str]:
 
 
 @router.post("/summarize", response_model=SummarizeResponse, responses=ERROR_RESPONSES)
-async def summarize(body: SummarizeRequest, gw: GatewayDep, who: PrincipalDep, ip: ClientIP) -> Response:
+async def summarize(body: SummarizeRequest, caller: CallerDep) -> Response:
     """Summarize `text` as exactly three bullet points."""
-    call = await gw.admit(who, ip, body.model, body.to_chat(), "model")
+    gw = caller.gateway
+    call = await gw.admit(caller.principal, caller.ip, body.model, body.to_chat(), "model")
     result = await gw.complete(call)
     points = bullets(result.text)
     if len(points) < 3:

@@ -4,13 +4,14 @@ import time
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 
+from app.api.body_route import BodyRoute
 from app.api.deps import (
     ERROR_RESPONSES,
     JSON_OR_SSE,
-    ClientIP,
+    CallerDep,
     Frames,
     GatewayDep,
     PrincipalDep,
@@ -20,13 +21,12 @@ from app.api.deps import (
     sse,
     usage_dict,
 )
-from app.api.sessions import MemoryDep
 from app.api.sources import SourcedFrames, cite, source_dicts
 from app.memory.conversation import begin
 from app.providers.base import Usage
 from app.schemas import ChatCompletion, ChatCompletionRequest, Choice, ChoiceMessage, ModelCard, ModelList, UsageOut
 
-router = APIRouter(prefix="/v1", tags=["openai"])
+router = APIRouter(prefix="/v1", tags=["openai"], route_class=BodyRoute)
 
 
 class ChunkFrames(Frames):
@@ -66,18 +66,17 @@ class ChunkFrames(Frames):
     response_model=ChatCompletion,
     responses=JSON_OR_SSE,
 )
-async def chat_completions(
-    body: ChatCompletionRequest, gw: GatewayDep, who: PrincipalDep, ip: ClientIP, mem: MemoryDep, request: Request
-) -> Response:
+async def chat_completions(body: ChatCompletionRequest, caller: CallerDep) -> Response:
     """OpenAI Chat Completions; `model` is an alias from the routing table, a tier name, or `auto`.
 
     With `session_id` (an extension field) the conversation is kept: send only the new messages.
     With `retrieval` the answer is grounded in the caller's documents and cites them in `sources`.
     """
+    gw = caller.gateway
     if body.stream:
-        require_streaming(request)
-    turn = await begin(mem, who, ip, body.session_id, body.to_chat(), "messages")
-    call = await gw.admit(who, ip, body.model, turn.request, "model")
+        require_streaming(caller.request)
+    turn = await begin(caller.memory, caller.principal, caller.ip, body.session_id, body.to_chat(), "messages")
+    call = await gw.admit(caller.principal, caller.ip, body.model, turn.request, "model")
     sources = await gw.retrieve(call, body.retrieval, "retrieval") if body.retrieval else None
     if body.stream:
         start = turn.watch(await gw.open_stream(call))
