@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 from redis.asyncio import Redis
 
 from app.api import documents, jobs, native, openai_compat, ops, sessions
+from app.api.body_route import fast_lanes
 from app.auth import Authenticator
 from app.cache import ResponseCache
 from app.errors import install_error_handlers, strict_json_body
@@ -146,7 +147,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.queue_backend is not None:
         app.include_router(jobs.router)
     install_error_handlers(app)
-    wrap(app, tracing=bool(settings.otlp_endpoint), max_body_bytes=settings.max_body_bytes)
+    # the generation routes skip the inner stack (app/api/body_route.py); every other route goes through it
+    routers = [native.router, openai_compat.router]
+    wrap(app, bool(settings.otlp_endpoint), settings.max_body_bytes, lambda: fast_lanes(app, routers))
     _document_models(app, [*routing.models, *(["auto", *routing.tiers] if routing.tiers else [])])
     return app
 

@@ -7,7 +7,7 @@ streaming responses pass through untouched and cheaply.
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from fastapi import FastAPI
 from opentelemetry import propagate
@@ -23,10 +23,13 @@ _QUIET = {"/health", "/ready", "/metrics"}
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, tracing: bool, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, tracing: bool, max_body_bytes: int, lanes: Mapping[tuple[str, str], ASGIApp] | None = None
+    ) -> None:
         self.app = app
         self.tracing = tracing
         self.max_body_bytes = max_body_bytes
+        self.lanes = lanes or {}  # (method, path) -> a route served without the inner stack (app.api.body_route)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,10 +63,11 @@ class RequestContextMiddleware:
                 return
             if length is None:  # a chunked body: count it as it comes (a Content-Length body cannot outgrow it)
                 receive = self._limited(receive)
+            inner = self.lanes.get((scope["method"], scope["path"]), self.app)
             if self.tracing:
-                await self._traced(scope, receive, send_with_id, request_id, lambda: status)
+                await self._traced(inner, scope, receive, send_with_id, request_id, lambda: status)
             else:
-                await self.app(scope, receive, send_with_id)
+                await inner(scope, receive, send_with_id)
         except Exception:
             # The inner ServerErrorMiddleware has already answered with a JSON 500 (app.errors).
             # Swallowing the exception once that answer is complete keeps the connection open;
@@ -99,7 +103,7 @@ class RequestContextMiddleware:
         return receive_limited
 
     async def _traced(
-        self, scope: Scope, receive: Receive, send: Send, request_id: str, status: Callable[[], int]
+        self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, request_id: str, status: Callable[[], int]
     ) -> None:
         """The server span, joining an incoming `traceparent` (only when APP_OTLP_ENDPOINT is set)."""
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
@@ -110,13 +114,23 @@ class RequestContextMiddleware:
             attributes={"http.request.method": scope["method"], "url.path": scope["path"], "request.id": request_id},
         ) as span:
             try:
-                await self.app(scope, receive, send)
+                await app(scope, receive, send)
             finally:
                 span.set_attribute("http.response.status_code", status())
 
 
-def wrap(app: FastAPI, tracing: bool, max_body_bytes: int) -> None:
+def wrap(
+    app: FastAPI,
+    tracing: bool,
+    max_body_bytes: int,
+    lanes: Callable[[], Mapping[tuple[str, str], ASGIApp]] | None = None,
+) -> None:
     """Put RequestContextMiddleware outside Starlette's whole stack (add_middleware would nest it inside
-    the error and body-limit layers, whose answers would then lack the request ID)."""
+    the error and body-limit layers, whose answers would then lack the request ID). `lanes` is called
+    when the stack is built (the first request), once every route and exception handler is in place."""
     build = app.build_middleware_stack
-    app.build_middleware_stack = lambda: RequestContextMiddleware(build(), tracing, max_body_bytes)  # type: ignore[method-assign]
+
+    def build_with_context() -> ASGIApp:
+        return RequestContextMiddleware(build(), tracing, max_body_bytes, lanes() if lanes else None)
+
+    app.build_middleware_stack = build_with_context  # type: ignore[method-assign]

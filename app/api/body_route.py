@@ -16,20 +16,24 @@ the same steps in the same order, written out once here:
 Anything else on the route (another dependency, a query parameter, a second body) is refused when the
 route is declared, so nothing FastAPI would have done is silently skipped. The routes ignore
 `app.dependency_overrides`: replace `app.state.authenticator` instead (app/worker.py does).
+
+Having nothing else to do, such a route also needs none of the layers between the request-context
+middleware and itself; `fast_lanes` serves it from there (the second step of the same measurement).
 """
 
 import email.message
 import functools
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from fastapi import HTTPException, Request, Response
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 from fastapi.dependencies.utils import request_body_to_args
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic_core import PydanticUndefined
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.deps import caller
 from app.errors import check_strict_json, strict_json_body
@@ -113,3 +117,56 @@ def _parse(raw: bytes) -> Any:
         raise RequestValidationError([{**error, "ctx": {"error": exc.msg}}], body=exc.doc) from exc
     except ValueError as exc:  # bytes that are not UTF-8
         raise HTTPException(400, detail="There was an error parsing the body") from exc
+
+
+Lanes = dict[tuple[str, str], ASGIApp]
+
+
+def fast_lanes(app: FastAPI, routers: Sequence[APIRouter]) -> Lanes:
+    """(method, path) -> an ASGI app that serves that BodyRoute straight from the request-context
+    middleware (app/middleware.py), past Starlette's error and exception layers, FastAPI's exit stacks
+    and the router, which it needs none of: it declares no dependency with `yield` and no path
+    parameter. An exception its handler raises goes to the app's own exception handlers, looked up as
+    Starlette does; an unexpected one gets the app's 500 and is raised again, to be logged. Requests
+    for other paths, other methods, or under a root path go through the whole stack as before.
+    Call it once the exception handlers are installed; `routers` must be included without a prefix.
+    """
+    handlers = dict(app.exception_handlers)
+    on_error = handlers.pop(500, None) or handlers.pop(Exception, None)
+    handlers.pop(Exception, None)
+    lanes: Lanes = {}
+    for router in routers:
+        for route in router.routes:
+            if isinstance(route, BodyRoute) and route.dependant.body_params:
+                lane = _lane(route, route.get_route_handler(), handlers, on_error)
+                lanes.update({(method, route.path): lane for method in route.methods or ()})
+    return lanes
+
+
+def _lane(route: BodyRoute, handler: Handler, handlers: dict[Any, Any], on_error: Any) -> ASGIApp:
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        scope.update(route=route, endpoint=route.endpoint, path_params={})
+        request = Request(scope, receive, send)
+        try:
+            response = await handler(request)
+        except Exception as exc:
+            answer = _lookup(handlers, exc)
+            if answer is None:
+                if on_error is None:
+                    raise
+                await (await on_error(request, exc))(scope, receive, send)
+                raise  # answered with the app's 500; the middleware logs it
+            response = await answer(request, exc)
+        await response(scope, receive, send)
+
+    return serve
+
+
+def _lookup(handlers: dict[Any, Any], exc: Exception) -> Any:
+    """Starlette's order: a handler for an HTTPException's status code, then by class along the MRO."""
+    if isinstance(exc, StarletteHTTPException) and exc.status_code in handlers:
+        return handlers[exc.status_code]
+    for cls in type(exc).__mro__:
+        if cls in handlers:
+            return handlers[cls]
+    return None

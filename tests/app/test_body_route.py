@@ -13,10 +13,12 @@ from fastapi.responses import Response
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 
-from app.api.body_route import BodyRoute, is_json
+from app.api import native, openai_compat
+from app.api.body_route import BodyRoute, fast_lanes, is_json
 from app.api.deps import CallerDep, PrincipalDep, client_ip
 from app.auth import Principal
 from app.errors import install_error_handlers, strict_json_body
+from app.middleware import wrap
 
 
 class Body(BaseModel):
@@ -31,7 +33,16 @@ async def authenticate(request: Request) -> Principal:
     return Principal("key:k", "api_key")
 
 
-def make_app(body_route: bool) -> FastAPI:
+class Refused(Exception):
+    """An exception the app has its own handler for."""
+
+
+async def refused(request: Request, exc: Exception) -> Response:
+    return Response("refused by its own handler", status_code=409)
+
+
+def make_app(body_route: bool, lanes: bool = False) -> FastAPI:
+    """The endpoint as an ordinary route, as a BodyRoute, or as a BodyRoute served from its lane."""
     app = FastAPI(dependencies=[Depends(strict_json_body)])
     app.state.authenticator = authenticate
     app.state.gateway = "the gateway"
@@ -40,17 +51,32 @@ def make_app(body_route: bool) -> FastAPI:
 
         @router.post("/echo")
         async def echo(body: Body, caller: CallerDep) -> Response:
+            if body.prompt.startswith("raise "):
+                raise_for(body.prompt)
             return Response(f"{body.model_dump_json()} {caller.principal.id} {caller.ip} {caller.gateway}")
     else:
         router = APIRouter()
 
         @router.post("/echo")
         async def echo_plain(body: Body, who: PrincipalDep, ip: Annotated[str, Depends(client_ip)]) -> Response:
+            if body.prompt.startswith("raise "):
+                raise_for(body.prompt)
             return Response(f"{body.model_dump_json()} {who.id} {ip} the gateway")
 
     app.include_router(router)
     install_error_handlers(app)
+    app.add_exception_handler(Refused, refused)
+    wrap(app, False, 4096, (lambda: fast_lanes(app, [router])) if lanes else None)
     return app
+
+
+def raise_for(prompt: str) -> None:
+    kind = prompt.removeprefix("raise ")
+    if kind == "429":
+        raise HTTPException(429, "rate limit exceeded: key requests", headers={"retry-after": "7"})
+    if kind == "refused":
+        raise Refused()
+    raise RuntimeError("a bug")
 
 
 GOOD = {"authorization": "Bearer good", "content-type": "application/json"}
@@ -73,23 +99,48 @@ CASES = [
     ("no key", b'{"prompt": "hi"}', {"content-type": "application/json"}),
     ("no key and a bad body", b'{"prompt": 5}', {"content-type": "application/json"}),
     ("no key and hostile JSON", b'{"x": NaN}', {"content-type": "application/json"}),
+    ("too large", b'{"prompt": "' + b"x" * 5000 + b'"}', GOOD),
+    ("an HTTP error with headers", b'{"prompt": "raise 429"}', GOOD),
+    ("an exception with its own handler", b'{"prompt": "raise refused"}', GOOD),
+    ("a bug", b'{"prompt": "raise bug"}', GOOD),
 ]
 
 
+def answers(app: FastAPI, body: bytes, headers: dict[str, str]) -> tuple[int, str, dict[str, str]]:
+    """Status, body and the headers that should match (not the request ID, which is new each time)."""
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post("/echo", content=body, headers=headers)
+    assert response.headers.get("x-request-id")  # every answer, the 500 included, carries one
+    kept = {k: v for k, v in response.headers.items() if k not in ("x-request-id", "date")}
+    return response.status_code, response.text, kept
+
+
 @pytest.mark.parametrize(("body", "headers"), [case[1:] for case in CASES], ids=[case[0] for case in CASES])
-def test_a_body_route_answers_as_fastapi_does(body: bytes, headers: dict[str, str]) -> None:
-    with TestClient(make_app(False)) as plain, TestClient(make_app(True)) as fast:
-        expected = plain.post("/echo", content=body, headers=headers)
-        got = fast.post("/echo", content=body, headers=headers)
-    assert got.status_code == expected.status_code, got.text
-    assert got.text == expected.text
+def test_a_body_route_and_its_lane_answer_as_fastapi_does(body: bytes, headers: dict[str, str]) -> None:
+    expected = answers(make_app(False), body, headers)
+    assert answers(make_app(True), body, headers) == expected
+    assert answers(make_app(True, lanes=True), body, headers) == expected
 
 
 def test_the_cases_reach_every_outcome() -> None:
-    """The parity above means something only if the cases cover success, 400, 401 and 422."""
-    with TestClient(make_app(True)) as fast:
-        statuses = {fast.post("/echo", content=body, headers=headers).status_code for _, body, headers in CASES}
-    assert statuses == {200, 400, 401, 422}
+    """The parity above means something only if the cases cover every kind of answer."""
+    app = make_app(True, lanes=True)
+    statuses = {answers(app, body, headers)[0] for _, body, headers in CASES}
+    assert statuses == {200, 400, 401, 409, 413, 422, 429, 500}
+
+
+def test_the_app_serves_every_body_route_from_a_lane_and_only_those() -> None:
+    """The lanes' (method, path) pairs are exactly the documented generation operations."""
+    from app.main import create_app
+    from app.settings import Settings
+
+    app = create_app(Settings(dev_provider=True, auth_required=False, log_level="error"))  # pyright: ignore[reportCallIssue]
+    lanes = fast_lanes(app, [native.router, openai_compat.router])
+    documented = {
+        (method.upper(), path) for path, operations in app.openapi()["paths"].items() for method in operations
+    }
+    body_routes = {("POST", "/generate"), ("POST", "/summarize"), ("POST", "/v1/chat/completions")}
+    assert set(lanes) == body_routes and body_routes <= documented
 
 
 async def extra(request: Request) -> str:
@@ -139,3 +190,13 @@ def test_json_content_types() -> None:
     assert is_json("application/json") and is_json("Application/JSON; charset=utf-8")
     assert is_json("application/problem+json")
     assert not is_json("text/json") and not is_json("application/jsonx") and not is_json("json")
+
+
+def test_a_lane_labels_its_metrics_and_log_with_the_route() -> None:
+    from prometheus_client import REGISTRY
+
+    labels = {"route": "/echo", "method": "POST", "status": "200"}
+    before = REGISTRY.get_sample_value("ai_http_request_duration_seconds_count", labels) or 0
+    with TestClient(make_app(True, lanes=True)) as client:
+        assert client.post("/echo", content=b'{"prompt": "hi"}', headers=GOOD).status_code == 200
+    assert REGISTRY.get_sample_value("ai_http_request_duration_seconds_count", labels) == before + 1
