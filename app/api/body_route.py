@@ -33,6 +33,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic_core import PydanticUndefined
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.deps import caller
@@ -100,13 +102,18 @@ class BodyRoute(APIRoute):
         return handle
 
 
+def _unreadable() -> HTTPException:
+    """FastAPI's answer to a body it cannot read or decode."""
+    return HTTPException(400, detail="There was an error parsing the body")
+
+
 async def _read(request: Request) -> bytes:
     try:
         return await request.body()
     except StarletteHTTPException:
         raise  # the body-size limit's 413 (app/middleware.py)
     except Exception as exc:
-        raise HTTPException(400, detail="There was an error parsing the body") from exc
+        raise _unreadable() from exc
 
 
 def _parse(raw: bytes) -> Any:
@@ -116,7 +123,7 @@ def _parse(raw: bytes) -> Any:
         error = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error", "input": {}}
         raise RequestValidationError([{**error, "ctx": {"error": exc.msg}}], body=exc.doc) from exc
     except ValueError as exc:  # bytes that are not UTF-8
-        raise HTTPException(400, detail="There was an error parsing the body") from exc
+        raise _unreadable() from exc
 
 
 Lanes = dict[tuple[str, str], ASGIApp]
@@ -124,49 +131,35 @@ Lanes = dict[tuple[str, str], ASGIApp]
 
 def fast_lanes(app: FastAPI, routers: Sequence[APIRouter]) -> Lanes:
     """(method, path) -> an ASGI app that serves that BodyRoute straight from the request-context
-    middleware (app/middleware.py), past Starlette's error and exception layers, FastAPI's exit stacks
-    and the router, which it needs none of: it declares no dependency with `yield` and no path
-    parameter. An exception its handler raises goes to the app's own exception handlers, looked up as
-    Starlette does; an unexpected one gets the app's 500 and is raised again, to be logged. Requests
-    for other paths, other methods, or under a root path go through the whole stack as before.
+    middleware (app/middleware.py), past FastAPI's body limit, telemetry and exit stacks, the router
+    and the route's own wrapper, which it needs none of: it declares no dependency with `yield` and no
+    path parameter. Errors go through Starlette's own two layers, given the app's handlers as Starlette
+    splits them: the exception handlers, then the 500 (raised again, to be logged). Requests for other
+    paths, other methods, or under a root path go through the whole stack as before.
     Call it once the exception handlers are installed; `routers` must be included without a prefix.
     """
-    handlers = dict(app.exception_handlers)
-    on_error = handlers.pop(500, None) or handlers.pop(Exception, None)
-    handlers.pop(Exception, None)
+    on_error = None
+    handlers: dict[Any, Any] = {}
+    for key, value in app.exception_handlers.items():
+        if key in (500, Exception):
+            on_error = value
+        else:
+            handlers[key] = value
     lanes: Lanes = {}
     for router in routers:
         for route in router.routes:
             if isinstance(route, BodyRoute) and route.dependant.body_params:
-                lane = _lane(route, route.get_route_handler(), handlers, on_error)
+                served = _served(route, route.get_route_handler())
+                caught = ExceptionMiddleware(served, handlers=handlers, debug=app.debug)
+                lane = ServerErrorMiddleware(caught, handler=on_error, debug=app.debug)
                 lanes.update({(method, route.path): lane for method in route.methods or ()})
     return lanes
 
 
-def _lane(route: BodyRoute, handler: Handler, handlers: dict[Any, Any], on_error: Any) -> ASGIApp:
+def _served(route: BodyRoute, handler: Handler) -> ASGIApp:
     async def serve(scope: Scope, receive: Receive, send: Send) -> None:
         scope.update(route=route, endpoint=route.endpoint, path_params={})
-        request = Request(scope, receive, send)
-        try:
-            response = await handler(request)
-        except Exception as exc:
-            answer = _lookup(handlers, exc)
-            if answer is None:
-                if on_error is None:
-                    raise
-                await (await on_error(request, exc))(scope, receive, send)
-                raise  # answered with the app's 500; the middleware logs it
-            response = await answer(request, exc)
+        response = await handler(Request(scope, receive, send))
         await response(scope, receive, send)
 
     return serve
-
-
-def _lookup(handlers: dict[Any, Any], exc: Exception) -> Any:
-    """Starlette's order: a handler for an HTTPException's status code, then by class along the MRO."""
-    if isinstance(exc, StarletteHTTPException) and exc.status_code in handlers:
-        return handlers[exc.status_code]
-    for cls in type(exc).__mro__:
-        if cls in handlers:
-            return handlers[cls]
-    return None

@@ -32,6 +32,11 @@ async def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+async def memory(request: Request) -> Memory | None:
+    """The app's conversation memory, or None when it is off (no Redis, or APP_MEMORY_ENABLED=false)."""
+    return getattr(request.app.state, "memory", None)
+
+
 #: the 400 for ``stream: true`` where the runtime cannot stream (APP_RESPONSE_STREAMING=false)
 STREAMING_UNAVAILABLE = (
     "stream=true is not available on this deployment: it runs on AWS Lambda behind API Gateway, which "
@@ -58,16 +63,16 @@ class Caller:
 
 
 async def caller(request: Request) -> Caller:
-    """The gateway, the authenticated caller (401 otherwise), the client address and conversation memory."""
-    state = request.app.state
-    who = await state.authenticator(request)
-    ip = request.client.host if request.client else "unknown"
-    return Caller(state.gateway, who, ip, getattr(state, "memory", None), request)
+    """The four dependencies above in one: the gateway, the authenticated caller (401 otherwise), the
+    client address and conversation memory."""
+    who = await principal(request)
+    return Caller(await gateway(request), who, await client_ip(request), await memory(request), request)
 
 
 GatewayDep = Annotated[Gateway, Depends(gateway)]
 PrincipalDep = Annotated[Principal, Depends(principal)]
 ClientIP = Annotated[str, Depends(client_ip)]
+MemoryDep = Annotated[Memory | None, Depends(memory)]
 CallerDep = Annotated[Caller, Depends(caller)]
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -2,12 +2,12 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from starlette.types import Receive, Scope, Send
 
-from app.api.deps import ERROR_RESPONSES, PrincipalDep
+from app.api.deps import ERROR_RESPONSES, MemoryDep, PrincipalDep
 from app.memory.conversation import Memory, owner
 from app.memory.schemas import SESSION_ID_PATTERN, SessionOut, SessionTurn
 
@@ -24,12 +24,6 @@ class SessionRoute(APIRoute):
 router = APIRouter(prefix="/v1", tags=["sessions"], route_class=SessionRoute)
 
 
-async def memory(request: Request) -> Memory | None:
-    """The app's conversation memory, or None when it is off (no Redis, or APP_MEMORY_ENABLED=false)."""
-    return getattr(request.app.state, "memory", None)
-
-
-MemoryDep = Annotated[Memory | None, Depends(memory)]
 SessionPath = Annotated[str, Path(min_length=1, max_length=128, pattern=SESSION_ID_PATTERN)]
 RESPONSES: dict[int | str, dict[str, Any]] = {
     401: ERROR_RESPONSES[401],
